@@ -1,0 +1,3 @@
+from videorecog.cli import main
+
+raise SystemExit(main())
