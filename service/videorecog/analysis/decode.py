@@ -1,0 +1,176 @@
+"""Decoding with PyAV: small analysis frames, numbered in decode order, never the whole video.
+
+Frames are scaled in libswscale (``VideoFrame.reformat``), not in Python. Variable frame rate is
+fine (numbers are positions, timestamps are the stream's own); rotation metadata is reported so
+that covers are turned upright; a bounded number of corrupt packets is tolerated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import av.error
+import numpy as np
+import numpy.typing as npt
+
+from videorecog.analysis.errors import InvalidVideo
+
+# The engine goes beyond the cloud's 1080p: anything up to 4K DCI, nothing below a thumbnail.
+MAX_LONG_SIDE = 4096
+MAX_SHORT_SIDE = 2160
+MIN_SIDE = 16
+MAX_DECODE_ERRORS = 32
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    rotation: int  # degrees clockwise to display upright
+    duration: float  # seconds; 0 when the container does not say
+    frames_hint: int  # the container's frame count, 0 when unknown
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # 0-based position in decode order
+    time: float  # seconds, from the stream's timestamps
+    image: Image  # as ``to_ndarray`` gives the pixel format: rgb24 H x W x 3, yuv444p 3 x H x W
+    sample: Image | None = None  # a larger upright RGB sample, every ``sample_every`` seconds
+
+
+def _rotation(stream: av.video.stream.VideoStream) -> int:
+    try:
+        matrix = stream.side_data.get("DISPLAYMATRIX")  # PyAV >= 13
+    except AttributeError:
+        matrix = None
+    if matrix is not None:
+        return int(round(-float(matrix))) % 360
+    metadata = getattr(stream, "metadata", {}) or {}
+    try:
+        return int(metadata.get("rotate", 0)) % 360
+    except ValueError:
+        return 0
+
+
+def probe(container: av.container.InputContainer) -> tuple[av.video.stream.VideoStream, VideoInfo]:
+    """The video stream and its facts.
+
+    Raises:
+        InvalidVideo: ``InvalidFile.Content`` (no video stream) or ``InvalidFile.Resolution``.
+    """
+    if not container.streams.video:
+        raise InvalidVideo("InvalidFile.Content", "The file has no video stream.")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    long_side, short_side = max(width, height), min(width, height)
+    if short_side < MIN_SIDE or long_side > MAX_LONG_SIDE or short_side > MAX_SHORT_SIDE:
+        raise InvalidVideo(
+            "InvalidFile.Resolution",
+            f"{width}x{height} is outside {MIN_SIDE}px..{MAX_LONG_SIDE}x{MAX_SHORT_SIDE}.",
+        )
+    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+    duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base \
+        else (container.duration or 0) / 1_000_000
+    info = VideoInfo(width, height, float(rate), _rotation(stream), duration, stream.frames or 0)
+    return stream, info
+
+
+def open_video(path: str) -> av.container.InputContainer:
+    """Raises: InvalidVideo ``InvalidFile.Decode`` when the container cannot be read."""
+    try:
+        return av.open(path, mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise InvalidVideo("InvalidFile.Decode", f"The file cannot be opened: {exc}") from None
+
+
+def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
+    """Width ``target_width`` (never upscaled), height by aspect ratio, both even."""
+    w = min(target_width, width)
+    h = max(2, int(round(height * w / width / 2)) * 2)
+    return max(2, w - w % 2), h
+
+
+def iter_frames(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, *,
+    width: int, height: int, pixel_format: str = "rgb24", max_errors: int = MAX_DECODE_ERRORS,
+    sample_every: float = 0.0, sample_size: tuple[int, int] = (0, 0), rotation: int = 0,
+) -> Iterator[Frame]:
+    """Every frame, scaled to ``width`` x ``height`` in ``pixel_format`` (``rgb24``/``gray``).
+
+    Raises:
+        InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
+            single frame decodes; ``InvalidFile.Content`` when the stream holds no frame.
+    """
+    stream.thread_type = "AUTO"
+    time_base = stream.time_base or Fraction(1, 1)
+    errors = 0
+    index = 0
+    next_sample = 0.0
+    for packet in container.demux(stream):
+        try:
+            decoded = packet.decode()
+        except av.error.FFmpegError as exc:
+            errors += 1
+            if errors > max_errors:
+                raise InvalidVideo(
+                    "InvalidFile.Decode", f"Too many corrupt packets ({errors}): {exc}"
+                ) from None
+            continue
+        for frame in decoded:
+            pts = frame.pts if frame.pts is not None else frame.dts
+            seconds = float(pts * time_base) if pts is not None else index / 25.0
+            small = frame.reformat(width=width, height=height, format=pixel_format,
+                                   interpolation="FAST_BILINEAR")
+            sample = None
+            if sample_every and seconds >= next_sample:
+                next_sample = seconds + sample_every
+                sw, sh = sample_size
+                sample = rotate_upright(
+                    frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray(), rotation
+                )
+            yield Frame(index, seconds, small.to_ndarray(), sample)
+            index += 1
+    if index == 0:
+        code = "InvalidFile.Decode" if errors else "InvalidFile.Content"
+        raise InvalidVideo(code, "No frame could be decoded." if errors else "The video is empty.")
+
+
+def frame_at_times(
+    path: str, times: list[float], *, width: int | None = None,
+) -> dict[float, Image]:
+    """Full-quality RGB frames nearest each requested time (seeking, not decoding everything)."""
+    out: dict[float, Image] = {}
+    container = open_video(path)
+    try:
+        stream, info = probe(container)
+        stream.thread_type = "AUTO"
+        time_base = stream.time_base or Fraction(1, 1)
+        w, h = scaled_size(info.width, info.height, width or info.width)
+        for wanted in sorted(times):
+            target = int(math.floor(wanted / float(time_base))) if time_base else 0
+            container.seek(max(0, target), stream=stream, backward=True, any_frame=False)
+            best: Image | None = None
+            for frame in container.decode(stream):
+                pts = frame.pts if frame.pts is not None else 0
+                best = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+                if float(pts * time_base) >= wanted - 1e-3:
+                    break
+            if best is not None:
+                out[wanted] = rotate_upright(best, info.rotation)
+    finally:
+        container.close()
+    return out
+
+
+def rotate_upright(image: Image, rotation: int) -> Image:
+    """Turn an image by the stream's display rotation (clockwise degrees)."""
+    turns = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=-turns)) if turns else image

@@ -1,0 +1,133 @@
+"""What the engine's worker processes run: one function per API action, file in, result out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image as PILImage
+
+from videorecog.analysis import covers, decode, gif
+from videorecog.analysis.errors import InvalidVideo
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
+
+ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
+SAMPLE_WIDTH = 160  # cover candidates are scored at this width
+SAMPLE_EVERY_SECONDS = 0.25
+IMAGE_COVERS = 3
+GIF_COVERS = 2
+
+
+@dataclass(frozen=True)
+class ShotsResult:
+    shot_frame_ids: list[int]
+    frames: int
+    fps: float
+
+
+@dataclass(frozen=True)
+class CoverFile:
+    file: str  # name inside the output directory
+    confidence: float
+
+
+@dataclass(frozen=True)
+class CoversResult:
+    covers: list[CoverFile]
+    frames: int
+
+
+@dataclass
+class _Pass:
+    """One decoding pass: the detector's boundaries, the frame count and cover candidates."""
+
+    info: decode.VideoInfo
+    boundaries: list[Boundary]
+    frames: int
+    pool: covers.CandidatePool
+
+
+def _analyse(path: str, with_candidates: bool) -> _Pass:
+    container = decode.open_video(path)
+    try:
+        stream, info = decode.probe(container)
+        width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
+        sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
+        pool = covers.CandidatePool()
+        count = 0
+
+        def frames() -> Iterator[decode.Frame]:
+            nonlocal count
+            for frame in decode.iter_frames(
+                container, stream, width=width, height=height, pixel_format="yuv444p",
+                sample_every=SAMPLE_EVERY_SECONDS if with_candidates else 0.0,
+                sample_size=sample_size, rotation=info.rotation,
+            ):
+                count += 1
+                if frame.sample is not None:
+                    hist = histogram(frame.image, (16, 8, 8))
+                    pool.add(covers.make_candidate(frame.index, frame.time, frame.sample, hist))
+                yield frame
+
+        boundaries = AdaptiveShotDetector().detect(frames(), info.fps)
+    finally:
+        container.close()
+    return _Pass(info, boundaries, count, pool)
+
+
+def detect_shots(path: str) -> ShotsResult:
+    """ShotFrameIds: 0 and the first frame of every later shot.
+
+    Raises:
+        InvalidVideo: the file cannot be decoded or holds no usable video.
+    """
+    result = _analyse(path, with_candidates=False)
+    ids = [0] + [b.frame for b in result.boundaries]
+    return ShotsResult(ids, result.frames, result.info.fps)
+
+
+def make_covers(path: str, out_dir: str, stem: str, is_gif: bool,
+                image_format: str = "png") -> CoversResult:
+    """Write the covers into ``out_dir`` as ``<stem>-<n>.<ext>``, best first.
+
+    Raises:
+        InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame is usable.
+    """
+    result = _analyse(path, with_candidates=True)
+    candidates = result.pool.all()
+    picks = covers.select(candidates, result.boundaries, result.frames, result.info.fps,
+                          GIF_COVERS if is_gif else IMAGE_COVERS)
+    if not picks:
+        raise InvalidVideo("InvalidFile.Content",
+                           "No frame is usable as a cover (black, blank or blurred throughout).")
+    box = covers.bars(candidates)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[CoverFile] = []
+    if is_gif:
+        fps = result.info.fps or 25.0
+        for n, pick in enumerate(picks):
+            start, end = gif.segment(pick.candidate.time, pick.shot[0] / fps, pick.shot[1] / fps)
+            frames = gif.read_segment(path, start, end, box)
+            if not frames:
+                continue
+            name = f"{stem}-{n}.gif"
+            gif.write_gif(frames, out / name)
+            files.append(CoverFile(name, pick.confidence))
+    else:
+        images = decode.frame_at_times(path, [p.candidate.time for p in picks])
+        ext = "jpg" if image_format.lower() in ("jpg", "jpeg") else "png"
+        for n, pick in enumerate(picks):
+            image = images.get(pick.candidate.time)
+            if image is None:
+                continue
+            name = f"{stem}-{n}.{ext}"
+            PILImage.fromarray(covers.crop(image, box)).save(
+                out / name, format="JPEG" if ext == "jpg" else "PNG",
+                **({"quality": 90} if ext == "jpg" else {"optimize": False}),
+            )
+            files.append(CoverFile(name, pick.confidence))
+    if not files:
+        raise InvalidVideo("InvalidFile.Decode", "The chosen cover frames could not be decoded.")
+    return CoversResult(files, result.frames)

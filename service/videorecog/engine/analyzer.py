@@ -1,0 +1,70 @@
+"""The seam to ``videorecog.analysis``: each analysis runs in a spawn-context process pool,
+never on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from videorecog import logs
+from videorecog.analysis import tasks
+from videorecog.analysis.errors import InvalidVideo
+from videorecog.protocol.errors import InvalidFileError, ServerError
+
+log = logging.getLogger(__name__)
+
+
+def _init_child(level: str, fmt: str) -> None:
+    logs.configure(level, fmt)
+
+
+class Analyzer:
+    """``shots()`` and ``covers()``; raises InvalidFileError or ServerError as the API would."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        root = logging.getLogger()
+        fmt = "json" if any(isinstance(h.formatter, logs.JsonFormatter) for h in root.handlers) \
+            else "console"
+        self._child_logging = (logging.getLevelName(root.level), fmt)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_child, initargs=self._child_logging,
+        )
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)
+        except InvalidVideo as exc:
+            raise InvalidFileError(exc.code, exc.message) from None
+        except BrokenProcessPool:
+            log.error("analysis worker died; starting a new pool")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            raise ServerError("InternalServerError.Algo", "The analysis worker died.") from None
+        except (MemoryError, RuntimeError, ValueError, OSError) as exc:
+            log.exception("analysis failed")
+            raise ServerError("InternalServerError.Algo", f"The analysis failed: {exc}") from None
+
+    async def shots(self, video: Path) -> tasks.ShotsResult:
+        result: tasks.ShotsResult = await self._run(tasks.detect_shots, str(video))
+        return result
+
+    async def covers(self, video: Path, out_dir: Path, stem: str, gif: bool,
+                     image_format: str) -> tasks.CoversResult:
+        result: tasks.CoversResult = await self._run(
+            tasks.make_covers, str(video), str(out_dir), stem, gif, image_format
+        )
+        return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

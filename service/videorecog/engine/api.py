@@ -1,0 +1,154 @@
+"""The front door: ``/`` answers the three actions the way the cloud does.
+
+Order of checks: Action and Version, then who is calling (auth), then their rate, then the
+action's own parameters. Every error answer carries RequestId, HostId, Code and Message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from videorecog.engine.auth import Authenticator
+from videorecog.engine.fetch import AddressPolicy, check_url_syntax
+from videorecog.engine.jobs import Job, JobStore
+from videorecog.engine.links import CoverLinks
+from videorecog.engine.metrics import EngineMetrics
+from videorecog.engine.request import ApiRequest, read_request
+from videorecog.engine.runner import JobRunner
+from videorecog.protocol import envelope
+from videorecog.protocol.constants import API_VERSION, Action, JobStatus
+from videorecog.protocol.errors import ApiError, RequestError, ThrottledError
+from videorecog.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise RequestError("MissingParameter", f"{name} is mandatory for this action.")
+    return value
+
+
+def _boolean(params: dict[str, str], name: str) -> bool:
+    value = _required(params, name).lower()
+    if value not in ("true", "false"):
+        raise RequestError("InvalidParameter", f"{name} must be true or false.")
+    return value == "true"
+
+
+class FrontDoor:
+    def __init__(
+        self, store: JobStore, runner: JobRunner, auth: Authenticator, links: CoverLinks,
+        policy: AddressPolicy, metrics: EngineMetrics, *, rate_limit: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._runner = runner
+        self._auth = auth
+        self._links = links
+        self._policy = policy
+        self._metrics = metrics
+        self._rate = rate_limit
+        self._buckets: dict[str, TokenBucket] = {}
+        self._clock = clock
+
+    async def handle(self, request: web.Request) -> web.Response:
+        request_id = new_request_id()
+        host_id = request.host
+        action_label = "unknown"
+        fmt = "JSON"
+        try:
+            api_request = await read_request(request)
+            params = api_request.params()
+            fmt = params.get("Format", "JSON").upper()
+            action = self._action(api_request, params)
+            action_label = action.value
+            key_id = self._auth.authenticate(api_request)
+            self._throttle(key_id)
+            body = await self._dispatch(action, params, key_id, request_id)
+        except ApiError as exc:
+            self._metrics.requests.labels(action_label, exc.code).inc()
+            payload, content_type = envelope.render(
+                "Error", envelope.error_body(request_id, host_id, exc.code, exc.message), fmt
+            )
+            return web.Response(body=payload, status=exc.http_status, content_type=None,
+                                headers={"Content-Type": content_type})
+        self._metrics.requests.labels(action_label, "Success").inc()
+        payload, content_type = envelope.render(f"{action.value}Response", body, fmt)
+        return web.Response(body=payload, content_type=None,
+                            headers={"Content-Type": content_type})
+
+    @staticmethod
+    def _action(request: ApiRequest, params: dict[str, str]) -> Action:
+        if request.is_acs3:
+            name, version = request.header("x-acs-action"), request.header("x-acs-version")
+        else:
+            name, version = params.get("Action"), params.get("Version")
+        if not name:
+            raise RequestError("MissingParameter", "Action is mandatory for this request.")
+        if not version:
+            raise RequestError("MissingParameter", "Version is mandatory for this request.")
+        try:
+            action = Action(name)
+        except ValueError:
+            raise RequestError("InvalidAction.NotFound",
+                               f"Specified api {name} is not found.") from None
+        if version != API_VERSION:
+            raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
+        return action
+
+    def _throttle(self, key_id: str) -> None:
+        bucket = self._buckets.get(key_id)
+        if bucket is None:
+            bucket = self._buckets[key_id] = TokenBucket(self._rate, burst=max(1.0, self._rate))
+        if not bucket.try_acquire():
+            raise ThrottledError("Throttling.User", "Request was denied due to user flow control.")
+
+    async def _dispatch(
+        self, action: Action, params: dict[str, str], key_id: str, request_id: str
+    ) -> dict[str, Any]:
+        if action is Action.GET_ASYNC_JOB_RESULT:
+            return await self._job_result(_required(params, "JobId"), key_id, request_id)
+        video_url = _required(params, "VideoUrl")
+        is_gif = _boolean(params, "IsGif") if action is Action.GENERATE_VIDEO_COVER else False
+        self._policy.check_literal(check_url_syntax(video_url))
+        now = self._clock()
+        await self._store.add(Job(request_id, action.value, video_url, is_gif, key_id,
+                                  JobStatus.QUEUING, now, now))
+        self._runner.submit(request_id)
+        log.info("job accepted", extra={"job_id": request_id, "action": action.value})
+        return {"RequestId": request_id}
+
+    async def _job_result(self, job_id: str, key_id: str, request_id: str) -> dict[str, Any]:
+        job = await self._store.get(job_id)
+        if job is None or job.access_key_id != key_id:
+            raise RequestError("InvalidJobId.NotFound", f"The job {job_id} does not exist.")
+        data: dict[str, Any] = {"JobId": job.job_id, "Status": job.status.value}
+        if job.result is not None:
+            data["Result"] = self._public_result(job.result)
+        if job.error_code:
+            data["ErrorCode"] = job.error_code
+            data["ErrorMessage"] = job.error_message or ""
+        return {"RequestId": request_id, "Data": data}
+
+    def _public_result(self, stored: str) -> str:
+        """Covers are stored by file name; each answer carries freshly signed links."""
+        result = orjson.loads(stored)
+        if "Outputs" in result:
+            result["Outputs"] = [
+                {"ImageURL": self._links.url(o["File"]), "Confidence": o["Confidence"]}
+                for o in result["Outputs"]
+            ]
+        return orjson.dumps(result).decode()
