@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.clips import Clip, make_clips
+from tests.support import SHARED_MEDIA, EngineProcess, MediaServer
 from videorecog.broker import READY_TIMEOUT_SECONDS, EmbeddedBroker
 from videorecog.topics import TopicSpec, ensure_topics
 
-SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+CREDENTIALS = {"ak-test": "sk-test", "ak-rate": "sk-rate", "ak-other": "sk-other"}
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,31 @@ def make_topic(kafka_broker: EmbeddedBroker) -> MakeTopic:
         return name
 
     return create
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Clip]:
+    """Generated clips with exact ground truth (made once per run) and broken files."""
+    return make_clips(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture(scope="session")
+def media_server(clips: dict[str, Clip]) -> Iterator[MediaServer]:
+    """HTTP on loopback: ``/gen/<file>`` generated clips, ``/shared/<file>`` the labelled ones."""
+    server = MediaServer({"gen": next(iter(clips.values())).path.parent, "shared": SHARED_MEDIA})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
+    """One engine process for the run (tests needing their own start one themselves)."""
+    process = EngineProcess(
+        tmp_path_factory.mktemp("engine") / "data",
+        ",".join(f"{k}:{v}" for k, v in CREDENTIALS.items()),
+        rate_limit="100",
+    )
+    process.start()
+    yield process
+    process.stop()

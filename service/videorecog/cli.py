@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+
+import orjson
 
 from videorecog import __version__, logs
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
@@ -15,14 +20,16 @@ from videorecog.settings import VARIABLES, Settings, SettingsError, load
 Handler = Callable[[Settings, argparse.Namespace], int]
 
 
-async def wait_for_signal() -> None:
-    """Return on the first SIGINT or SIGTERM."""
+@contextlib.asynccontextmanager
+async def stop_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by the first SIGINT or SIGTERM; handlers are installed before anything
+    starts, so a signal during start-up still means a clean stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -63,9 +70,9 @@ def _run_broker(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.broker import EmbeddedBroker
 
     async def serve() -> None:
-        async with EmbeddedBroker(args.host, args.port) as broker:
+        async with stop_signals() as stop, EmbeddedBroker(args.host, args.port) as broker:
             print(f"broker ready on {broker.bootstrap_servers} (Ctrl-C to stop)", flush=True)
-            await wait_for_signal()
+            await stop.wait()
 
     asyncio.run(serve())
     return 0
@@ -75,6 +82,66 @@ def _run_demo(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.demo import run_demo
 
     return _run_async(run_demo(settings))
+
+
+def _run_engine(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.engine.server import serve
+
+    async def run() -> None:
+        async with stop_signals() as stop:
+            await serve(settings.engine, stop.wait())
+
+    asyncio.run(run())
+    return 0
+
+
+class _Progress:
+    """Frames done so far, on stderr, at most every few seconds."""
+
+    def __init__(self, every_seconds: float = 3.0) -> None:
+        self._every = every_seconds
+        self._last = time.monotonic()
+
+    def __call__(self, frames: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            print(f"... {frames} frames analysed", file=sys.stderr, flush=True)
+
+
+def _run_shots(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import detect_shots
+
+    try:
+        result = detect_shots(args.file, progress=_Progress())
+    except InvalidVideo as exc:
+        print(f"videorecog: {exc}", file=sys.stderr)
+        return 1
+    out = {"ShotFrameIds": result.shot_frame_ids, "frames": result.frames, "fps": result.fps}
+    print(orjson.dumps(out).decode())
+    return 0
+
+
+def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import make_covers
+
+    out_dir = Path(args.out)
+    stem = Path(args.file).stem
+    try:
+        result = make_covers(
+            args.file, str(out_dir), stem, args.gif, args.format, progress=_Progress()
+        )
+    except InvalidVideo as exc:
+        print(f"videorecog: {exc}", file=sys.stderr)
+        return 1
+    outputs = [
+        {"ImageURL": str((out_dir / c.file).resolve()), "Confidence": c.confidence}
+        for c in result.covers
+    ]
+    print(orjson.dumps({"Outputs": outputs}).decode())
+    return 0
 
 
 def _run_async(coro: Awaitable[int]) -> int:
@@ -102,6 +169,26 @@ def build_parser() -> argparse.ArgumentParser:
         ["kafka"],
         _run_demo,
     )
+    _command(
+        subparsers,
+        "engine",
+        "serve the videorecog API (the self-hosted engine)",
+        ["engine"],
+        _run_engine,
+    )
+    shots = _command(
+        subparsers, "shots", "print the shot boundaries of a local video as JSON", [], _run_shots
+    )
+    shots.add_argument("file", help="a local video file")
+    cover = _command(
+        subparsers, "cover", "write the covers of a local video, print them as JSON", [], _run_cover
+    )
+    cover.add_argument("file", help="a local video file")
+    cover.add_argument("--gif", action="store_true", help="animated GIF covers")
+    cover.add_argument("--out", default=".", help="output directory (default: current)")
+    cover.add_argument(
+        "--format", default="png", choices=["png", "jpeg"], help="still image format (default png)"
+    )
     return parser
 
 
@@ -123,3 +210,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(settings, args)
     except KeyboardInterrupt:
         return 130
+    except SettingsError as exc:
+        print(f"videorecog: configuration error: {exc}", file=sys.stderr)
+        return 2

@@ -1,7 +1,7 @@
 """A token bucket: ``rate`` tokens a second, holding at most ``burst``.
 
-The engine uses ``try_acquire`` (over the limit: answer ``Throttling.User`` at once, like the cloud);
-a client uses ``acquire`` (wait for a token, so it never exceeds the account's QPS).
+The engine uses ``try_acquire`` (over the limit: answer ``Throttling.User`` at once, like the
+cloud); a client uses ``acquire`` (wait for a token, so it never exceeds the account's QPS).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 class TokenBucket:
     def __init__(
-        self, rate: float, burst: float | None = None,
+        self,
+        rate: float,
+        burst: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
@@ -41,5 +43,9 @@ class TokenBucket:
     async def acquire(self, tokens: float = 1.0) -> None:
         """Wait until ``tokens`` are available, then take them. Waiters are served in order."""
         async with self._lock:
-            while not self.try_acquire(tokens):
+            self._refill()
+            if self._tokens < tokens:
+                # Sleep exactly the deficit; the lock keeps later callers queued behind us.
                 await asyncio.sleep((tokens - self._tokens) / self.rate)
+                self._refill()
+            self._tokens -= tokens

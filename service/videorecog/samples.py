@@ -51,6 +51,7 @@ class Plan:
     fps: int = 25
     # Display timestamps jitter like a phone's variable frame rate (numbers stay positions).
     variable_frame_rate: bool = False
+    rotation: int = 0  # display rotation written into the file (a phone held upright: 90)
 
 
 @dataclass
@@ -76,8 +77,9 @@ class _Scene:
         self.width, self.height = width, height
         cw, ch = width * 2, height * 2
         base = rng.random((6, 8, 3)) * 0.7 + rng.random(3) * 0.3
-        field_img = Image.fromarray((base * 255).astype(np.uint8)).resize((cw, ch),
-                                                                         Image.Resampling.BICUBIC)
+        field_img = Image.fromarray((base * 255).astype(np.uint8)).resize(
+            (cw, ch), Image.Resampling.BICUBIC
+        )
         draw = ImageDraw.Draw(field_img)
         for _ in range(int(rng.integers(12, 24))):
             x, y = int(rng.integers(0, cw)), int(rng.integers(0, ch))
@@ -86,8 +88,12 @@ class _Scene:
             if rng.random() < 0.5:
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=2)
             else:
-                draw.rectangle((x - r, y - r // 2, x + r, y + r // 2), fill=colour,
-                               outline=(255, 255, 255), width=2)
+                draw.rectangle(
+                    (x - r, y - r // 2, x + r, y + r // 2),
+                    fill=colour,
+                    outline=(255, 255, 255),
+                    width=2,
+                )
         texture = rng.normal(0, 10, (ch, cw, 1))
         canvas = np.asarray(field_img, dtype=np.float32) + texture
         self.canvas = np.clip(canvas, 0, 255).astype(np.uint8)
@@ -104,14 +110,14 @@ class _Scene:
             scale = 1.0 + 0.6 * (k / max(1, self.shot.frames))
             w, h = int(cw / 2 * 2 / scale), int(ch / 2 * 2 / scale)
             x0, y0 = (cw - w) // 2, (ch - h) // 2
-            crop = Image.fromarray(self.canvas[y0:y0 + h, x0:x0 + w])
+            crop = Image.fromarray(self.canvas[y0 : y0 + h, x0 : x0 + w])
             image = np.asarray(crop.resize((self.width, self.height), Image.Resampling.BILINEAR))
         else:
             span_x, span_y = cw - self.width, ch - self.height
             # Bounce within the canvas so a long or fast shot never runs off it.
             x = _bounce(span_x / 2 + self.direction[0] * self.speed * k, span_x)
             y = _bounce(span_y / 2 + self.direction[1] * self.speed * k, span_y)
-            image = self.canvas[y:y + self.height, x:x + self.width]
+            image = self.canvas[y : y + self.height, x : x + self.width]
         if self.shot.captions:
             pil = Image.fromarray(np.ascontiguousarray(image))
             text = f"caption {self.caption_seed}-{k // fps:03d}"
@@ -136,7 +142,7 @@ def _blend(a: Rgb, b: Rgb, alpha: float) -> Rgb:
 
 
 def _wipe(a: Rgb, b: Rgb, alpha: float) -> Rgb:
-    edge = int(round(alpha * a.shape[1]))
+    edge = round(alpha * a.shape[1])
     out = a.copy()
     out[:, :edge] = b[:, :edge]
     return out
@@ -153,6 +159,8 @@ def render(plan: Plan, path: Path, *, crf: int = 20) -> Truth:
         stream = container.add_stream("libx264", rate=plan.fps)
         stream.width, stream.height, stream.pix_fmt = plan.width, plan.height, "yuv420p"
         stream.options = {"crf": str(crf), "preset": "veryfast"}
+        if plan.rotation:
+            stream.set_display_rotation(plan.rotation)
         time_base = Fraction(1, plan.fps * 100)
         stream.codec_context.time_base = time_base
         rng = np.random.default_rng(7)
@@ -198,8 +206,16 @@ def render(plan: Plan, path: Path, *, crf: int = 20) -> Truth:
     return truth
 
 
-def _transition(plan: Plan, scenes: list[_Scene], i: int, t: Transition, k: int,
-                emit: Callable[[Rgb], None], truth: Truth, first: int) -> None:
+def _transition(
+    plan: Plan,
+    scenes: list[_Scene],
+    i: int,
+    t: Transition,
+    k: int,
+    emit: Callable[[Rgb], None],
+    truth: Truth,
+    first: int,
+) -> None:
     a, b = scenes[i], scenes[i + 1]
     n = t.frames
     for j in range(n):
@@ -212,8 +228,11 @@ def _transition(plan: Plan, scenes: list[_Scene], i: int, t: Transition, k: int,
         else:  # fade through black: out over the first half, in over the second
             black = np.zeros_like(fa)
             half = n / 2
-            image = _blend(fa, black, (j + 1) / half) if j < half else _blend(
-                black, fb, (j + 1 - half) / half)
+            image = (
+                _blend(fa, black, (j + 1) / half)
+                if j < half
+                else _blend(black, fb, (j + 1 - half) / half)
+            )
         emit(image)
     truth.gradual.append((first, first + n - 1))
     truth.bad.append((first, first + n - 1))

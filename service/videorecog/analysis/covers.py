@@ -26,8 +26,13 @@ from videorecog.analysis.shots import Boundary, hist_distance
 
 Image = npt.NDArray[np.uint8]
 
-WEIGHTS = {"sharpness": 0.35, "exposure": 0.20, "contrast": 0.15, "colourfulness": 0.15,
-           "representativeness": 0.15}
+WEIGHTS = {
+    "sharpness": 0.35,
+    "exposure": 0.20,
+    "contrast": 0.15,
+    "colourfulness": 0.15,
+    "representativeness": 0.15,
+}
 BLACK_LUMA = 0.10  # mean luma below this (0..1) is a black frame
 FLAT_STD = 0.035  # luma std below this is a blank field
 BLURRED_SHARPNESS = 0.12  # normalised sharpness below this is a blurred frame
@@ -45,10 +50,13 @@ class Quality:
     usable: bool  # not black, not flat, not blurred
 
     def confidence(self, representativeness: float) -> float:
-        total = (WEIGHTS["sharpness"] * self.sharpness + WEIGHTS["exposure"] * self.exposure
-                 + WEIGHTS["contrast"] * self.contrast
-                 + WEIGHTS["colourfulness"] * self.colourfulness
-                 + WEIGHTS["representativeness"] * representativeness)
+        total = (
+            WEIGHTS["sharpness"] * self.sharpness
+            + WEIGHTS["exposure"] * self.exposure
+            + WEIGHTS["contrast"] * self.contrast
+            + WEIGHTS["colourfulness"] * self.colourfulness
+            + WEIGHTS["representativeness"] * representativeness
+        )
         return round(10.0 * total, 4)
 
 
@@ -64,11 +72,11 @@ class Candidate:
 
 def _luma(rgb: Image) -> npt.NDArray[np.float32]:
     f = rgb.astype(np.float32) / 255.0
-    return (0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]).astype(np.float32)
+    return np.asarray(0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2], dtype=np.float32)
 
 
 def _laplacian_variance(y: npt.NDArray[np.float32]) -> float:
-    lap = (-4 * y[1:-1, 1:-1] + y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:])
+    lap = -4 * y[1:-1, 1:-1] + y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:]
     return float(lap.var())
 
 
@@ -116,8 +124,8 @@ def bars(candidates: Sequence[Candidate]) -> tuple[float, float, float, float]:
 def crop(image: Image, box: tuple[float, float, float, float]) -> Image:
     h, w = image.shape[:2]
     top, bottom, left, right = box
-    t, b = int(round(top * h)), h - int(round(bottom * h))
-    lft, r = int(round(left * w)), w - int(round(right * w))
+    t, b = round(top * h), h - round(bottom * h)
+    lft, r = round(left * w), w - round(right * w)
     if b - t < h // 3 or r - lft < w // 3:
         return image
     return image[t:b, lft:r]
@@ -131,17 +139,20 @@ class Pick:
 
 
 def shots_from(boundaries: Sequence[Boundary], total_frames: int) -> list[tuple[int, int]]:
-    starts = [0] + [b.frame for b in boundaries]
-    ends = starts[1:] + [total_frames]
+    starts = [0, *(b.frame for b in boundaries)]
+    ends = [*starts[1:], total_frames]
     return [(s, e) for s, e in zip(starts, ends, strict=True) if e > s]
 
 
 def select(
-    candidates: Sequence[Candidate], boundaries: Sequence[Boundary], total_frames: int,
-    fps: float, count: int,
+    candidates: Sequence[Candidate],
+    boundaries: Sequence[Boundary],
+    total_frames: int,
+    fps: float,
+    count: int,
 ) -> list[Pick]:
     """The best usable frame of each shot, away from transitions, best first, no near-duplicates."""
-    margin = max(1, int(round(TRANSITION_MARGIN_SECONDS * fps)))
+    margin = max(1, round(TRANSITION_MARGIN_SECONDS * fps))
     forbidden = [(b.span[0] - margin, b.span[1] + margin) for b in boundaries]
     shots = shots_from(boundaries, total_frames)
     longest = max((e - s for s, e in shots), default=1)
@@ -157,8 +168,9 @@ def select(
             best[shot_no] = Pick(cand, confidence, shot)
     picks: list[Pick] = []
     for pick in sorted(best.values(), key=lambda p: p.confidence, reverse=True):
-        if all(hist_distance(pick.candidate.hist, p.candidate.hist) >= NEAR_DUPLICATE
-               for p in picks):
+        if all(
+            hist_distance(pick.candidate.hist, p.candidate.hist) >= NEAR_DUPLICATE for p in picks
+        ):
             picks.append(pick)
         if len(picks) == count:
             break
@@ -182,7 +194,7 @@ class CandidatePool:
         bucket = self._buckets.setdefault(key, [])
         bucket.append(cand)
         bucket.sort(key=lambda c: c.quality.confidence(1.0), reverse=True)
-        del bucket[self._per_bucket:]
+        del bucket[self._per_bucket :]
         if len(self._buckets) > self._max_buckets:
             self._bucket_seconds *= 2
             merged: dict[int, list[Candidate]] = {}
@@ -190,9 +202,8 @@ class CandidatePool:
                 merged.setdefault(old_key // 2, []).extend(items)
             for items in merged.values():
                 items.sort(key=lambda c: c.quality.confidence(1.0), reverse=True)
-                del items[self._per_bucket:]
+                del items[self._per_bucket :]
             self._buckets = merged
 
     def all(self) -> list[Candidate]:
-        return sorted((c for items in self._buckets.values() for c in items),
-                      key=lambda c: c.index)
+        return sorted((c for items in self._buckets.values() for c in items), key=lambda c: c.index)

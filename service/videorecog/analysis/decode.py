@@ -1,8 +1,8 @@
 """Decoding with PyAV: small analysis frames, numbered in decode order, never the whole video.
 
 Frames are scaled in libswscale (``VideoFrame.reformat``), not in Python. Variable frame rate is
-fine (numbers are positions, timestamps are the stream's own); rotation metadata is reported so
-that covers are turned upright; a bounded number of corrupt packets is tolerated.
+fine (numbers are positions, timestamps are the stream's own); each frame's display rotation
+turns cover samples upright; a bounded number of corrupt packets is tolerated.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ class VideoInfo:
     width: int
     height: int
     fps: float
-    rotation: int  # degrees clockwise to display upright
     duration: float  # seconds; 0 when the container does not say
     frames_hint: int  # the container's frame count, 0 when unknown
 
@@ -46,18 +45,17 @@ class Frame:
     sample: Image | None = None  # a larger upright RGB sample, every ``sample_every`` seconds
 
 
-def _rotation(stream: av.video.stream.VideoStream) -> int:
-    try:
-        matrix = stream.side_data.get("DISPLAYMATRIX")  # PyAV >= 13
-    except AttributeError:
-        matrix = None
-    if matrix is not None:
-        return int(round(-float(matrix))) % 360
-    metadata = getattr(stream, "metadata", {}) or {}
-    try:
-        return int(metadata.get("rotate", 0)) % 360
-    except ValueError:
-        return 0
+def to_image(frame: av.VideoFrame, width: int, height: int, pixel_format: str) -> Image:
+    """Scale and convert in libswscale; hand back the pixels as uint8."""
+    small = frame.reformat(
+        width=width, height=height, format=pixel_format, interpolation="FAST_BILINEAR"
+    )
+    return np.asarray(small.to_ndarray(), dtype=np.uint8)
+
+
+def display_rotation(frame: av.VideoFrame) -> int:
+    """Clockwise degrees that turn ``frame`` upright (from its display matrix; 0 if none)."""
+    return (-round(getattr(frame, "rotation", 0) or 0)) % 360
 
 
 def probe(container: av.container.InputContainer) -> tuple[av.video.stream.VideoStream, VideoInfo]:
@@ -77,9 +75,12 @@ def probe(container: av.container.InputContainer) -> tuple[av.video.stream.Video
             f"{width}x{height} is outside {MIN_SIDE}px..{MAX_LONG_SIDE}x{MAX_SHORT_SIDE}.",
         )
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base \
+    duration = (
+        float(stream.duration * stream.time_base)
+        if stream.duration and stream.time_base
         else (container.duration or 0) / 1_000_000
-    info = VideoInfo(width, height, float(rate), _rotation(stream), duration, stream.frames or 0)
+    )
+    info = VideoInfo(width, height, float(rate), duration, stream.frames or 0)
     return stream, info
 
 
@@ -94,14 +95,20 @@ def open_video(path: str) -> av.container.InputContainer:
 def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
     """Width ``target_width`` (never upscaled), height by aspect ratio, both even."""
     w = min(target_width, width)
-    h = max(2, int(round(height * w / width / 2)) * 2)
+    h = max(2, round(height * w / width / 2) * 2)
     return max(2, w - w % 2), h
 
 
 def iter_frames(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, *,
-    width: int, height: int, pixel_format: str = "rgb24", max_errors: int = MAX_DECODE_ERRORS,
-    sample_every: float = 0.0, sample_size: tuple[int, int] = (0, 0), rotation: int = 0,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    *,
+    width: int,
+    height: int,
+    pixel_format: str = "rgb24",
+    max_errors: int = MAX_DECODE_ERRORS,
+    sample_every: float = 0.0,
+    sample_size: tuple[int, int] = (0, 0),
 ) -> Iterator[Frame]:
     """Every frame, scaled to ``width`` x ``height`` in ``pixel_format`` (``rgb24``/``gray``).
 
@@ -127,16 +134,13 @@ def iter_frames(
         for frame in decoded:
             pts = frame.pts if frame.pts is not None else frame.dts
             seconds = float(pts * time_base) if pts is not None else index / 25.0
-            small = frame.reformat(width=width, height=height, format=pixel_format,
-                                   interpolation="FAST_BILINEAR")
+            image = to_image(frame, width, height, pixel_format)
             sample = None
             if sample_every and seconds >= next_sample:
                 next_sample = seconds + sample_every
                 sw, sh = sample_size
-                sample = rotate_upright(
-                    frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray(), rotation
-                )
-            yield Frame(index, seconds, small.to_ndarray(), sample)
+                sample = rotate_upright(to_image(frame, sw, sh, "rgb24"), display_rotation(frame))
+            yield Frame(index, seconds, image, sample)
             index += 1
     if index == 0:
         code = "InvalidFile.Decode" if errors else "InvalidFile.Content"
@@ -144,7 +148,10 @@ def iter_frames(
 
 
 def frame_at_times(
-    path: str, times: list[float], *, width: int | None = None,
+    path: str,
+    times: list[float],
+    *,
+    width: int | None = None,
 ) -> dict[float, Image]:
     """Full-quality RGB frames nearest each requested time (seeking, not decoding everything)."""
     out: dict[float, Image] = {}
@@ -155,16 +162,16 @@ def frame_at_times(
         time_base = stream.time_base or Fraction(1, 1)
         w, h = scaled_size(info.width, info.height, width or info.width)
         for wanted in sorted(times):
-            target = int(math.floor(wanted / float(time_base))) if time_base else 0
+            target = math.floor(wanted / float(time_base)) if time_base else 0
             container.seek(max(0, target), stream=stream, backward=True, any_frame=False)
             best: Image | None = None
             for frame in container.decode(stream):
                 pts = frame.pts if frame.pts is not None else 0
-                best = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+                best = rotate_upright(to_image(frame, w, h, "rgb24"), display_rotation(frame))
                 if float(pts * time_base) >= wanted - 1e-3:
                     break
             if best is not None:
-                out[wanted] = rotate_upright(best, info.rotation)
+                out[wanted] = best
     finally:
         container.close()
     return out

@@ -35,8 +35,9 @@ def segment(centre: float, shot_start: float, shot_end: float) -> tuple[float, f
     return max(start, lo), max(start, lo) + length
 
 
-def read_segment(path: str, start: float, end: float,
-                 box: tuple[float, float, float, float]) -> list[Image]:
+def read_segment(
+    path: str, start: float, end: float, box: tuple[float, float, float, float]
+) -> list[Image]:
     container = decode.open_video(path)
     try:
         stream, info = decode.probe(container)
@@ -54,8 +55,8 @@ def read_segment(path: str, start: float, end: float,
             if t >= end:
                 break
             if t + 1e-3 >= next_time:
-                rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
-                frames.append(crop(decode.rotate_upright(rgb, info.rotation), box))
+                rgb = decode.to_image(frame, width, height, "rgb24")
+                frames.append(crop(decode.rotate_upright(rgb, decode.display_rotation(frame)), box))
                 next_time += 1.0 / GIF_FPS
     finally:
         container.close()
@@ -90,17 +91,26 @@ def write_gif(frames: list[Image], out: Path) -> int:
         mosaic.paste(tile, (0, i * images[0].height))
     palette = mosaic.quantize(colors=TRANSPARENT, method=PILImage.Quantize.MEDIANCUT)
     # No error diffusion: its noise would differ frame to frame and defeat the transparency.
-    indices = [np.asarray(im.quantize(palette=palette, dither=PILImage.Dither.NONE))
-               for im in images]
+    indices = [
+        np.asarray(im.quantize(palette=palette, dither=PILImage.Dither.NONE)) for im in images
+    ]
     encoded = []
     for k, index in enumerate(indices):
+        shown = index.copy()
         if k:
-            index = index.copy()
-            index[indices[k] == indices[k - 1]] = TRANSPARENT
-        frame = PILImage.fromarray(index.astype(np.uint8), mode="P")
+            shown[index == indices[k - 1]] = TRANSPARENT
+        frame = PILImage.fromarray(shown.astype(np.uint8), mode="P")
         frame.putpalette(palette.getpalette() or [])
         encoded.append(frame)
-    encoded[0].save(out, format="GIF", save_all=True, append_images=encoded[1:],
-                    duration=1000 // GIF_FPS, loop=0, optimize=False, disposal=1,
-                    transparency=TRANSPARENT)
+    encoded[0].save(
+        out,
+        format="GIF",
+        save_all=True,
+        append_images=encoded[1:],
+        duration=1000 // GIF_FPS,
+        loop=0,
+        optimize=False,
+        disposal=1,
+        transparency=TRANSPARENT,
+    )
     return out.stat().st_size

@@ -40,9 +40,11 @@ class Score:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def __add__(self, other: Score) -> Score:
-        return Score(self.true_positives + other.true_positives,
-                     self.false_positives + other.false_positives,
-                     self.false_negatives + other.false_negatives)
+        return Score(
+            self.true_positives + other.true_positives,
+            self.false_positives + other.false_positives,
+            self.false_negatives + other.false_negatives,
+        )
 
 
 def score(detected: Sequence[int], labels: Labels, tolerance: int = 2) -> Score:
@@ -54,8 +56,9 @@ def score(detected: Sequence[int], labels: Labels, tolerance: int = 2) -> Score:
     for d in sorted(detected):
         if d == 0:
             continue  # frame 0 starts the first shot; it is no boundary
-        match = next((i for i, (lo, hi) in enumerate(truths) if not used[i] and lo <= d <= hi),
-                     None)
+        match = next(
+            (i for i, (lo, hi) in enumerate(truths) if not used[i] and lo <= d <= hi), None
+        )
         if match is not None:
             used[match] = True
             tp += 1

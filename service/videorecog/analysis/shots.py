@@ -3,15 +3,17 @@
 Signals, per frame, from a small YUV image:
 - ``hist``: a normalised Y/U/V histogram; its L1 distance between two frames is ~0 for the same
   content (even moving) and approaches 1 for unrelated pictures.
-- ``luma``: the small luma plane, for the blend test below.
+- ``luma``: the small luma plane, for the pixel-change test of cuts.
 
 Hard cut at frame t: the histogram distance to frame t-1 stands out from its neighbourhood
 (``cut_ratio`` times the mean over a rolling window, and at least ``cut_min``), and the picture
 does not come back within ``flash_frames`` (a flash or a single corrupt frame does).
 
-Gradual transition centred at t: frames t-W and t+W differ (``gradual_min``) while no single step
-between them is large (the change is spread out: ``gradual_ratio``), and frame t is a linear blend
-of frames t-W and t+W (``blend_residual_max``): true of dissolves and fades, false of camera motion.
+Gradual transition centred at t: a one-way move between two steady appearances. The mean
+histogram of the C frames before t-W and that of the C frames after t+W differ (``gradual_min``),
+each context is coherent (every frame near its context's mean: ``context_ratio``), and no single
+step between t-W and t+W is large (the change is spread out: ``gradual_ratio``). Dissolves, fades
+and wipes pass; camera motion, however fast, wanders around one scene and fails the first two.
 A run of such centres is one transition, reported at the run's midpoint.
 
 Fade through black: a run of dark frames (mean luma under ``dark_luma``) entered and left by
@@ -22,7 +24,7 @@ a fade are dropped: the steep middle of a fast fade looks like a cut to the hist
 
 Finally boundaries closer than ``min_shot_seconds`` to the previous one are dropped.
 Per-frame scalars (mean luma) are kept for the whole video: a few bytes a frame; images only ever
-for the last ``2W+1`` frames.
+for the last ``2(W+C)+1`` frames.
 """
 
 from __future__ import annotations
@@ -66,10 +68,10 @@ class DetectorParams:
     cut_min_pixel: float = 0.04
     flash_frames: int = 3  # a picture that returns within this many frames was a flash
     flash_similarity: float = 0.5  # "returns": distance back below this share of the jump
-    gradual_min: float = 0.25  # smallest distance across a gradual transition (t-W vs t+W)
-    gradual_ratio: float = 2.5  # spread-out test: across-distance / largest single step
-    blend_residual_max: float = 0.40  # how far frame t may be from the best blend of its ends
-    blend_downscale: int = 4  # the blend test runs on luma shrunk this much more (motion-tolerant)
+    context: int = 8  # C: frames averaged on each side for the gradual test
+    gradual_min: float = 0.17  # distance between the before- and after-context mean histograms
+    context_ratio: float = 1.5  # that distance over the largest frame-to-context-mean distance
+    gradual_ratio: float = 2.5  # spread-out test: t-W vs t+W distance / largest single step
     dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
     ramp_min_rise: float = 25.0  # a fade ramp climbs at least this much mean luma
     ramp_max_frames: int = 60
@@ -82,20 +84,17 @@ class DetectorParams:
 class _Features:
     index: int
     hist: FloatArray
-    luma: FloatArray  # the blend test's luma (downscaled)
-    full_luma: FloatArray
+    luma: FloatArray
     step: float = 0.0  # histogram distance to the previous frame
     pixel_step: float = 0.0  # mean absolute luma change from the previous frame, 0..1
-    across: float = 0.0  # histogram distance between frames index-W and index+W
-    gradual: bool = False
+    context_distance: float = 0.0
 
 
 def histogram(yuv: npt.NDArray[np.uint8], bins: tuple[int, int, int]) -> FloatArray:
     """Concatenated Y, U, V histograms, each normalised to sum 1 (planar input: 3 x H x W)."""
     parts = []
     for plane, n in zip(yuv, bins, strict=True):
-        counts = np.bincount((plane.ravel() >> (8 - int(np.log2(n)))).astype(np.intp),
-                             minlength=n)
+        counts = np.bincount((plane.ravel() >> (8 - int(np.log2(n)))).astype(np.intp), minlength=n)
         parts.append(counts / plane.size)
     return np.concatenate(parts).astype(np.float32)
 
@@ -103,24 +102,6 @@ def histogram(yuv: npt.NDArray[np.uint8], bins: tuple[int, int, int]) -> FloatAr
 def hist_distance(a: FloatArray, b: FloatArray) -> float:
     """Mean over Y, U, V of half the L1 distance: 0 (same) .. 1 (disjoint)."""
     return float(np.abs(a - b).sum() / 6.0)
-
-
-def _shrink(luma: FloatArray, factor: int) -> FloatArray:
-    h, w = luma.shape
-    h, w = h // factor * factor, w // factor * factor
-    return luma[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
-
-
-def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> float:
-    """How far ``middle`` is from the best ``a*start + b*end``, relative to |end - start|."""
-    basis = np.stack([start.ravel(), end.ravel()], axis=1)
-    coeffs, *_ = np.linalg.lstsq(basis, middle.ravel(), rcond=None)
-    a, b = float(coeffs[0]), float(coeffs[1])
-    if not (-0.15 <= a <= 1.15 and -0.15 <= b <= 1.15):
-        return float("inf")
-    residual = np.linalg.norm(middle.ravel() - basis @ coeffs)
-    spread = np.linalg.norm(end - start) + 1e-6
-    return float(residual / spread)
 
 
 @dataclass
@@ -131,8 +112,8 @@ class AdaptiveShotDetector:
 
     def detect(self, frames: Iterable[Frame], fps: float) -> list[Boundary]:
         p = self.params
-        w = p.window
-        size = 2 * w + 1
+        half = p.window + p.context
+        size = 2 * half + 1
         recent: collections.deque[_Features] = collections.deque(maxlen=size)
         candidates: list[Boundary] = []
         run: list[_Features] = []
@@ -140,32 +121,81 @@ class AdaptiveShotDetector:
         previous: _Features | None = None
         for frame in frames:
             luma = frame.image[0].astype(np.float32)
-            feats = _Features(frame.index, histogram(frame.image, p.histogram_bins),
-                              _shrink(luma, p.blend_downscale), luma)
+            feats = _Features(frame.index, histogram(frame.image, p.histogram_bins), luma)
             means.append(float(luma.mean()))
             if previous is not None:
                 feats.step = hist_distance(previous.hist, feats.hist)
-                feats.pixel_step = float(np.abs(luma - previous.full_luma).mean() / 255.0)
+                feats.pixel_step = float(np.abs(luma - previous.luma).mean() / 255.0)
             previous = feats
             recent.append(feats)
             if len(recent) == size:
                 self._evaluate(list(recent), candidates, run)
-        # The last W frames never sit in the middle of a full window (nor any frame of a clip
+        # The last frames never sit in the middle of a full window (nor any frame of a clip
         # shorter than one window): test them for cuts with what is left.
         tail = list(recent)
-        first = w + 1 if len(tail) == size else 1
+        first = half + 1 if len(tail) == size else 1
         for centre in range(first, len(tail)):
             self._cut_at(tail, centre, candidates)
         self._close_run(run, candidates)
         fades, dark_runs = self._fades(np.asarray(means, dtype=np.float32), fps)
         quiet = [f.span for f in fades] + dark_runs
-        kept = [b for b in candidates if not any(
-            (lo < b.frame <= hi) if b.kind == "cut" else (b.span[0] <= hi and b.span[1] >= lo)
-            for lo, hi in quiet)]
+        kept = [
+            b
+            for b in candidates
+            if not any(
+                (lo < b.frame <= hi) if b.kind == "cut" else (b.span[0] <= hi and b.span[1] >= lo)
+                for lo, hi in quiet
+            )
+        ]
         return self._min_length(sorted(kept + fades, key=lambda b: b.frame), fps)
 
-    def _fades(self, means: FloatArray,
-               fps: float) -> tuple[list[Boundary], list[tuple[int, int]]]:
+    def _evaluate(
+        self, window: list[_Features], found: list[Boundary], run: list[_Features]
+    ) -> None:
+        p = self.params
+        w, c = p.window, p.context
+        half = w + c
+        if window[0].index == 0:
+            # The first frames are centres too, with a partial window: a cut at frame 3 counts.
+            for early in range(1, half):
+                self._cut_at(window, early, found)
+        self._cut_at(window, half, found)
+        centre = window[half]
+        before = np.mean([f.hist for f in window[: c + 1]], axis=0)
+        after = np.mean([f.hist for f in window[-c - 1 :]], axis=0)
+        distance = hist_distance(before, after)
+        scatter = max(
+            *(hist_distance(f.hist, before) for f in window[: c + 1]),
+            *(hist_distance(f.hist, after) for f in window[-c - 1 :]),
+        )
+        across = hist_distance(window[c].hist, window[-c - 1].hist)
+        largest_step = max(f.step for f in window[c + 1 : -c])
+        centre.context_distance = distance
+        if (
+            distance >= p.gradual_min
+            and distance >= p.context_ratio * scatter
+            and across >= p.gradual_ratio * largest_step
+        ):
+            run.append(centre)
+        else:
+            self._close_run(run, found)
+
+    def _close_run(self, run: list[_Features], found: list[Boundary]) -> None:
+        if not run:
+            return
+        first, last = run[0].index, run[-1].index
+        peak = max(f.context_distance for f in run)
+        found.append(
+            Boundary(
+                (first + last + 1) // 2,
+                "gradual",
+                peak,
+                (first - self.params.window, last + self.params.window),
+            )
+        )
+        run.clear()
+
+    def _fades(self, means: FloatArray, fps: float) -> tuple[list[Boundary], list[tuple[int, int]]]:
         """Fade boundaries, and the dark runs (inside which nothing else is a boundary)."""
         p = self.params
         dark = means < p.dark_luma
@@ -201,8 +231,7 @@ class AdaptiveShotDetector:
             if has_in and in_end == d1 + 1:
                 found.append(Boundary(d1 + 1, "cut", 1.0, (d1 + 1, d1 + 1)))
             elif has_in:
-                found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0,
-                                      (d1 + 1, in_end)))
+                found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
         return found, runs
 
     def _ramp(self, means: FloatArray, start: int, direction: int) -> int:
@@ -212,42 +241,13 @@ class AdaptiveShotDetector:
         if not 0 <= start < n:
             return start - direction
         k = start
-        while (0 <= k + direction < n and abs(k + direction - start) < p.ramp_max_frames
-               and means[k + direction] >= means[k] + p.ramp_min_step):
+        while (
+            0 <= k + direction < n
+            and abs(k + direction - start) < p.ramp_max_frames
+            and means[k + direction] >= means[k] + p.ramp_min_step
+        ):
             k += direction
         return k
-
-    def _evaluate(self, window: list[_Features], found: list[Boundary],
-                  run: list[_Features]) -> None:
-        p = self.params
-        w = p.window
-        if window[0].index == 0:
-            # The first frames are centres too, with a half window: a cut at frame 3 counts.
-            for centre in range(1, w):
-                self._cut_at(window, centre, found)
-        self._cut_at(window, w, found)
-        centre = window[w]
-        start, end = window[0], window[-1]
-        centre.across = hist_distance(start.hist, end.hist)
-        largest_step = max(f.step for f in window[1:])
-        centre.gradual = (
-            centre.across >= p.gradual_min
-            and centre.across >= p.gradual_ratio * largest_step
-            and blend_residual(centre.luma, start.luma, end.luma) <= p.blend_residual_max
-        )
-        if centre.gradual:
-            run.append(centre)
-        else:
-            self._close_run(run, found)
-
-    def _close_run(self, run: list[_Features], found: list[Boundary]) -> None:
-        if not run:
-            return
-        first, last = run[0].index, run[-1].index
-        peak = max(f.across for f in run)
-        found.append(Boundary((first + last + 1) // 2, "gradual", peak,
-                              (first - self.params.window, last + self.params.window)))
-        run.clear()
 
     def _cut_at(self, window: list[_Features], centre: int, found: list[Boundary]) -> None:
         p = self.params
@@ -260,17 +260,20 @@ class AdaptiveShotDetector:
             return
         # A flash (or a corrupt frame) jumps away and back: the pictures on either side of it
         # match. Compare the frames before this jump with those after it, both ways in time.
-        behind = window[max(0, centre - 1 - p.flash_frames): centre]
-        ahead = window[centre: centre + 1 + p.flash_frames]
+        behind = window[max(0, centre - 1 - p.flash_frames) : centre]
+        ahead = window[centre : centre + 1 + p.flash_frames]
         for b in behind:
             for a in ahead:
-                if b is not window[centre - 1] or a is not here:
-                    if hist_distance(b.hist, a.hist) < p.flash_similarity * here.step:
-                        return
+                is_the_jump = b is window[centre - 1] and a is here
+                if (
+                    not is_the_jump
+                    and hist_distance(b.hist, a.hist) < p.flash_similarity * here.step
+                ):
+                    return
         found.append(Boundary(here.index, "cut", here.step, (here.index, here.index)))
 
     def _min_length(self, boundaries: list[Boundary], fps: float) -> list[Boundary]:
-        gap = max(1, int(round(self.params.min_shot_seconds * fps)))
+        gap = max(1, round(self.params.min_shot_seconds * fps))
         kept: list[Boundary] = []
         for b in boundaries:
             if b.frame <= 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +48,10 @@ class _Pass:
     pool: covers.CandidatePool
 
 
-def _analyse(path: str, with_candidates: bool) -> _Pass:
+Progress = Callable[[int], None]
+
+
+def _analyse(path: str, with_candidates: bool, progress: Progress | None = None) -> _Pass:
     container = decode.open_video(path)
     try:
         stream, info = decode.probe(container)
@@ -60,11 +63,17 @@ def _analyse(path: str, with_candidates: bool) -> _Pass:
         def frames() -> Iterator[decode.Frame]:
             nonlocal count
             for frame in decode.iter_frames(
-                container, stream, width=width, height=height, pixel_format="yuv444p",
+                container,
+                stream,
+                width=width,
+                height=height,
+                pixel_format="yuv444p",
                 sample_every=SAMPLE_EVERY_SECONDS if with_candidates else 0.0,
-                sample_size=sample_size, rotation=info.rotation,
+                sample_size=sample_size,
             ):
                 count += 1
+                if progress is not None:
+                    progress(count)
                 if frame.sample is not None:
                     hist = histogram(frame.image, (16, 8, 8))
                     pool.add(covers.make_candidate(frame.index, frame.time, frame.sample, hist))
@@ -76,31 +85,44 @@ def _analyse(path: str, with_candidates: bool) -> _Pass:
     return _Pass(info, boundaries, count, pool)
 
 
-def detect_shots(path: str) -> ShotsResult:
+def detect_shots(path: str, progress: Progress | None = None) -> ShotsResult:
     """ShotFrameIds: 0 and the first frame of every later shot.
 
     Raises:
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
-    result = _analyse(path, with_candidates=False)
+    result = _analyse(path, with_candidates=False, progress=progress)
     ids = [0] + [b.frame for b in result.boundaries]
     return ShotsResult(ids, result.frames, result.info.fps)
 
 
-def make_covers(path: str, out_dir: str, stem: str, is_gif: bool,
-                image_format: str = "png") -> CoversResult:
+def make_covers(
+    path: str,
+    out_dir: str,
+    stem: str,
+    is_gif: bool,
+    image_format: str = "png",
+    progress: Progress | None = None,
+) -> CoversResult:
     """Write the covers into ``out_dir`` as ``<stem>-<n>.<ext>``, best first.
 
     Raises:
         InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame is usable.
     """
-    result = _analyse(path, with_candidates=True)
+    result = _analyse(path, with_candidates=True, progress=progress)
     candidates = result.pool.all()
-    picks = covers.select(candidates, result.boundaries, result.frames, result.info.fps,
-                          GIF_COVERS if is_gif else IMAGE_COVERS)
+    picks = covers.select(
+        candidates,
+        result.boundaries,
+        result.frames,
+        result.info.fps,
+        GIF_COVERS if is_gif else IMAGE_COVERS,
+    )
     if not picks:
-        raise InvalidVideo("InvalidFile.Content",
-                           "No frame is usable as a cover (black, blank or blurred throughout).")
+        raise InvalidVideo(
+            "InvalidFile.Content",
+            "No frame is usable as a cover (black, blank or blurred throughout).",
+        )
     box = covers.bars(candidates)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +146,8 @@ def make_covers(path: str, out_dir: str, stem: str, is_gif: bool,
                 continue
             name = f"{stem}-{n}.{ext}"
             PILImage.fromarray(covers.crop(image, box)).save(
-                out / name, format="JPEG" if ext == "jpg" else "PNG",
+                out / name,
+                format="JPEG" if ext == "jpg" else "PNG",
                 **({"quality": 90} if ext == "jpg" else {"optimize": False}),
             )
             files.append(CoverFile(name, pick.confidence))

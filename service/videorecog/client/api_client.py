@@ -39,9 +39,15 @@ class VideorecogClient:
     """
 
     def __init__(
-        self, endpoint: str, access_key_id: str, access_key_secret: str, *,
-        signature: Literal["v1", "acs3"] = "v1", region_id: str = "",
-        max_connections: int = 64, timeout_seconds: float = 30.0,
+        self,
+        endpoint: str,
+        access_key_id: str,
+        access_key_secret: str,
+        *,
+        signature: Literal["v1", "acs3"] = "v1",
+        region_id: str = "",
+        max_connections: int = 64,
+        timeout_seconds: float = 30.0,
     ) -> None:
         self._url = URL(endpoint.rstrip("/") + "/")
         self._access_key_id = access_key_id
@@ -56,7 +62,9 @@ class VideorecogClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.close()
@@ -99,10 +107,10 @@ class VideorecogClient:
 
     def prepare(self, action: str, params: dict[str, str]) -> PreparedRequest:
         if self._signature == "acs3":
-            return sign_acs3(action, params, self._access_key_id, self._secret,
-                             host=self._url.raw_authority)
-        return sign_v1(action, params, self._access_key_id, self._secret,
-                       region_id=self._region_id)
+            return sign_acs3(
+                action, params, self._access_key_id, self._secret, host=self._url.raw_authority
+            )
+        return sign_v1(action, params, self._access_key_id, self._secret, region_id=self._region_id)
 
     async def call(self, action: str, params: dict[str, str]) -> dict[str, Any]:
         """One signed request; returns the decoded body.
@@ -117,7 +125,10 @@ class VideorecogClient:
             url = URL(f"{url}?{prepared.query_string}", encoded=True)
         try:
             async with self._session_or_new().request(
-                prepared.method, url, headers=prepared.headers, data=prepared.body or None,
+                prepared.method,
+                url,
+                headers=prepared.headers,
+                data=prepared.body or None,
             ) as response:
                 payload = await response.read()
                 status = response.status
@@ -128,13 +139,16 @@ class VideorecogClient:
             body = envelope.parse(payload, content_type)
         except ValueError:
             if status >= 400:
-                raise ServerError("InternalServerError", f"HTTP {status} with no API body",
-                                  http_status=status) from None
+                raise ServerError(
+                    "InternalServerError", f"HTTP {status} with no API body", http_status=status
+                ) from None
             raise
         if status >= 400:
             raise make_error(
-                str(body.get("Code", "InternalServerError")), body.get("Message"),
-                http_status=status, request_id=body.get("RequestId"),
+                str(body.get("Code", "InternalServerError")),
+                body.get("Message"),
+                http_status=status,
+                request_id=body.get("RequestId"),
             )
         return body
 

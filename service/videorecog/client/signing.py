@@ -44,8 +44,14 @@ def _timestamp(now: datetime | None) -> str:
 
 
 def sign_v1(
-    action: str, params: Mapping[str, str], access_key_id: str, secret: str, *,
-    method: str = "POST", region_id: str = "", nonce: str | None = None,
+    action: str,
+    params: Mapping[str, str],
+    access_key_id: str,
+    secret: str,
+    *,
+    method: str = "POST",
+    region_id: str = "",
+    nonce: str | None = None,
     now: datetime | None = None,
 ) -> PreparedRequest:
     """A signature-v1 request: POST with a form body (like aliyun-python-sdk-core), or GET."""
@@ -72,8 +78,14 @@ def sign_v1(
 
 
 def sign_acs3(
-    action: str, params: Mapping[str, str], access_key_id: str, secret: str, *, host: str,
-    nonce: str | None = None, now: datetime | None = None,
+    action: str,
+    params: Mapping[str, str],
+    access_key_id: str,
+    secret: str,
+    *,
+    host: str,
+    nonce: str | None = None,
+    now: datetime | None = None,
 ) -> PreparedRequest:
     """An ACS3-HMAC-SHA256 request (like alibabacloud-tea-openapi): POST, form body."""
     body = encode_form(params).encode()
@@ -85,7 +97,5 @@ def sign_acs3(
         "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
         "content-type": FORM_CONTENT_TYPE,
     }
-    signed = signature_acs3.sign_headers(
-        "POST", "/", {}, headers, body, access_key_id, secret
-    )
+    signed = signature_acs3.sign_headers("POST", "/", {}, headers, body, access_key_id, secret)
     return PreparedRequest("POST", {}, signed, body)

@@ -29,15 +29,20 @@ class Analyzer:
     def __init__(self, workers: int) -> None:
         self._workers = workers
         root = logging.getLogger()
-        fmt = "json" if any(isinstance(h.formatter, logs.JsonFormatter) for h in root.handlers) \
+        fmt = (
+            "json"
+            if any(isinstance(h.formatter, logs.JsonFormatter) for h in root.handlers)
             else "console"
+        )
         self._child_logging = (logging.getLevelName(root.level), fmt)
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_child, initargs=self._child_logging,
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_child,
+            initargs=self._child_logging,
         )
 
     async def _run(self, fn: Any, *args: Any) -> Any:
@@ -59,8 +64,9 @@ class Analyzer:
         result: tasks.ShotsResult = await self._run(tasks.detect_shots, str(video))
         return result
 
-    async def covers(self, video: Path, out_dir: Path, stem: str, gif: bool,
-                     image_format: str) -> tasks.CoversResult:
+    async def covers(
+        self, video: Path, out_dir: Path, stem: str, gif: bool, image_format: str
+    ) -> tasks.CoversResult:
         result: tasks.CoversResult = await self._run(
             tasks.make_covers, str(video), str(out_dir), stem, gif, image_format
         )

@@ -50,8 +50,15 @@ def _boolean(params: dict[str, str], name: str) -> bool:
 
 class FrontDoor:
     def __init__(
-        self, store: JobStore, runner: JobRunner, auth: Authenticator, links: CoverLinks,
-        policy: AddressPolicy, metrics: EngineMetrics, *, rate_limit: float,
+        self,
+        store: JobStore,
+        runner: JobRunner,
+        auth: Authenticator,
+        links: CoverLinks,
+        policy: AddressPolicy,
+        metrics: EngineMetrics,
+        *,
+        rate_limit: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -83,12 +90,15 @@ class FrontDoor:
             payload, content_type = envelope.render(
                 "Error", envelope.error_body(request_id, host_id, exc.code, exc.message), fmt
             )
-            return web.Response(body=payload, status=exc.http_status, content_type=None,
-                                headers={"Content-Type": content_type})
+            return web.Response(
+                body=payload,
+                status=exc.http_status,
+                content_type=None,
+                headers={"Content-Type": content_type},
+            )
         self._metrics.requests.labels(action_label, "Success").inc()
         payload, content_type = envelope.render(f"{action.value}Response", body, fmt)
-        return web.Response(body=payload, content_type=None,
-                            headers={"Content-Type": content_type})
+        return web.Response(body=payload, content_type=None, headers={"Content-Type": content_type})
 
     @staticmethod
     def _action(request: ApiRequest, params: dict[str, str]) -> Action:
@@ -103,8 +113,9 @@ class FrontDoor:
         try:
             action = Action(name)
         except ValueError:
-            raise RequestError("InvalidAction.NotFound",
-                               f"Specified api {name} is not found.") from None
+            raise RequestError(
+                "InvalidAction.NotFound", f"Specified api {name} is not found."
+            ) from None
         if version != API_VERSION:
             raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
         return action
@@ -125,8 +136,9 @@ class FrontDoor:
         is_gif = _boolean(params, "IsGif") if action is Action.GENERATE_VIDEO_COVER else False
         self._policy.check_literal(check_url_syntax(video_url))
         now = self._clock()
-        await self._store.add(Job(request_id, action.value, video_url, is_gif, key_id,
-                                  JobStatus.QUEUING, now, now))
+        await self._store.add(
+            Job(request_id, action.value, video_url, is_gif, key_id, JobStatus.QUEUING, now, now)
+        )
         self._runner.submit(request_id)
         log.info("job accepted", extra={"job_id": request_id, "action": action.value})
         return {"RequestId": request_id}

@@ -59,15 +59,30 @@ def build_app(settings: EngineSettings, metrics: EngineMetrics | None = None) ->
         analyzer = Analyzer(settings.workers)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=30)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            fetcher = VideoFetcher(session, policy, max_bytes=settings.max_download_bytes,
-                                   timeout_seconds=settings.download_timeout_seconds)
+            fetcher = VideoFetcher(
+                session,
+                policy,
+                max_bytes=settings.max_download_bytes,
+                timeout_seconds=settings.download_timeout_seconds,
+            )
             try:
-                async with JobRunner(app[STORE], fetcher, analyzer, data_dir, app[METRICS],
-                                     concurrency=2 * settings.workers) as runner:
+                async with JobRunner(
+                    app[STORE],
+                    fetcher,
+                    analyzer,
+                    data_dir,
+                    app[METRICS],
+                    concurrency=2 * settings.workers,
+                ) as runner:
                     app[RUNNER] = runner
                     app[FRONT_DOOR] = FrontDoor(
-                        app[STORE], runner, Authenticator(settings.credentials), app[LINKS],
-                        policy, app[METRICS], rate_limit=settings.rate_limit_per_second,
+                        app[STORE],
+                        runner,
+                        Authenticator(settings.credentials),
+                        app[LINKS],
+                        policy,
+                        app[METRICS],
+                        rate_limit=settings.rate_limit_per_second,
                     )
                     yield
             finally:

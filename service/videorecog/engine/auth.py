@@ -49,13 +49,17 @@ def _parse_timestamp(raw: str) -> float:
     try:
         return datetime.strptime(raw, TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp()
     except ValueError:
-        raise AuthError("InvalidTimeStamp.Format",
-                        f"The timestamp {raw!r} is not YYYY-MM-DDThh:mm:ssZ.") from None
+        raise AuthError(
+            "InvalidTimeStamp.Format", f"The timestamp {raw!r} is not YYYY-MM-DDThh:mm:ssZ."
+        ) from None
 
 
 class Authenticator:
     def __init__(
-        self, credentials: Mapping[str, Secret], *, window_seconds: float = WINDOW_SECONDS,
+        self,
+        credentials: Mapping[str, Secret],
+        *,
+        window_seconds: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._credentials = credentials
@@ -82,8 +86,9 @@ class Authenticator:
 
     def _check_time(self, raw: str) -> None:
         if abs(self._clock() - _parse_timestamp(raw)) > self._window:
-            raise AuthError("InvalidTimeStamp.Expired",
-                            f"Specified time stamp or date value is expired: {raw}.")
+            raise AuthError(
+                "InvalidTimeStamp.Expired", f"Specified time stamp or date value is expired: {raw}."
+            )
 
     def _check_nonce(self, access_key_id: str, nonce: str) -> None:
         if not self._nonces.use(access_key_id, nonce):
@@ -94,11 +99,14 @@ class Authenticator:
         for name in ("AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"):
             if not params.get(name):
                 raise RequestError("MissingParameter", f"{name} is mandatory for this action.")
-        if params["SignatureMethod"] != SIGNATURE_METHOD_V1 or params.get(
-            "SignatureVersion", SIGNATURE_VERSION_V1
-        ) != SIGNATURE_VERSION_V1:
-            raise AuthError("IncompleteSignature",
-                            "Only SignatureMethod HMAC-SHA1 with SignatureVersion 1.0 is supported.")
+        if (
+            params["SignatureMethod"] != SIGNATURE_METHOD_V1
+            or params.get("SignatureVersion", SIGNATURE_VERSION_V1) != SIGNATURE_VERSION_V1
+        ):
+            raise AuthError(
+                "IncompleteSignature",
+                "Only SignatureMethod HMAC-SHA1 with SignatureVersion 1.0 is supported.",
+            )
         key_id = params["AccessKeyId"]
         secret = self._secret(key_id)
         self._check_time(params["Timestamp"])
@@ -118,14 +126,19 @@ class Authenticator:
             raise AuthError("IncompleteSignature", f"Malformed Authorization: {exc}.") from None
         missing = signature_acs3.REQUIRED_SIGNED_HEADERS - {h.lower() for h in auth.signed_headers}
         if missing:
-            raise AuthError("IncompleteSignature",
-                            f"SignedHeaders must include {', '.join(sorted(missing))}.")
+            raise AuthError(
+                "IncompleteSignature", f"SignedHeaders must include {', '.join(sorted(missing))}."
+            )
         secret = self._secret(auth.access_key_id)
         self._check_time(request.header("x-acs-date") or "")
         body_hash = signature_acs3.sha256_hex(request.body)
         declared = request.header("x-acs-content-sha256") or ""
         canonical = signature_acs3.canonical_request(
-            request.method, request.path, request.query, request.headers, auth.signed_headers,
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            auth.signed_headers,
             declared,
         )
         expected = signature_acs3.signature(secret, canonical)

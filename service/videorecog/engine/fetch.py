@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -91,6 +92,11 @@ def looks_like_video(head: bytes) -> bool:
     )
 
 
+def _open_for_writing(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
+
+
 @dataclass(frozen=True)
 class Download:
     path: Path
@@ -100,7 +106,11 @@ class Download:
 
 class VideoFetcher:
     def __init__(
-        self, session: aiohttp.ClientSession, policy: AddressPolicy, *, max_bytes: int,
+        self,
+        session: aiohttp.ClientSession,
+        policy: AddressPolicy,
+        *,
+        max_bytes: int,
         timeout_seconds: float,
     ) -> None:
         self._session = session
@@ -124,8 +134,9 @@ class VideoFetcher:
         # address would let a retry land on the private one.
         for address in addresses:
             if not self._policy.address_allowed(host, address):
-                raise InvalidFileError("InvalidFile.Unsafe",
-                                       f"{host} resolves to a disallowed address.")
+                raise InvalidFileError(
+                    "InvalidFile.Unsafe", f"{host} resolves to a disallowed address."
+                )
         return addresses[0]
 
     async def fetch(self, url: str, destination: Path) -> Download:
@@ -138,11 +149,12 @@ class VideoFetcher:
             async with asyncio.timeout(self._timeout):
                 return await self._fetch(url, destination)
         except TimeoutError:
-            destination.unlink(missing_ok=True)
-            raise InvalidFileError("InvalidFile.Download",
-                                   f"The download took longer than {self._timeout:g}s.") from None
+            await asyncio.to_thread(destination.unlink, missing_ok=True)
+            raise InvalidFileError(
+                "InvalidFile.Download", f"The download took longer than {self._timeout:g}s."
+            ) from None
         except InvalidFileError:
-            destination.unlink(missing_ok=True)
+            await asyncio.to_thread(destination.unlink, missing_ok=True)
             raise
 
     async def _fetch(self, url: str, destination: Path) -> Download:
@@ -157,14 +169,17 @@ class VideoFetcher:
             headers = {"Host": target.raw_authority, "Accept": "video/*, */*;q=0.5"}
             try:
                 async with self._session.get(
-                    connect_url, headers=headers, allow_redirects=False,
+                    connect_url,
+                    headers=headers,
+                    allow_redirects=False,
                     server_hostname=host if target.scheme == "https" else None,
                 ) as response:
                     if response.status in (301, 302, 303, 307, 308):
                         location = response.headers.get("Location")
                         if not location:
-                            raise InvalidFileError("InvalidFile.Download",
-                                                   "A redirect had no Location.")
+                            raise InvalidFileError(
+                                "InvalidFile.Download", "A redirect had no Location."
+                            )
                         current = urljoin(current, location)
                         continue
                     if response.status != 200:
@@ -173,8 +188,9 @@ class VideoFetcher:
                         )
                     return await self._save(response, destination)
             except aiohttp.ClientError as exc:
-                raise InvalidFileError("InvalidFile.Download",
-                                       f"The download failed: {type(exc).__name__}.") from None
+                raise InvalidFileError(
+                    "InvalidFile.Download", f"The download failed: {type(exc).__name__}."
+                ) from None
         raise InvalidFileError("InvalidFile.Download", f"More than {MAX_REDIRECTS} redirects.")
 
     async def _save(self, response: aiohttp.ClientResponse, destination: Path) -> Download:
@@ -182,22 +198,27 @@ class VideoFetcher:
         if content_type.startswith(_NOT_VIDEO_TYPES):
             raise InvalidFileError("InvalidFile.Type", f"The URL serves {content_type}, not video.")
         if (response.content_length or 0) > self._max_bytes:
-            raise InvalidFileError("InvalidFile.Download",
-                                   f"The file is larger than {self._max_bytes} bytes.")
-        destination.parent.mkdir(parents=True, exist_ok=True)
+            raise InvalidFileError(
+                "InvalidFile.Download", f"The file is larger than {self._max_bytes} bytes."
+            )
         size = 0
         head = b""
-        with destination.open("wb") as out:
-            async for chunk in response.content.iter_chunked(1 << 16):
+        # Disk writes go to a thread: a slow disk must not stall the event loop.
+        out = await asyncio.to_thread(_open_for_writing, destination)
+        try:
+            async for chunk in response.content.iter_chunked(1 << 20):
                 if len(head) < 512:
                     head += chunk[: 512 - len(head)]
                     if len(head) == 512 and not looks_like_video(head):
                         raise InvalidFileError("InvalidFile.Type", "The file is not a video.")
                 size += len(chunk)
                 if size > self._max_bytes:
-                    raise InvalidFileError("InvalidFile.Download",
-                                           f"The file is larger than {self._max_bytes} bytes.")
-                out.write(chunk)
+                    raise InvalidFileError(
+                        "InvalidFile.Download", f"The file is larger than {self._max_bytes} bytes."
+                    )
+                await asyncio.to_thread(out.write, chunk)
+        finally:
+            await asyncio.to_thread(out.close)
         if size == 0:
             raise InvalidFileError("InvalidFile.Content", "The file is empty.")
         if not looks_like_video(head):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from videorecog.protocol.constants import JobStatus
 
@@ -41,8 +41,12 @@ class JobStore(Protocol):
     async def get(self, job_id: str) -> Job | None: ...
     async def set_status(self, job_id: str, status: JobStatus) -> None: ...
     async def finish(
-        self, job_id: str, status: JobStatus, result: str | None = None,
-        error_code: str | None = None, error_message: str | None = None,
+        self,
+        job_id: str,
+        status: JobStatus,
+        result: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
     ) -> None: ...
     async def unfinished(self) -> list[Job]: ...
     async def purge(self, finished_before: float) -> list[str]: ...
@@ -66,16 +70,35 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_updated ON jobs(updated_at);
 """
-_COLUMNS = ("job_id, action, video_url, is_gif, access_key_id, status, created_at, updated_at, "
-            "result, error_code, error_message")
+_COLUMNS = (
+    "job_id, action, video_url, is_gif, access_key_id, status, created_at, updated_at, "
+    "result, error_code, error_message"
+)
 _ACTIVE = (JobStatus.QUEUING.value, JobStatus.PROCESSING.value)
+# Built once from the fixed column list above; every value goes in as a bound parameter.
+_INSERT = f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
+_SELECT_ONE = f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?"  # noqa: S608
+_SELECT_ACTIVE = f"SELECT {_COLUMNS} FROM jobs WHERE status IN (?, ?) ORDER BY created_at"  # noqa: S608
+_EXPIRED = "status NOT IN (?, ?) AND updated_at < ?"
+_SELECT_EXPIRED = f"SELECT job_id FROM jobs WHERE {_EXPIRED}"  # noqa: S608
+_DELETE_EXPIRED = f"DELETE FROM jobs WHERE {_EXPIRED}"  # noqa: S608
 
 
-def _row_to_job(row: tuple[object, ...]) -> Job:
+def _row_to_job(row: tuple[Any, ...]) -> Job:
     (job_id, action, url, is_gif, key, status, created, updated, result, code, message) = row
-    return Job(str(job_id), str(action), str(url), bool(is_gif), str(key), JobStatus(str(status)),
-               float(created), float(updated),  # type: ignore[arg-type]
-               result, code, message)  # type: ignore[arg-type]
+    return Job(
+        str(job_id),
+        str(action),
+        str(url),
+        bool(is_gif),
+        str(key),
+        JobStatus(str(status)),
+        float(created),
+        float(updated),
+        result,
+        code,
+        message,
+    )
 
 
 class SqliteJobStore:
@@ -104,53 +127,65 @@ class SqliteJobStore:
         await self._run(lambda conn: None)
 
     async def add(self, job: Job) -> None:
-        await self._run(lambda c: c.execute(
-            f"INSERT INTO jobs ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
-            (job.job_id, job.action, job.video_url, int(job.is_gif), job.access_key_id,
-             job.status.value, job.created_at, job.updated_at, job.result, job.error_code,
-             job.error_message),
-        ))
+        await self._run(
+            lambda c: c.execute(
+                _INSERT,
+                (
+                    job.job_id,
+                    job.action,
+                    job.video_url,
+                    int(job.is_gif),
+                    job.access_key_id,
+                    job.status.value,
+                    job.created_at,
+                    job.updated_at,
+                    job.result,
+                    job.error_code,
+                    job.error_message,
+                ),
+            )
+        )
 
     async def get(self, job_id: str) -> Job | None:
-        row = await self._run(lambda c: c.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)  # noqa: S608
-        ).fetchone())
+        row = await self._run(lambda c: c.execute(_SELECT_ONE, (job_id,)).fetchone())
         return _row_to_job(row) if row else None
 
     async def set_status(self, job_id: str, status: JobStatus) -> None:
         now = self._clock()
-        await self._run(lambda c: c.execute(
-            "UPDATE jobs SET status = ?, updated_at = ? WHERE job_id = ?",
-            (status.value, now, job_id),
-        ))
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE jobs SET status = ?, updated_at = ? WHERE job_id = ?",
+                (status.value, now, job_id),
+            )
+        )
 
     async def finish(
-        self, job_id: str, status: JobStatus, result: str | None = None,
-        error_code: str | None = None, error_message: str | None = None,
+        self,
+        job_id: str,
+        status: JobStatus,
+        result: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
     ) -> None:
         now = self._clock()
-        await self._run(lambda c: c.execute(
-            "UPDATE jobs SET status = ?, updated_at = ?, result = ?, error_code = ?, "
-            "error_message = ? WHERE job_id = ?",
-            (status.value, now, result, error_code, error_message, job_id),
-        ))
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE jobs SET status = ?, updated_at = ?, result = ?, error_code = ?, "
+                "error_message = ? WHERE job_id = ?",
+                (status.value, now, result, error_code, error_message, job_id),
+            )
+        )
 
     async def unfinished(self) -> list[Job]:
-        rows = await self._run(lambda c: c.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE status IN (?, ?) "  # noqa: S608
-            "ORDER BY created_at", _ACTIVE,
-        ).fetchall())
+        rows = await self._run(lambda c: c.execute(_SELECT_ACTIVE, _ACTIVE).fetchall())
         return [_row_to_job(r) for r in rows]
 
     async def purge(self, finished_before: float) -> list[str]:
         """Delete final jobs last updated before ``finished_before``; return their ids."""
 
         def delete(c: sqlite3.Connection) -> list[str]:
-            where = "status NOT IN (?, ?) AND updated_at < ?"
-            ids = [r[0] for r in c.execute(
-                f"SELECT job_id FROM jobs WHERE {where}", (*_ACTIVE, finished_before)  # noqa: S608
-            )]
-            c.execute(f"DELETE FROM jobs WHERE {where}", (*_ACTIVE, finished_before))  # noqa: S608
+            ids = [str(r[0]) for r in c.execute(_SELECT_EXPIRED, (*_ACTIVE, finished_before))]
+            c.execute(_DELETE_EXPIRED, (*_ACTIVE, finished_before))
             return ids
 
         return await self._run(delete)

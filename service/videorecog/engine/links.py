@@ -30,7 +30,11 @@ def load_or_create_key(path: Path) -> bytes:
 
 class CoverLinks:
     def __init__(
-        self, key: bytes, base_url: str, *, lifetime_seconds: float = LINK_LIFETIME_SECONDS,
+        self,
+        key: bytes,
+        base_url: str,
+        *,
+        lifetime_seconds: float = LINK_LIFETIME_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = key
@@ -44,8 +48,10 @@ class CoverLinks:
 
     def url(self, name: str) -> str:
         expires = int(self._clock() + self._lifetime)
-        return (f"{self._base}/covers/{quote(name)}?Expires={expires}"
-                f"&Signature={self._signature(name, expires)}")
+        return (
+            f"{self._base}/covers/{quote(name)}?Expires={expires}"
+            f"&Signature={self._signature(name, expires)}"
+        )
 
     def verify(self, name: str, expires: str, signature: str) -> bool:
         """True when the signature is ours and the link has not expired."""

@@ -28,8 +28,15 @@ log = logging.getLogger(__name__)
 
 class JobRunner:
     def __init__(
-        self, store: JobStore, fetcher: VideoFetcher, analyzer: Analyzer, data_dir: Path,
-        metrics: EngineMetrics, *, concurrency: int, image_format: str = "png",
+        self,
+        store: JobStore,
+        fetcher: VideoFetcher,
+        analyzer: Analyzer,
+        data_dir: Path,
+        metrics: EngineMetrics,
+        *,
+        concurrency: int,
+        image_format: str = "png",
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -57,7 +64,9 @@ class JobRunner:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         for task in self._workers:
@@ -85,8 +94,13 @@ class JobRunner:
             except Exception:
                 # A bug in one job must not stop the worker; the job fails, the worker goes on.
                 log.exception("job crashed", extra={"job_id": job_id})
-                await self._store.finish(job_id, JobStatus.PROCESS_FAILED, None,
-                                         "InternalServerError", "The job failed unexpectedly.")
+                await self._store.finish(
+                    job_id,
+                    JobStatus.PROCESS_FAILED,
+                    None,
+                    "InternalServerError",
+                    "The job failed unexpectedly.",
+                )
 
     async def _run(self, job_id: str) -> None:
         job = await self._store.get(job_id)
@@ -106,8 +120,9 @@ class JobRunner:
                 covers = await self._analyzer.covers(
                     video, self.covers_dir, job_id, job.is_gif, self._image_format
                 )
-                result = {"Outputs": [{"File": c.file, "Confidence": c.confidence}
-                                      for c in covers.covers]}
+                result = {
+                    "Outputs": [{"File": c.file, "Confidence": c.confidence} for c in covers.covers]
+                }
                 frames = covers.frames
             self._metrics.analysis_seconds.labels(job.action).observe(time.monotonic() - started)
             self._metrics.analysis_frames.inc(frames)

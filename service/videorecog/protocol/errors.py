@@ -36,10 +36,18 @@ _SPECS = (
     ErrorSpec("InvalidVersion", 400, False, "The specified version is not valid."),
     ErrorSpec("InvalidAccessKeyId.NotFound", 404, False, "The AccessKeyId is not found."),
     ErrorSpec("IncompleteSignature", 400, False, "The request signature is incomplete."),
-    ErrorSpec("SignatureDoesNotMatch", 400, False,
-              "The request signature does not conform to Alibaba Cloud standards."),
-    ErrorSpec("InvalidTimeStamp.Expired", 400, False,
-              "The timestamp is more than 15 minutes away from the server's time."),
+    ErrorSpec(
+        "SignatureDoesNotMatch",
+        400,
+        False,
+        "The request signature does not conform to Alibaba Cloud standards.",
+    ),
+    ErrorSpec(
+        "InvalidTimeStamp.Expired",
+        400,
+        False,
+        "The timestamp is more than 15 minutes away from the server's time.",
+    ),
     ErrorSpec("InvalidTimeStamp.Format", 400, False, "The timestamp is malformed."),
     ErrorSpec("SignatureNonceUsed", 400, False, "The signature nonce has been used."),
     ErrorSpec("Throttling", 400, True, "Request was denied due to request throttling."),
@@ -74,7 +82,11 @@ class ApiError(Exception):
     """
 
     def __init__(
-        self, code: str, message: str | None = None, *, http_status: int | None = None,
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        http_status: int | None = None,
         request_id: str | None = None,
     ) -> None:
         spec = spec_for(code, http_status)
@@ -113,10 +125,16 @@ class TransportError(ApiError):
         super().__init__("ServiceUnavailable", message, http_status=0)
 
 
-_AUTH_CODES = frozenset({
-    "InvalidAccessKeyId.NotFound", "IncompleteSignature", "SignatureDoesNotMatch",
-    "InvalidTimeStamp.Expired", "InvalidTimeStamp.Format", "SignatureNonceUsed",
-})
+_AUTH_CODES = frozenset(
+    {
+        "InvalidAccessKeyId.NotFound",
+        "IncompleteSignature",
+        "SignatureDoesNotMatch",
+        "InvalidTimeStamp.Expired",
+        "InvalidTimeStamp.Format",
+        "SignatureNonceUsed",
+    }
+)
 
 
 def error_class(code: str, http_status: int | None = None) -> type[ApiError]:
@@ -132,7 +150,10 @@ def error_class(code: str, http_status: int | None = None) -> type[ApiError]:
 
 
 def make_error(
-    code: str, message: str | None = None, *, http_status: int | None = None,
+    code: str,
+    message: str | None = None,
+    *,
+    http_status: int | None = None,
     request_id: str | None = None,
 ) -> ApiError:
     """The right ``ApiError`` subclass for ``code``."""

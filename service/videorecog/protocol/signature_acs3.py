@@ -16,8 +16,14 @@ from videorecog.protocol.encoding import percent_encode
 
 # A request whose signature leaves any of these out could be altered in flight.
 REQUIRED_SIGNED_HEADERS = frozenset(
-    {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
-     "x-acs-content-sha256"}
+    {
+        "host",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+    }
 )
 
 
@@ -42,18 +48,24 @@ def canonical_headers(headers: Iterable[tuple[str, str]], names: Iterable[str]) 
 
 
 def canonical_request(
-    method: str, path: str, query: Iterable[tuple[str, str]],
-    headers: Iterable[tuple[str, str]], signed_headers: Iterable[str], body_sha256: str,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    headers: Iterable[tuple[str, str]],
+    signed_headers: Iterable[str],
+    body_sha256: str,
 ) -> str:
     names = sorted({n.lower() for n in signed_headers})
-    return "\n".join([
-        method.upper(),
-        path or "/",
-        canonical_query(query),
-        canonical_headers(headers, names),
-        ";".join(names),
-        body_sha256,
-    ])
+    return "\n".join(
+        [
+            method.upper(),
+            path or "/",
+            canonical_query(query),
+            canonical_headers(headers, names),
+            ";".join(names),
+            body_sha256,
+        ]
+    )
 
 
 def signature(secret: str, canonical: str) -> str:
@@ -97,13 +109,20 @@ def parse_authorization(header: str) -> Authorization:
 
 
 def sign_headers(
-    method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes,
-    access_key_id: str, secret: str,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    access_key_id: str,
+    secret: str,
 ) -> dict[str, str]:
-    """Return ``headers`` plus ``x-acs-content-sha256`` and ``Authorization`` (all headers signed)."""
+    """``headers`` plus ``x-acs-content-sha256`` and ``Authorization``; every header is signed."""
     signed = {**headers, "x-acs-content-sha256": sha256_hex(body)}
     canonical = canonical_request(
         method, path, query.items(), signed.items(), signed.keys(), signed["x-acs-content-sha256"]
     )
-    signed["Authorization"] = authorization(access_key_id, signed.keys(), signature(secret, canonical))
+    signed["Authorization"] = authorization(
+        access_key_id, signed.keys(), signature(secret, canonical)
+    )
     return signed

@@ -24,8 +24,10 @@ VIDEO_URLS = [
 ]
 
 
-def _sdk_v1(params: dict[str, str], body: dict[str, str], method: str) -> tuple[dict[str, str], str]:
-    """Sign with aliyunsdkcore; return the query it built (with its nonce/timestamp) and Signature."""
+def _sdk_v1(
+    params: dict[str, str], body: dict[str, str], method: str
+) -> tuple[dict[str, str], str]:
+    """Sign with aliyunsdkcore; return its query (own nonce and timestamp) and Signature."""
     from aliyunsdkcore.auth.composer import rpc_signature_composer
 
     url, _ = rpc_signature_composer.get_signed_url(
@@ -42,8 +44,16 @@ def test_v1_post_signature_equals_aliyunsdkcore(video_url: str) -> None:
     body = {"VideoUrl": video_url}
     sdk_query, sdk_signature = _sdk_v1(common, body, "POST")
     now = datetime.strptime(sdk_query["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    ours = sign_v1("DetectVideoShot", body, AK, SECRET, method="POST", region_id="cn-shanghai",
-                   nonce=sdk_query["SignatureNonce"], now=now)
+    ours = sign_v1(
+        "DetectVideoShot",
+        body,
+        AK,
+        SECRET,
+        method="POST",
+        region_id="cn-shanghai",
+        nonce=sdk_query["SignatureNonce"],
+        now=now,
+    )
     # The SDK also sends an empty SignatureType; the signature covers every parameter sent.
     if "SignatureType" in sdk_query:
         from videorecog.protocol import signature_v1
@@ -61,21 +71,28 @@ def test_v1_string_to_sign_equals_aliyunsdkcore() -> None:
     from videorecog.protocol import signature_v1
 
     params = {"Action": "GenerateVideoCover", "IsGif": "true", "VideoUrl": VIDEO_URLS[1]}
-    url, sdk_sts = rpc_signature_composer.get_signed_url(dict(params), AK, SECRET, "JSON", "GET", {})
+    url, sdk_sts = rpc_signature_composer.get_signed_url(
+        dict(params), AK, SECRET, "JSON", "GET", {}
+    )
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     query.pop("Signature")
     assert signature_v1.string_to_sign("GET", query) == sdk_sts
 
 
 def test_v1_seed_example_vector() -> None:
-    """The documented v1 algorithm on a fixed request gives a fixed, independently computed answer."""
+    """The documented v1 algorithm on a fixed request gives an independently computed answer."""
     from videorecog.protocol import signature_v1
 
     params = {
-        "AccessKeyId": "testId", "Action": "DetectVideoShot", "Format": "JSON",
-        "RegionId": "cn-shanghai", "SignatureMethod": "HMAC-SHA1",
-        "SignatureNonce": "313ef0fb-0393-464f-a6e2-59d9ca2585b1", "SignatureVersion": "1.0",
-        "Timestamp": "2020-03-10T08:18:18Z", "Version": "2020-03-20",
+        "AccessKeyId": "testId",
+        "Action": "DetectVideoShot",
+        "Format": "JSON",
+        "RegionId": "cn-shanghai",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureNonce": "313ef0fb-0393-464f-a6e2-59d9ca2585b1",
+        "SignatureVersion": "1.0",
+        "Timestamp": "2020-03-10T08:18:18Z",
+        "Version": "2020-03-20",
     }
     sts = signature_v1.string_to_sign("GET", params)
     assert sts.startswith("GET&%2F&AccessKeyId%3DtestId%26Action%3DDetectVideoShot")
@@ -91,8 +108,11 @@ def test_v1_seed_example_vector() -> None:
 
 
 # Parameter names of the API are ASCII; values are anything (URLs with Unicode, spaces, symbols).
-NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-                min_size=1, max_size=8)
+NAMES = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    min_size=1,
+    max_size=8,
+)
 
 
 @given(st.dictionaries(NAMES, st.text(max_size=20), max_size=5))
@@ -103,7 +123,9 @@ def test_v1_canonical_form_equals_sdk_for_any_text(extra: dict[str, str]) -> Non
     from videorecog.protocol import signature_v1
 
     params = {"Action": "DetectVideoShot", **{f"X{k}": v for k, v in extra.items()}}
-    url, sdk_sts = rpc_signature_composer.get_signed_url(dict(params), AK, SECRET, "JSON", "GET", {})
+    url, sdk_sts = rpc_signature_composer.get_signed_url(
+        dict(params), AK, SECRET, "JSON", "GET", {}
+    )
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     query.pop("Signature")
     assert signature_v1.string_to_sign("GET", query) == sdk_sts
@@ -115,8 +137,15 @@ def test_acs3_authorization_equals_tea_openapi(video_url: str) -> None:
     from alibabacloud_tea_openapi.utils import Utils
 
     now = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
-    ours = sign_acs3("DetectVideoShot", {"VideoUrl": video_url}, AK, SECRET,
-                     host="127.0.0.1:8080", nonce="nonce-1", now=now)
+    ours = sign_acs3(
+        "DetectVideoShot",
+        {"VideoUrl": video_url},
+        AK,
+        SECRET,
+        host="127.0.0.1:8080",
+        nonce="nonce-1",
+        now=now,
+    )
     headers = {k: v for k, v in ours.headers.items() if k != "Authorization"}
     request = SimpleNamespace(method="POST", pathname="/", query={}, headers=headers)
     expected = Utils.get_authorization(
@@ -130,9 +159,14 @@ def test_acs3_with_query_and_repeated_header_equals_tea_openapi() -> None:
     from alibabacloud_tea_openapi.utils import Utils
 
     query = {"b": "2 3", "a": "x*y~z", "c": "白"}
-    headers = {"host": "h", "x-acs-action": "A", "x-acs-version": "2020-03-20",
-               "x-acs-date": "2026-11-24T12:00:00Z", "x-acs-signature-nonce": "n",
-               "X-Acs-Custom": "  padded  "}
+    headers = {
+        "host": "h",
+        "x-acs-action": "A",
+        "x-acs-version": "2020-03-20",
+        "x-acs-date": "2026-11-24T12:00:00Z",
+        "x-acs-signature-nonce": "n",
+        "X-Acs-Custom": "  padded  ",
+    }
     signed = signature_acs3.sign_headers("POST", "/", query, headers, b"k=v", AK, SECRET)
     unsigned = {k: v for k, v in signed.items() if k != "Authorization"}
     request = SimpleNamespace(method="POST", pathname="/", query=query, headers=unsigned)

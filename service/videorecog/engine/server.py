@@ -1,0 +1,37 @@
+"""Serving the engine until told to stop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+from aiohttp import web
+
+from videorecog.engine.app import build_app, public_url
+from videorecog.settings import EngineSettings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+def check(settings: EngineSettings) -> None:
+    """Raises: SettingsError when the engine could not serve anyone."""
+    if not settings.credentials:
+        raise SettingsError("VIDEORECOG_ENGINE_CREDENTIALS must list at least one id:secret")
+
+
+async def serve(settings: EngineSettings, until: Awaitable[object]) -> None:
+    """Listen on host:port, serve until ``until`` completes, then shut down cleanly."""
+    check(settings)
+    runner = web.AppRunner(build_app(settings), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info(
+            "engine listening",
+            extra={"url": public_url(settings), "data_dir": str(settings.data_dir)},
+        )
+        await until
+    finally:
+        await runner.cleanup()
+        log.info("engine stopped")

@@ -1,0 +1,62 @@
+"""Decoding: frame numbering, VFR, rotation, and each InvalidFile path."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.clips import Clip
+from videorecog.analysis import decode
+from videorecog.analysis.errors import InvalidVideo
+from videorecog.analysis.tasks import detect_shots, make_covers
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("not_video", "InvalidFile.Decode"),
+        ("corrupt", "InvalidFile.Decode"),
+        ("audio_only", "InvalidFile.Content"),
+        ("too_large", "InvalidFile.Resolution"),
+    ],
+)
+def test_bad_files_fail_with_their_code(name: str, code: str, clips: dict[str, Clip]) -> None:
+    with pytest.raises(InvalidVideo) as info:
+        detect_shots(str(clips[name].path))
+    assert info.value.code == code
+
+
+def test_frames_numbered_in_decode_order_with_timestamps(clips: dict[str, Clip]) -> None:
+    """Variable frame rate: numbers are consecutive positions, times rise irregularly."""
+    clip = clips["vfr"]
+    container = decode.open_video(str(clip.path))
+    try:
+        stream, _ = decode.probe(container)
+        frames = list(decode.iter_frames(container, stream, width=32, height=18))
+    finally:
+        container.close()
+    assert [f.index for f in frames] == list(range(clip.truth.frames))
+    gaps = {round(b.time - a.time, 3) for a, b in itertools.pairwise(frames)}
+    assert len(gaps) > 1, "timestamps should be irregular in a VFR clip"
+    assert all(g > 0 for g in gaps)
+
+
+def test_rotated_video_covers_are_upright(clips: dict[str, Clip], tmp_path: object) -> None:
+    """A 320x180 clip flagged with a 90-degree display rotation yields portrait covers."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    out = Path(str(tmp_path))
+    result = make_covers(str(clips["rotated"].path), str(out), "rot", is_gif=False)
+    with Image.open(out / result.covers[0].file) as image:
+        assert image.height > image.width
+
+
+def test_scaled_size_keeps_aspect_and_never_upscales() -> None:
+    assert decode.scaled_size(1280, 720, 64) == (64, 36)
+    assert decode.scaled_size(100, 50, 640) == (100, 50)
+    w, h = decode.scaled_size(1281, 545, 160)
+    assert w % 2 == 0
+    assert h % 2 == 0

@@ -1,0 +1,60 @@
+"""Golden tests of the shot detector on generated clips (exact truth) and the labelled clips."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.clips import Clip
+from tests.support import SHARED_MEDIA
+from videorecog.analysis.scoring import Labels, score
+from videorecog.analysis.tasks import detect_shots
+
+GENERATED = ["cuts", "dissolves", "fade", "wipe", "vfr", "rotated", "bad_covers"]
+DISTRACTORS = ["flashes", "fast_motion", "captions"]
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_every_transition_is_found_and_nothing_else(name: str, clips: dict[str, Clip]) -> None:
+    """Cuts within 2 frames, gradual transitions inside their span, no false boundary."""
+    clip = clips[name]
+    result = detect_shots(str(clip.path))
+    labels = Labels(tuple(clip.truth.cuts), tuple(clip.truth.gradual))
+    assert result.shot_frame_ids[0] == 0
+    assert result.frames == clip.truth.frames
+    outcome = score(result.shot_frame_ids, labels)
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), result.shot_frame_ids
+
+
+@pytest.mark.parametrize("name", DISTRACTORS)
+def test_distractors_are_not_boundaries(name: str, clips: dict[str, Clip]) -> None:
+    """Flashes, fast camera motion and changing captions leave a single shot."""
+    assert detect_shots(str(clips[name].path)).shot_frame_ids == [0]
+
+
+def test_gradual_transition_is_reported_at_its_midpoint(clips: dict[str, Clip]) -> None:
+    """A dissolve is reported near the middle of its blended frames, not at an edge."""
+    clip = clips["dissolves"]
+    ids = detect_shots(str(clip.path)).shot_frame_ids
+    for first, last in clip.truth.gradual:
+        middle = (first + last) / 2
+        assert any(abs(i - middle) <= (last - first) / 4 + 1 for i in ids), (ids, first, last)
+
+
+def _labels(name: str) -> Labels:
+    data = json.loads((SHARED_MEDIA / "labels" / f"{name}.json").read_text())
+    return Labels(
+        tuple(data["cuts"]),
+        tuple(tuple(g) for g in data["gradual"]),
+        tuple(tuple(u["frames"]) for u in data["uncertain"]),
+    )
+
+
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+@pytest.mark.parametrize("name", ["testvideo.mp4", "goldeneye-vfr-drop3.mp4", "fades.mp4"])
+def test_labelled_clips(name: str) -> None:
+    """Real footage: every hand-labelled boundary found, no false one."""
+    result = detect_shots(str(SHARED_MEDIA / name))
+    outcome = score(result.shot_frame_ids, _labels(name))
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), result.shot_frame_ids
