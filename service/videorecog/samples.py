@@ -138,7 +138,9 @@ def _bounce(position: float, span: int) -> int:
 
 
 def _blend(a: Rgb, b: Rgb, alpha: float) -> Rgb:
-    return (a.astype(np.float32) * (1 - alpha) + b.astype(np.float32) * alpha).astype(np.uint8)
+    alpha = min(1.0, max(0.0, alpha))
+    mixed = a.astype(np.float32) * (1 - alpha) + b.astype(np.float32) * alpha
+    return np.clip(mixed, 0, 255).astype(np.uint8)
 
 
 def _wipe(a: Rgb, b: Rgb, alpha: float) -> Rgb:

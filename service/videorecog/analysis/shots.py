@@ -61,8 +61,8 @@ class DetectorParams:
     """Named defaults, tuned on the labelled clips and the synthetic benchmark set."""
 
     window: int = 8  # W: half-window of the adaptive threshold and of the gradual test
-    cut_min: float = 0.20  # smallest histogram distance that may be a cut
-    cut_ratio: float = 3.0  # how far a cut must stand above its neighbourhood's mean
+    cut_min: float = 0.12  # smallest histogram distance that may be a cut
+    cut_ratio: float = 2.5  # how far a cut must stand above its neighbourhood's mean
     # ...and the pixels must change too (mean |luma step| / 255): a flat field whose grey level
     # crosses a histogram bin edge moves the histogram but is no cut.
     cut_min_pixel: float = 0.04
@@ -72,6 +72,13 @@ class DetectorParams:
     gradual_min: float = 0.17  # distance between the before- and after-context mean histograms
     context_ratio: float = 1.5  # that distance over the largest frame-to-context-mean distance
     gradual_ratio: float = 2.5  # spread-out test: t-W vs t+W distance / largest single step
+    # ...and frame t must be close to a blend of frames t-W and t+W (on luma shrunk 4x more, which
+    # tolerates the slow motion inside a dissolve but not the displacement of a fast pan).
+    blend_residual_max: float = 0.5
+    min_run: int = 3  # a transition holds for at least this many consecutive centres
+    # Camera motion, not a transition: one global shift explains most of the change between
+    # frames t-W/2 and t+W/2 (residual after the best shift below this share of the raw change).
+    motion_residual_max: float = 0.5
     dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
     ramp_min_rise: float = 25.0  # a fade ramp climbs at least this much mean luma
     ramp_max_frames: int = 60
@@ -85,6 +92,7 @@ class _Features:
     index: int
     hist: FloatArray
     luma: FloatArray
+    coarse: FloatArray  # luma shrunk 4x, for the blend test
     step: float = 0.0  # histogram distance to the previous frame
     pixel_step: float = 0.0  # mean absolute luma change from the previous frame, 0..1
     context_distance: float = 0.0
@@ -104,6 +112,42 @@ def hist_distance(a: FloatArray, b: FloatArray) -> float:
     return float(np.abs(a - b).sum() / 6.0)
 
 
+def shrink(luma: FloatArray, factor: int) -> FloatArray:
+    """Average ``factor`` x ``factor`` blocks."""
+    h, w = (luma.shape[0] // factor) * factor, (luma.shape[1] // factor) * factor
+    blocks = luma[:h, :w].reshape(h // factor, factor, w // factor, factor)
+    return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)
+
+
+def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> float:
+    """How far ``middle`` is from the best ``a*start + b*end``, relative to |end - start|;
+    infinite when the best blend is not a plausible mix (weights far outside 0..1)."""
+    basis = np.stack([start.ravel(), end.ravel()], axis=1)
+    coeffs, *_ = np.linalg.lstsq(basis, middle.ravel(), rcond=None)
+    if not all(-0.25 <= float(c) <= 1.25 for c in coeffs):
+        return float("inf")
+    residual = float(np.linalg.norm(middle.ravel() - basis @ coeffs))
+    return residual / (float(np.linalg.norm(end - start)) + 1e-6)
+
+
+def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -> float:
+    """How much of the change from ``start`` to ``end`` remains after the best global shift
+    (found by phase correlation), 0..1+; 1 when no plausible shift helps."""
+    h, w = start.shape
+    a, b = start - start.mean(), end - end.mean()
+    spectrum = np.fft.rfft2(a) * np.conj(np.fft.rfft2(b))
+    correlation = np.fft.irfft2(spectrum / (np.abs(spectrum) + 1e-9), s=(h, w))
+    dy, dx = (int(v) for v in np.unravel_index(int(np.argmax(correlation)), correlation.shape))
+    dy, dx = (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
+    if abs(dy) > max_shift * h or abs(dx) > max_shift * w:
+        return 1.0
+    # start[y, x] ~ end[y - dy, x - dx]: compare the overlapping parts.
+    moved = start[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+    landed = end[max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
+    raw = float(np.abs(end - start).mean()) + 1e-6
+    return float(np.abs(moved - landed).mean()) / raw
+
+
 @dataclass
 class AdaptiveShotDetector:
     """The default detector (see the module docstring)."""
@@ -121,7 +165,9 @@ class AdaptiveShotDetector:
         previous: _Features | None = None
         for frame in frames:
             luma = frame.image[0].astype(np.float32)
-            feats = _Features(frame.index, histogram(frame.image, p.histogram_bins), luma)
+            feats = _Features(
+                frame.index, histogram(frame.image, p.histogram_bins), luma, shrink(luma, 4)
+            )
             means.append(float(luma.mean()))
             if previous is not None:
                 feats.step = hist_distance(previous.hist, feats.hist)
@@ -147,7 +193,8 @@ class AdaptiveShotDetector:
                 for lo, hi in quiet
             )
         ]
-        return self._min_length(sorted(kept + fades, key=lambda b: b.frame), fps)
+        ordered = self._merge_gradual(sorted(kept, key=lambda b: b.frame))
+        return self._min_length(sorted(ordered + fades, key=lambda b: b.frame), fps)
 
     def _evaluate(
         self, window: list[_Features], found: list[Boundary], run: list[_Features]
@@ -175,13 +222,20 @@ class AdaptiveShotDetector:
             distance >= p.gradual_min
             and distance >= p.context_ratio * scatter
             and across >= p.gradual_ratio * largest_step
+            and blend_residual(centre.coarse, window[c].coarse, window[-c - 1].coarse)
+            <= p.blend_residual_max
+            # Over half the window: a fast pan moves less than the search range, a dissolve still
+            # changes plenty.
+            and shift_residual(window[c + w // 2].luma, window[-c - 1 - w // 2].luma)
+            > p.motion_residual_max
         ):
             run.append(centre)
         else:
             self._close_run(run, found)
 
     def _close_run(self, run: list[_Features], found: list[Boundary]) -> None:
-        if not run:
+        if len(run) < self.params.min_run:
+            run.clear()
             return
         first, last = run[0].index, run[-1].index
         peak = max(f.context_distance for f in run)
@@ -271,6 +325,21 @@ class AdaptiveShotDetector:
                 ):
                     return
         found.append(Boundary(here.index, "cut", here.step, (here.index, here.index)))
+
+    @staticmethod
+    def _merge_gradual(boundaries: list[Boundary]) -> list[Boundary]:
+        """One transition whose run broke in the middle gives overlapping spans: join them."""
+        merged: list[Boundary] = []
+        for b in boundaries:
+            last = merged[-1] if merged else None
+            if last is not None and b.kind == last.kind == "gradual" and b.span[0] <= last.span[1]:
+                lo, hi = last.span[0], max(last.span[1], b.span[1])
+                merged[-1] = Boundary(
+                    (lo + hi + 1) // 2, "gradual", max(last.score, b.score), (lo, hi)
+                )
+            else:
+                merged.append(b)
+        return merged
 
     def _min_length(self, boundaries: list[Boundary], fps: float) -> list[Boundary]:
         gap = max(1, round(self.params.min_shot_seconds * fps))
