@@ -311,9 +311,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    libavcodec = ".".join(map(str, av.library_versions["libavcodec"]))
     return (
         f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"PyAV {av.__version__} (libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))})"
+        f"PyAV {av.__version__} (libavcodec {libavcodec})"
     )
 
 

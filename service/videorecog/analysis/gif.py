@@ -7,6 +7,7 @@ of 480 px is typically 80-200 KB.
 
 from __future__ import annotations
 
+import io
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +19,8 @@ from videorecog.analysis import decode
 from videorecog.analysis.covers import Image, crop
 
 GIF_MAX_WIDTH = 480
+GIF_MIN_WIDTH = 240
+GIF_SIZE_BUDGET = 512 * 1024  # bytes: a preview, not a copy of the video
 GIF_FPS = 10
 GIF_SECONDS = (2.0, 3.0, 4.0)  # shortest, preferred, longest
 EDGE_MARGIN_SECONDS = 0.3  # stay this far inside the shot
@@ -76,15 +79,32 @@ def stabilise(frames: list[Image], threshold: int = STILL_THRESHOLD) -> list[Ima
 
 
 def write_gif(frames: list[Image], out: Path) -> int:
-    """Encode ``frames`` as a looping GIF; returns its size in bytes.
+    """Encode ``frames`` as a looping GIF within ``GIF_SIZE_BUDGET``; returns its size.
 
-    One median-cut palette of 255 colours for all frames; index 255 is transparent and marks
-    pixels unchanged since the previous frame (disposal 1 keeps that frame underneath).
+    Width starts at ``GIF_MAX_WIDTH`` and steps down until the file fits (busy, textured motion
+    changes every pixel every frame and defeats the transparency trick).
     """
     images = [PILImage.fromarray(f) for f in stabilise(frames)]
-    if images[0].width > GIF_MAX_WIDTH:
-        height = round(images[0].height * GIF_MAX_WIDTH / images[0].width)
-        images = [im.resize((GIF_MAX_WIDTH, height), PILImage.Resampling.LANCZOS) for im in images]
+    width = min(GIF_MAX_WIDTH, images[0].width)
+    data = b""
+    while True:
+        height = round(images[0].height * width / images[0].width)
+        scaled = (
+            images
+            if width == images[0].width
+            else [im.resize((width, height), PILImage.Resampling.LANCZOS) for im in images]
+        )
+        data = _encode(scaled)
+        if len(data) <= GIF_SIZE_BUDGET or width <= GIF_MIN_WIDTH:
+            break
+        width = max(GIF_MIN_WIDTH, int(width * 0.8))
+    out.write_bytes(data)
+    return len(data)
+
+
+def _encode(images: list[PILImage.Image]) -> bytes:
+    """One median-cut palette of 255 colours for all frames; index 255 is transparent and marks
+    pixels unchanged since the previous frame (disposal 1 keeps that frame underneath)."""
     tiles = images[:: max(1, len(images) // 4)][:4]
     mosaic = PILImage.new("RGB", (images[0].width, images[0].height * len(tiles)))
     for i, tile in enumerate(tiles):
@@ -102,8 +122,9 @@ def write_gif(frames: list[Image], out: Path) -> int:
         frame = PILImage.fromarray(shown.astype(np.uint8), mode="P")
         frame.putpalette(palette.getpalette() or [])
         encoded.append(frame)
+    buffer = io.BytesIO()
     encoded[0].save(
-        out,
+        buffer,
         format="GIF",
         save_all=True,
         append_images=encoded[1:],
@@ -113,4 +134,4 @@ def write_gif(frames: list[Image], out: Path) -> int:
         disposal=1,
         transparency=TRANSPARENT,
     )
-    return out.stat().st_size
+    return buffer.getvalue()

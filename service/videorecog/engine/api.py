@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from videorecog.engine.auth import Authenticator
-from videorecog.engine.fetch import AddressPolicy, check_url_syntax
+from videorecog.engine.fetch import AddressPolicy
 from videorecog.engine.jobs import Job, JobStore
 from videorecog.engine.links import CoverLinks
 from videorecog.engine.metrics import EngineMetrics
@@ -25,6 +25,7 @@ from videorecog.engine.runner import JobRunner
 from videorecog.protocol import envelope
 from videorecog.protocol.constants import API_VERSION, Action, JobStatus
 from videorecog.protocol.errors import ApiError, RequestError, ThrottledError
+from videorecog.protocol.urls import check_url_syntax
 from videorecog.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)

@@ -15,39 +15,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
 from yarl import URL
 
 from videorecog.protocol.errors import InvalidFileError
+from videorecog.protocol.urls import check_url_syntax
 
 MAX_REDIRECTS = 5
-MAX_URL_LENGTH = 2048
 _NOT_VIDEO_TYPES = ("text/", "application/json", "application/xml", "image/")
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def check_url_syntax(url: str) -> URL:
-    """Raises: InvalidFileError ``InvalidFile.URL`` (syntax, scheme, characters)."""
-    if not url or len(url) > MAX_URL_LENGTH:
-        raise InvalidFileError("InvalidFile.URL", "The VideoUrl is empty or too long.")
-    if not url.isascii() or any(c.isspace() for c in url):
-        raise InvalidFileError(
-            "InvalidFile.URL", "The VideoUrl must be ASCII with no spaces (percent-encode it)."
-        )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise InvalidFileError("InvalidFile.URL", "The VideoUrl must be an http or https URL.")
-    try:
-        parsed = URL(url, encoded=True)
-        host = parsed.host
-        _ = parsed.port
-    except ValueError:
-        raise InvalidFileError("InvalidFile.URL", "The VideoUrl is malformed.") from None
-    if not host:
-        raise InvalidFileError("InvalidFile.URL", "The VideoUrl has no host.")
-    return parsed
 
 
 class AddressPolicy:

@@ -4,8 +4,9 @@ import ipaddress
 
 import pytest
 
-from videorecog.engine.fetch import AddressPolicy, check_url_syntax, looks_like_video
+from videorecog.engine.fetch import AddressPolicy, looks_like_video
 from videorecog.protocol.errors import InvalidFileError
+from videorecog.protocol.urls import check_url_syntax
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,104 @@
+"""Every API call the pipeline makes goes through here: per-action limits, retries, metrics.
+
+Each action has its own concurrency limit (a semaphore) and request-rate limit (a token bucket),
+because the cloud counts QPS per account. Retryable errors (API.md: throttling, busy, 5xx, no
+answer) are retried with exponential backoff and full jitter; others are raised at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from videorecog.client import JobResult, VideorecogClient
+from videorecog.pipeline.backoff import RetryPolicy
+from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.protocol.constants import Action
+from videorecog.protocol.errors import ApiError
+from videorecog.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TASK_ACTIONS = {
+    "shots": Action.DETECT_VIDEO_SHOT,
+    "cover": Action.GENERATE_VIDEO_COVER,
+    "gif": Action.GENERATE_VIDEO_COVER,
+}
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        client: VideorecogClient,
+        metrics: PipelineMetrics,
+        *,
+        concurrency: int,
+        rate_per_second: float,
+        retry: RetryPolicy,
+    ) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._retry = retry
+        self._limits = {
+            action: (asyncio.Semaphore(concurrency), TokenBucket(rate_per_second))
+            for action in Action
+        }
+
+    async def _call(self, action: Action, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        """Raises: ApiError, the last one, when not retryable or out of attempts."""
+        semaphore, bucket = self._limits[action]
+        for attempt in range(self._retry.attempts):
+            async with semaphore:
+                await bucket.acquire()
+                started = time.perf_counter()
+                try:
+                    result = await attempt_once()
+                except ApiError as exc:
+                    self._observe(action, exc.code, started)
+                    if not exc.retryable or attempt == self._retry.attempts - 1:
+                        raise
+                    self._metrics.retries.labels(action.value, exc.code).inc()
+                    delay = self._retry.delay(attempt)
+                    log.debug(
+                        "retrying",
+                        extra={
+                            "action": action.value,
+                            "code": exc.code,
+                            "attempt": attempt + 1,
+                            "delay": delay,
+                        },
+                    )
+                else:
+                    self._observe(action, "Success", started)
+                    return result
+            await asyncio.sleep(delay)  # outside the semaphore: waiting holds no slot
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _observe(self, action: Action, code: str, started: float) -> None:
+        self._metrics.api_requests.labels(action.value, code).inc()
+        self._metrics.api_request_duration.labels(action.value).observe(
+            time.perf_counter() - started
+        )
+
+    async def submit(self, task: str, video_url: str) -> str:
+        """Start the job for ``task``; returns its job id. Raises: ApiError."""
+        action = TASK_ACTIONS[task]
+        if task == "shots":
+            job_id = await self._call(action, lambda: self._client.detect_video_shot(video_url))
+        else:
+            job_id = await self._call(
+                action, lambda: self._client.generate_video_cover(video_url, task == "gif")
+            )
+        self._metrics.jobs_submitted.labels(action.value).inc()
+        return job_id
+
+    async def poll(self, task: str, job_id: str) -> JobResult:
+        """Raises: ApiError."""
+        self._metrics.polls.labels(TASK_ACTIONS[task].value).inc()
+        return await self._call(
+            Action.GET_ASYNC_JOB_RESULT, lambda: self._client.get_async_job_result(job_id)
+        )

@@ -1,0 +1,79 @@
+"""The pipeline's Prometheus metrics (names are a contract: DESIGN.md, dashboards, alerts)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+PREFIX = "videorecog_pipeline"
+_API_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
+
+
+class PipelineMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self.events_consumed = Counter(
+            f"{PREFIX}_events_consumed", "Upload events read", registry=r
+        )
+        self.events_invalid = Counter(
+            f"{PREFIX}_events_invalid",
+            "Events that can never be processed, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.api_requests = Counter(
+            f"{PREFIX}_api_requests",
+            "API requests made, by action and answer code",
+            ["action", "code"],
+            registry=r,
+        )
+        self.api_request_duration = Histogram(
+            f"{PREFIX}_api_request_duration_seconds",
+            "API request latency",
+            ["action"],
+            buckets=_API_BUCKETS,
+            registry=r,
+        )
+        self.jobs_submitted = Counter(
+            f"{PREFIX}_jobs_submitted", "Jobs submitted", ["action"], registry=r
+        )
+        self.jobs_completed = Counter(
+            f"{PREFIX}_jobs_completed",
+            "Jobs that reached a final status",
+            ["action", "status"],
+            registry=r,
+        )
+        self.jobs_pending = Gauge(
+            f"{PREFIX}_jobs_pending", "Jobs being polled", ["action"], registry=r
+        )
+        self.job_duration = Histogram(
+            f"{PREFIX}_job_duration_seconds",
+            "Submit to final status",
+            ["action"],
+            buckets=_JOB_BUCKETS,
+            registry=r,
+        )
+        self.polls = Counter(f"{PREFIX}_polls", "GetAsyncJobResult calls", ["action"], registry=r)
+        self.retries = Counter(
+            f"{PREFIX}_api_retries",
+            "Retried API requests, by action and code",
+            ["action", "code"],
+            registry=r,
+        )
+        self.results_published = Counter(
+            f"{PREFIX}_results_published", "Result records published", ["status"], registry=r
+        )
+        self.dlq_published = Counter(
+            f"{PREFIX}_dlq_published",
+            "Events sent to the dead-letter topic",
+            ["reason"],
+            registry=r,
+        )
+        self.inflight_events = Gauge(f"{PREFIX}_inflight_events", "Events in flight", registry=r)
+        self.consumer_lag = Gauge(
+            f"{PREFIX}_consumer_lag",
+            "Records behind the end of each partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.commits = Counter(f"{PREFIX}_commits", "Offset commits", registry=r)

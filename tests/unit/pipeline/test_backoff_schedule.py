@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import asyncio
+import random
+
+from videorecog.pipeline.backoff import PollPolicy, RetryPolicy
+from videorecog.pipeline.schedule import PollSchedule
+
+
+def test_retry_delay_is_full_jitter_under_a_growing_cap() -> None:
+    policy = RetryPolicy(attempts=8, base_seconds=0.5, cap_seconds=4.0)
+    rng = random.Random(1)
+    for attempt, ceiling in enumerate([0.5, 1.0, 2.0, 4.0, 4.0, 4.0]):
+        delays = [policy.delay(attempt, rng) for _ in range(300)]
+        assert all(0.0 <= d <= ceiling for d in delays)
+        assert max(delays) > 0.8 * ceiling  # it spreads over the whole range
+        assert min(delays) < 0.2 * ceiling
+
+
+def test_poll_interval_grows_then_caps() -> None:
+    policy = PollPolicy(first_seconds=1.0, factor=2.0, cap_seconds=5.0)
+    assert [policy.interval(n) for n in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+async def test_schedule_serves_items_in_due_order() -> None:
+    loop = asyncio.get_running_loop()
+    schedule: PollSchedule[str] = PollSchedule(loop.time)
+    now = loop.time()
+    schedule.add("late", now + 0.2)
+    schedule.add("soon", now + 0.05)
+    schedule.add("now", now)
+    assert [await schedule.next_due() for _ in range(3)] == ["now", "soon", "late"]
+    assert loop.time() - now >= 0.19
+
+
+async def test_a_sleeping_taker_wakes_for_an_earlier_item() -> None:
+    loop = asyncio.get_running_loop()
+    schedule: PollSchedule[str] = PollSchedule(loop.time)
+    schedule.add("far", loop.time() + 30)
+    taker = asyncio.create_task(schedule.next_due())
+    await asyncio.sleep(0.02)
+    schedule.add("near", loop.time())
+    assert await asyncio.wait_for(taker, 1) == "near"
+
+
+def test_remove_where_and_scale() -> None:
+    """100,000 pending entries are cheap; removal by predicate keeps the rest ordered."""
+    schedule: PollSchedule[int] = PollSchedule(lambda: 0.0)
+    for i in range(100_000):
+        schedule.add(i, float(i % 977))
+    assert schedule.remove_where(lambda i: i % 2 == 0) == 50_000
+    assert len(schedule) == 50_000
