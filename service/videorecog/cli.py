@@ -95,6 +95,17 @@ def _run_engine(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_pipeline(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.pipeline.runner import run
+
+    async def main() -> None:
+        async with stop_signals() as stop:
+            await run(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 class _Progress:
     """Frames done so far, on stderr, at most every few seconds."""
 
@@ -168,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run the local demo end to end and print the results",
         ["kafka"],
         _run_demo,
+    )
+    _command(
+        subparsers,
+        "pipeline",
+        "run the pipeline: upload events in, results out",
+        ["kafka", "api", "pipeline"],
+        _run_pipeline,
     )
     _command(
         subparsers,

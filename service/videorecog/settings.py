@@ -188,6 +188,15 @@ class PipelineSettings:
     metrics_host: str
     metrics_port: int
     shutdown_grace_seconds: float
+    api_concurrency: int
+    api_rate_per_second: float
+    pollers: int
+    poll_first_seconds: float
+    poll_max_seconds: float
+    job_timeout_seconds: float
+    retry_attempts: int
+    commit_interval_seconds: float
+    session_timeout_ms: int
 
 
 @dataclass(frozen=True)
@@ -377,6 +386,78 @@ VARIABLES: tuple[Variable, ...] = (
         _positive_float,
         "25",
         "drain time on SIGTERM (keep below the pod's grace period)",
+    ),
+    Variable(
+        "VIDEORECOG_API_CONCURRENCY",
+        "pipeline",
+        "api_concurrency",
+        _positive_int,
+        "8",
+        "concurrent API requests per action",
+    ),
+    Variable(
+        "VIDEORECOG_API_RATE_LIMIT",
+        "pipeline",
+        "api_rate_per_second",
+        _positive_float,
+        "2",
+        "API requests per second per action (the cloud allows about 2 per account)",
+    ),
+    Variable(
+        "VIDEORECOG_POLLERS",
+        "pipeline",
+        "pollers",
+        _positive_int,
+        "8",
+        "coroutines polling GetAsyncJobResult",
+    ),
+    Variable(
+        "VIDEORECOG_POLL_FIRST_SECONDS",
+        "pipeline",
+        "poll_first_seconds",
+        _positive_float,
+        "1",
+        "wait before a job's first poll",
+    ),
+    Variable(
+        "VIDEORECOG_POLL_MAX_SECONDS",
+        "pipeline",
+        "poll_max_seconds",
+        _positive_float,
+        "15",
+        "longest wait between two polls of a job",
+    ),
+    Variable(
+        "VIDEORECOG_JOB_TIMEOUT_SECONDS",
+        "pipeline",
+        "job_timeout_seconds",
+        _positive_float,
+        "1800",
+        "a job not final by then is reported TIMEOUT_FAILED",
+    ),
+    Variable(
+        "VIDEORECOG_RETRY_ATTEMPTS",
+        "pipeline",
+        "retry_attempts",
+        _positive_int,
+        "6",
+        "tries of a request that fails with a retryable code",
+    ),
+    Variable(
+        "VIDEORECOG_COMMIT_INTERVAL_SECONDS",
+        "pipeline",
+        "commit_interval_seconds",
+        _positive_float,
+        "1",
+        "how often finished offsets are committed",
+    ),
+    Variable(
+        "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS",
+        "pipeline",
+        "session_timeout_ms",
+        _positive_int,
+        "10000",
+        "consumer group session timeout",
     ),
     Variable(
         "VIDEORECOG_ENGINE_HOST",

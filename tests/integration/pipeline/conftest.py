@@ -1,0 +1,170 @@
+"""A pipeline in the test's own event loop, wired to the real broker and the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from tests.conftest import CREDENTIALS, MakeTopic
+from tests.support import EngineProcess
+from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.service import Pipeline
+from videorecog.settings import Settings, load
+
+
+@dataclass
+class Topics:
+    input: str
+    output: str
+    dlq: str
+    jobs: str
+    group: str
+
+
+@pytest.fixture
+async def topics(make_topic: MakeTopic) -> Topics:
+    return Topics(
+        input=await make_topic("uploads", partitions=3),
+        output=await make_topic("results", partitions=3),
+        dlq=await make_topic("dlq", partitions=1),
+        jobs=await make_topic("jobs", partitions=3, **{"cleanup.policy": "compact"}),
+        group=f"group-{uuid.uuid4().hex[:8]}",
+    )
+
+
+def pipeline_settings(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> Settings:
+    env = {
+        "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "VIDEORECOG_INPUT_TOPIC": topics.input,
+        "VIDEORECOG_OUTPUT_TOPIC": topics.output,
+        "VIDEORECOG_DLQ_TOPIC": topics.dlq,
+        "VIDEORECOG_JOBS_TOPIC": topics.jobs,
+        "VIDEORECOG_GROUP_ID": topics.group,
+        "VIDEORECOG_KAFKA_IDEMPOTENCE": "false",
+        "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "VIDEORECOG_ENDPOINT": endpoint,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "ak-test",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": CREDENTIALS["ak-test"],
+        "VIDEORECOG_API_RATE_LIMIT": "40",
+        "VIDEORECOG_API_CONCURRENCY": "4",
+        "VIDEORECOG_POLL_FIRST_SECONDS": "0.2",
+        "VIDEORECOG_POLL_MAX_SECONDS": "0.5",
+        "VIDEORECOG_COMMIT_INTERVAL_SECONDS": "0.2",
+        "VIDEORECOG_SHUTDOWN_GRACE_SECONDS": "5",
+        "VIDEORECOG_METRICS_PORT": "0",
+        **extra,
+    }
+    return load(env)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Pipeline]:
+    """Run a pipeline until the block ends, then stop it the way SIGTERM does."""
+    stop = asyncio.Event()
+    pipeline = Pipeline(settings, PipelineMetrics())
+    task = asyncio.create_task(pipeline.run(stop))
+    try:
+        yield pipeline
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    events: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value, headers in events:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def read_all(bootstrap: str, topic: str, want: int, timeout: float = 120) -> list[Any]:
+    """Read ``want`` records from the start of ``topic`` (no group), or fail after ``timeout``."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(records) < want:
+                batches = await consumer.getmany(timeout_ms=500)
+                for batch in batches.values():
+                    records.extend(batch)
+        # Anything beyond ``want`` that is already there counts too (duplicates show up).
+        batches = await consumer.getmany(timeout_ms=1000)
+        for batch in batches.values():
+            records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def committed(bootstrap: str, topic: str, group: str, partitions: int) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        return {
+            p: (await consumer.committed(TopicPartition(topic, p))) or 0 for p in range(partitions)
+        }
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+        return {tp.partition: ends[tp] for tp in tps}
+    finally:
+        await consumer.stop()
+
+
+def event(
+    video_id: str, url: str, tasks: list[str] | None = None
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    body: dict[str, Any] = {"video_id": video_id, "video_url": url, "attributes": {"n": video_id}}
+    if tasks is not None:
+        body["tasks"] = tasks
+    return video_id.encode(), orjson.dumps(body), []
+
+
+Eventually = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.2)
+
+
+__all__ = [
+    "EngineProcess",
+    "Topics",
+    "committed",
+    "end_offsets",
+    "event",
+    "eventually",
+    "pipeline_settings",
+    "produce",
+    "read_all",
+    "running",
+]
