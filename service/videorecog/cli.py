@@ -106,6 +106,32 @@ def _run_pipeline(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from videorecog.simulator import ApiSimulator, SimulatorConfig
+
+    key_id, _, secret = args.credentials.partition(":")
+    config = SimulatorConfig(median_job_seconds=args.job_seconds, throttle_rate=args.throttle_rate,
+                             busy_rate=args.busy_rate, failure_rate=args.failure_rate)
+    simulator = ApiSimulator({key_id: secret}, config)
+
+    async def main() -> None:
+        async with stop_signals() as stop:
+            runner = web.AppRunner(simulator.app(), access_log=None, handle_signals=False)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, args.host, args.port).start()
+                print(f"API SIMULATOR (no real analysis) on http://{args.host}:{args.port}",
+                      flush=True)
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+
+    asyncio.run(main())
+    return 0
+
+
 class _Progress:
     """Frames done so far, on stderr, at most every few seconds."""
 
@@ -187,6 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
         ["kafka", "api", "pipeline"],
         _run_pipeline,
     )
+    simulator = _command(
+        subparsers,
+        "simulator",
+        "run the API SIMULATOR for load and fault tests (it analyses nothing)",
+        [],
+        _run_simulator,
+    )
+    simulator.add_argument("--host", default="127.0.0.1")
+    simulator.add_argument("--port", type=int, default=8090)
+    simulator.add_argument("--credentials", default="sim:sim", help="id:secret it accepts")
+    simulator.add_argument("--job-seconds", type=float, default=1.0, help="median job time")
+    simulator.add_argument("--throttle-rate", type=float, default=0.0)
+    simulator.add_argument("--busy-rate", type=float, default=0.0)
+    simulator.add_argument("--failure-rate", type=float, default=0.0)
     _command(
         subparsers,
         "engine",

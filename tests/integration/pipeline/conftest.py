@@ -41,7 +41,11 @@ async def topics(make_topic: MakeTopic) -> Topics:
 
 
 def pipeline_settings(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> Settings:
-    env = {
+    return load(pipeline_env(bootstrap, topics, endpoint, **extra))
+
+
+def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> dict[str, str]:
+    return {
         "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "VIDEORECOG_INPUT_TOPIC": topics.input,
         "VIDEORECOG_OUTPUT_TOPIC": topics.output,
@@ -62,7 +66,6 @@ def pipeline_settings(bootstrap: str, topics: Topics, endpoint: str, **extra: st
         "VIDEORECOG_METRICS_PORT": "0",
         **extra,
     }
-    return load(env)
 
 
 @contextlib.asynccontextmanager
@@ -168,3 +171,22 @@ __all__ = [
     "read_all",
     "running",
 ]
+
+
+@contextlib.asynccontextmanager
+async def simulated_api(**config: Any) -> AsyncIterator[tuple[Any, str]]:
+    """The API SIMULATOR on a free loopback port: (simulator, endpoint)."""
+    from aiohttp import web
+
+    from videorecog.broker import free_port
+    from videorecog.simulator import ApiSimulator, SimulatorConfig
+
+    simulator = ApiSimulator({"ak-test": CREDENTIALS["ak-test"]}, SimulatorConfig(**config))
+    runner = web.AppRunner(simulator.app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield simulator, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

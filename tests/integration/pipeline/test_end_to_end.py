@@ -26,8 +26,8 @@ async def test_mixed_events_each_get_exactly_one_outcome(
     media_server: MediaServer,
     clips: dict[str, Clip],
 ) -> None:
-    """Good events get one result with real shots and covers; malformed ones go to the DLQ
-    with their reason; bad videos get PROCESS_FAILED with InvalidFile codes; offsets reach the end."""
+    """Good events get one result with real shots and covers; malformed ones go to the DLQ with
+    their reason; bad videos get PROCESS_FAILED with InvalidFile codes; offsets reach the end."""
     good = [
         event(f"good-{i}", media_server.url("gen/cuts.mp4"), ["shots", "cover"]) for i in range(4)
     ]

@@ -1,0 +1,145 @@
+"""An API SIMULATOR, for load and fault tests only: it never looks at a video.
+
+It speaks the real protocol (signatures checked exactly as the engine checks them) but its jobs
+just take a random time and then succeed with canned results, or fail, at configurable rates; any
+request may be throttled (``Throttling.User``) or refused as busy (``InternalServerError.Busy``,
+``ServiceUnavailable``) at configurable rates. It counts submissions per ``VideoUrl`` so tests can
+prove that nothing was submitted twice.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from videorecog.engine.auth import Authenticator
+from videorecog.engine.request import read_request
+from videorecog.protocol import envelope
+from videorecog.protocol.constants import API_VERSION, Action, JobStatus
+from videorecog.protocol.errors import ApiError, RequestError, ServerError, ThrottledError
+from videorecog.settings import Secret
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    median_job_seconds: float = 1.0  # job times are log-normal around this
+    job_time_spread: float = 0.5  # sigma of the log-normal
+    throttle_rate: float = 0.0  # share of requests answered Throttling.User
+    busy_rate: float = 0.0  # share answered InternalServerError.Busy (500) / ServiceUnavailable
+    failure_rate: float = 0.0  # share of jobs ending PROCESS_FAILED
+    seed: int | None = None
+
+
+@dataclass
+class _Job:
+    action: str
+    video_url: str
+    ready_at: float
+    fails: bool
+
+
+@dataclass
+class SimulatorState:
+    submissions: Counter[str] = field(default_factory=Counter)  # VideoUrl -> submits
+    job_ids: dict[str, list[str]] = field(default_factory=dict)  # VideoUrl -> job ids in order
+    requests: Counter[str] = field(default_factory=Counter)  # "Action:Code" -> count
+
+
+class ApiSimulator:
+    def __init__(self, credentials: dict[str, str], config: SimulatorConfig) -> None:
+        self.config = config
+        self.state = SimulatorState()
+        self._auth = Authenticator({k: Secret(v) for k, v in credentials.items()})
+        self._jobs: dict[str, _Job] = {}
+        self._rng = random.Random(config.seed)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/", self._handle)
+        app.router.add_get("/stats", self._stats)
+        return app
+
+    def _job_seconds(self) -> float:
+        c = self.config
+        return c.median_job_seconds * math.exp(self._rng.gauss(0.0, c.job_time_spread))
+
+    def _faults(self) -> None:
+        roll = self._rng.random()
+        if roll < self.config.throttle_rate:
+            raise ThrottledError("Throttling.User", "Request was denied due to user flow control.")
+        if roll < self.config.throttle_rate + self.config.busy_rate:
+            if self._rng.random() < 0.5:
+                raise ServerError("InternalServerError.Busy", "The algorithm service is busy.")
+            raise ServerError("ServiceUnavailable", "The service is temporarily unavailable.")
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        request_id = str(uuid.uuid4()).upper()
+        action_name = "unknown"
+        try:
+            api = await read_request(request)
+            params = api.params()
+            action_name = (api.header("x-acs-action") if api.is_acs3 else params.get("Action")) \
+                or "unknown"
+            version = api.header("x-acs-version") if api.is_acs3 else params.get("Version")
+            if version != API_VERSION:
+                raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
+            self._auth.authenticate(api)
+            self._faults()
+            body = self._act(action_name, params, request_id)
+        except ApiError as exc:
+            self.state.requests[f"{action_name}:{exc.code}"] += 1
+            payload, content_type = envelope.render(
+                "Error", envelope.error_body(request_id, "simulator", exc.code, exc.message),
+                "JSON")
+            return web.Response(body=payload, status=exc.http_status,
+                                headers={"Content-Type": content_type})
+        self.state.requests[f"{action_name}:Success"] += 1
+        payload, content_type = envelope.render(f"{action_name}Response", body, "JSON")
+        return web.Response(body=payload, headers={"Content-Type": content_type})
+
+    def _act(self, action: str, params: dict[str, str], request_id: str) -> dict[str, Any]:
+        if action in (Action.DETECT_VIDEO_SHOT, Action.GENERATE_VIDEO_COVER):
+            url = params.get("VideoUrl", "")
+            if not url:
+                raise RequestError("MissingParameter", "VideoUrl is mandatory for this action.")
+            fails = self._rng.random() < self.config.failure_rate
+            self._jobs[request_id] = _Job(action, url, time.monotonic() + self._job_seconds(),
+                                          fails)
+            self.state.submissions[url] += 1
+            self.state.job_ids.setdefault(url, []).append(request_id)
+            return {"RequestId": request_id}
+        if action == Action.GET_ASYNC_JOB_RESULT:
+            job = self._jobs.get(params.get("JobId", ""))
+            if job is None:
+                raise RequestError("InvalidJobId.NotFound", "The specified job does not exist.")
+            return {"RequestId": request_id, "Data": self._job_data(params["JobId"], job)}
+        raise RequestError("InvalidAction.NotFound", f"Specified api {action} is not found.")
+
+    @staticmethod
+    def _job_data(job_id: str, job: _Job) -> dict[str, Any]:
+        if time.monotonic() < job.ready_at:
+            return {"JobId": job_id, "Status": JobStatus.PROCESSING.value}
+        if job.fails:
+            return {"JobId": job_id, "Status": JobStatus.PROCESS_FAILED.value,
+                    "ErrorCode": "InvalidFile.Decode", "ErrorMessage": "simulated failure"}
+        result: dict[str, Any] = (
+            {"ShotFrameIds": [0, 25, 50]} if job.action == Action.DETECT_VIDEO_SHOT
+            else {"Outputs": [{"ImageURL": f"http://simulator.invalid/{job_id}.png",
+                               "Confidence": 7.5}]}
+        )
+        return {"JobId": job_id, "Status": JobStatus.PROCESS_SUCCESS.value,
+                "Result": orjson.dumps(result).decode()}
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        body = {"submissions": dict(self.state.submissions),
+                "job_ids": self.state.job_ids,
+                "requests": dict(self.state.requests)}
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
