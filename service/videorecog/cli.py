@@ -112,8 +112,12 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.simulator import ApiSimulator, SimulatorConfig
 
     key_id, _, secret = args.credentials.partition(":")
-    config = SimulatorConfig(median_job_seconds=args.job_seconds, throttle_rate=args.throttle_rate,
-                             busy_rate=args.busy_rate, failure_rate=args.failure_rate)
+    config = SimulatorConfig(
+        median_job_seconds=args.job_seconds,
+        throttle_rate=args.throttle_rate,
+        busy_rate=args.busy_rate,
+        failure_rate=args.failure_rate,
+    )
     simulator = ApiSimulator({key_id: secret}, config)
 
     async def main() -> None:
@@ -122,8 +126,10 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
             await runner.setup()
             try:
                 await web.TCPSite(runner, args.host, args.port).start()
-                print(f"API SIMULATOR (no real analysis) on http://{args.host}:{args.port}",
-                      flush=True)
+                print(
+                    f"API SIMULATOR (no real analysis) on http://{args.host}:{args.port}",
+                    flush=True,
+                )
                 await stop.wait()
             finally:
                 await runner.cleanup()

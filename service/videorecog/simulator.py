@@ -86,8 +86,9 @@ class ApiSimulator:
         try:
             api = await read_request(request)
             params = api.params()
-            action_name = (api.header("x-acs-action") if api.is_acs3 else params.get("Action")) \
-                or "unknown"
+            action_name = (
+                api.header("x-acs-action") if api.is_acs3 else params.get("Action")
+            ) or "unknown"
             version = api.header("x-acs-version") if api.is_acs3 else params.get("Version")
             if version != API_VERSION:
                 raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
@@ -97,10 +98,11 @@ class ApiSimulator:
         except ApiError as exc:
             self.state.requests[f"{action_name}:{exc.code}"] += 1
             payload, content_type = envelope.render(
-                "Error", envelope.error_body(request_id, "simulator", exc.code, exc.message),
-                "JSON")
-            return web.Response(body=payload, status=exc.http_status,
-                                headers={"Content-Type": content_type})
+                "Error", envelope.error_body(request_id, "simulator", exc.code, exc.message), "JSON"
+            )
+            return web.Response(
+                body=payload, status=exc.http_status, headers={"Content-Type": content_type}
+            )
         self.state.requests[f"{action_name}:Success"] += 1
         payload, content_type = envelope.render(f"{action_name}Response", body, "JSON")
         return web.Response(body=payload, headers={"Content-Type": content_type})
@@ -111,8 +113,9 @@ class ApiSimulator:
             if not url:
                 raise RequestError("MissingParameter", "VideoUrl is mandatory for this action.")
             fails = self._rng.random() < self.config.failure_rate
-            self._jobs[request_id] = _Job(action, url, time.monotonic() + self._job_seconds(),
-                                          fails)
+            self._jobs[request_id] = _Job(
+                action, url, time.monotonic() + self._job_seconds(), fails
+            )
             self.state.submissions[url] += 1
             self.state.job_ids.setdefault(url, []).append(request_id)
             return {"RequestId": request_id}
@@ -128,18 +131,31 @@ class ApiSimulator:
         if time.monotonic() < job.ready_at:
             return {"JobId": job_id, "Status": JobStatus.PROCESSING.value}
         if job.fails:
-            return {"JobId": job_id, "Status": JobStatus.PROCESS_FAILED.value,
-                    "ErrorCode": "InvalidFile.Decode", "ErrorMessage": "simulated failure"}
+            return {
+                "JobId": job_id,
+                "Status": JobStatus.PROCESS_FAILED.value,
+                "ErrorCode": "InvalidFile.Decode",
+                "ErrorMessage": "simulated failure",
+            }
         result: dict[str, Any] = (
-            {"ShotFrameIds": [0, 25, 50]} if job.action == Action.DETECT_VIDEO_SHOT
-            else {"Outputs": [{"ImageURL": f"http://simulator.invalid/{job_id}.png",
-                               "Confidence": 7.5}]}
+            {"ShotFrameIds": [0, 25, 50]}
+            if job.action == Action.DETECT_VIDEO_SHOT
+            else {
+                "Outputs": [
+                    {"ImageURL": f"http://simulator.invalid/{job_id}.png", "Confidence": 7.5}
+                ]
+            }
         )
-        return {"JobId": job_id, "Status": JobStatus.PROCESS_SUCCESS.value,
-                "Result": orjson.dumps(result).decode()}
+        return {
+            "JobId": job_id,
+            "Status": JobStatus.PROCESS_SUCCESS.value,
+            "Result": orjson.dumps(result).decode(),
+        }
 
     async def _stats(self, request: web.Request) -> web.Response:
-        body = {"submissions": dict(self.state.submissions),
-                "job_ids": self.state.job_ids,
-                "requests": dict(self.state.requests)}
+        body = {
+            "submissions": dict(self.state.submissions),
+            "job_ids": self.state.job_ids,
+            "requests": dict(self.state.requests),
+        }
         return web.Response(body=orjson.dumps(body), content_type="application/json")

@@ -95,16 +95,29 @@ async def produce(
         await producer.stop()
 
 
-async def read_all(bootstrap: str, topic: str, want: int, timeout: float = 120) -> list[Any]:
-    """Read ``want`` records from the start of ``topic`` (no group), or fail after ``timeout``."""
+async def read_all(
+    bootstrap: str,
+    topic: str,
+    want: int,
+    timeout: float = 120,
+    distinct: Callable[[Any], object] | None = None,
+) -> list[Any]:
+    """Read from the start of ``topic`` (no group) until ``want`` records (or, with
+    ``distinct``, ``want`` distinct keys of records) are there; fail after ``timeout``."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     records: list[Any] = []
     try:
+
+        def enough() -> bool:
+            if distinct is None:
+                return len(records) >= want
+            return len({distinct(r) for r in records}) >= want
+
         async with asyncio.timeout(timeout):
-            while len(records) < want:
+            while not enough():
                 batches = await consumer.getmany(timeout_ms=500)
                 for batch in batches.values():
                     records.extend(batch)

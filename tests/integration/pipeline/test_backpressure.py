@@ -1,0 +1,76 @@
+"""A backlog of 5,000 events with a bound of 100: never more than 100 in flight, flat memory."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from tests.integration.pipeline.conftest import (
+    Topics,
+    pipeline_settings,
+    running,
+    simulated_api,
+)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def test_bounded_in_flight_and_flat_memory(bootstrap_servers: str, topics: Topics) -> None:
+    count, bound = 5000, 100
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        for i in range(count):
+            body = {
+                "video_id": f"v{i}",
+                "video_url": f"http://media.example/{i}.mp4",
+                "tasks": ["shots"],
+            }
+            await producer.send(topics.input, orjson.dumps(body), key=f"v{i}".encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    async with simulated_api(median_job_seconds=0.05, job_time_spread=0.3, seed=11) as (
+        _,
+        endpoint,
+    ):
+        settings = pipeline_settings(
+            bootstrap_servers,
+            topics,
+            endpoint,
+            VIDEORECOG_MAX_INFLIGHT=str(bound),
+            VIDEORECOG_MAX_INFLIGHT_PER_PARTITION=str(bound),
+            VIDEORECOG_API_RATE_LIMIT="2000",
+            VIDEORECOG_API_CONCURRENCY="32",
+            VIDEORECOG_POLLERS="16",
+            VIDEORECOG_POLL_FIRST_SECONDS="0.05",
+            VIDEORECOG_POLL_MAX_SECONDS="0.2",
+            VIDEORECOG_LOG_LEVEL="WARNING",
+        )
+        async with running(settings) as pipeline:
+            published = pipeline.metrics.results_published.labels("succeeded")
+            peak_in_flight = 0
+            rss_at: dict[int, float] = {}
+            async with asyncio.timeout(240):
+                while published._value.get() < count:
+                    in_flight = len(pipeline._events)  # noqa: SLF001 (white-box probe)
+                    peak_in_flight = max(peak_in_flight, in_flight)
+                    done = int(published._value.get())
+                    for mark in (1000, 4500):
+                        if done >= mark and mark not in rss_at:
+                            rss_at[mark] = _rss_mb()
+                    await asyncio.sleep(0.01)
+            pending_polls = len(pipeline._schedule)  # noqa: SLF001
+    assert 0 < peak_in_flight <= bound
+    assert pending_polls == 0
+    # Memory does not grow with the backlog: 3,500 more events through, under 20 MB more.
+    assert rss_at[4500] - rss_at[1000] < 20, rss_at
