@@ -62,14 +62,14 @@ async def test_bounded_in_flight_and_flat_memory(bootstrap_servers: str, topics:
             rss_at: dict[int, float] = {}
             async with asyncio.timeout(240):
                 while published._value.get() < count:
-                    in_flight = len(pipeline._events)  # noqa: SLF001 (white-box probe)
+                    in_flight = len(pipeline._events)
                     peak_in_flight = max(peak_in_flight, in_flight)
                     done = int(published._value.get())
                     for mark in (1000, 4500):
                         if done >= mark and mark not in rss_at:
                             rss_at[mark] = _rss_mb()
                     await asyncio.sleep(0.01)
-            pending_polls = len(pipeline._schedule)  # noqa: SLF001
+            pending_polls = len(pipeline._schedule)
     assert 0 < peak_in_flight <= bound
     assert pending_polls == 0
     # Memory does not grow with the backlog: 3,500 more events through, under 20 MB more.

@@ -42,7 +42,7 @@ async def test_a_member_leaving_mid_run_loses_nothing(
                 async with asyncio.timeout(60):
                     while first.metrics.results_published.labels("succeeded")._value.get() < 10:
                         await asyncio.sleep(0.1)
-                left_behind = len(first._events)  # noqa: SLF001 (white-box: work it abandons)
+                left_behind = len(first._events)
             results = await read_all(
                 bootstrap_servers,
                 topics.output,
