@@ -138,6 +138,28 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.devstack import DevStack
+
+    media = Path(args.media).resolve()
+
+    async def main() -> None:
+        async with stop_signals() as stop, DevStack(settings, media) as stack:
+            s = stack.settings
+            print(
+                "videorecog dev stack (Ctrl-C to stop)\n"
+                f"  kafka     {s.kafka.bootstrap_servers}  (topic {s.kafka.input_topic})\n"
+                f"  engine    {s.api.endpoint}  (AccessKey {s.api.access_key_id})\n"
+                f"  media     {stack.media_url('')}  <- {stack.media_dir}\n"
+                f"  metrics   http://127.0.0.1:{stack.metrics_port}/metrics",
+                flush=True,
+            )
+            await stack.wait(stop)
+
+    asyncio.run(main())
+    return 0
+
+
 class _Progress:
     """Frames done so far, on stderr, at most every few seconds."""
 
@@ -233,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("--throttle-rate", type=float, default=0.0)
     simulator.add_argument("--busy-rate", type=float, default=0.0)
     simulator.add_argument("--failure-rate", type=float, default=0.0)
+    dev = _command(
+        subparsers,
+        "dev",
+        "everything on one machine: embedded broker, engine, file server, pipeline",
+        ["kafka", "api", "pipeline", "engine"],
+        _run_dev,
+    )
+    dev.add_argument("--media", default=".", help="directory served at /media/ (default: .)")
     _command(
         subparsers,
         "engine",

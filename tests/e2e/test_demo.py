@@ -5,7 +5,7 @@ import sys
 
 
 def test_demo_runs_end_to_end() -> None:
-    """``videorecog demo`` exits 0 and prints the event it read back from the broker."""
+    """``videorecog demo`` runs the whole chain: results with real shots, a dead letter, metrics."""
     done = subprocess.run(
         [sys.executable, "-m", "videorecog", "demo", "--log-format", "console"],
         capture_output=True,
@@ -14,5 +14,10 @@ def test_demo_runs_end_to_end() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "[demo] consumed video-uploads" in done.stdout
-    assert '"video_id": "demo-' in done.stdout
+    out = done.stdout
+    assert "[demo] result for demo-1:" in out
+    assert "[demo] result for demo-missing:" in out
+    assert '"error_code": "InvalidFile.Download"' in out
+    assert "[demo] dead letter: not_json:" in out
+    assert 'videorecog_pipeline_results_published_total{status="succeeded"} 2.0' in out
+    assert "[demo] done" in out
