@@ -26,7 +26,7 @@ def build_app(pipeline: Pipeline) -> web.Application:
         return web.Response(status=503 if stalled else 200, text="stalled\n" if stalled else "ok\n")
 
     async def readyz(request: web.Request) -> web.Response:
-        ready = pipeline.ready and not pipeline.stopping
+        ready = pipeline.is_ready()
         return web.Response(
             status=200 if ready else 503, text="ready\n" if ready else "not ready\n"
         )

@@ -75,9 +75,10 @@ class Pipeline:
         self._idle.set()
         self._submissions: asyncio.Queue[Work] = asyncio.Queue()
         self._schedule: PollSchedule[Work] = PollSchedule(time.monotonic)
-        self.ready = False
+        self.ready = False  # partitions assigned and the job log read
         self.stopping = False
         self.heartbeat = time.monotonic()
+        self._stop: asyncio.Event | None = None
         # Set in run():
         self._consumer: AIOKafkaConsumer
         self._joblog: JobLog
@@ -86,7 +87,13 @@ class Pipeline:
 
     # --- lifecycle ---
 
+    def is_ready(self) -> bool:
+        """Connected, assigned, and not shutting down (from the moment a stop is asked)."""
+        stopping = self.stopping or (self._stop is not None and self._stop.is_set())
+        return self.ready and not stopping
+
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         s = self.settings
         producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka.bootstrap_servers,
