@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import random
+import statistics
 from dataclasses import dataclass
 
 
@@ -22,12 +24,39 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """When to ask again about a job: a short first wait, growing by ``factor``, capped."""
+    """When to ask again about a job.
+
+    The first poll goes out a little before the job is typically done (``expect_fraction`` of
+    the median duration seen lately for that action, never sooner than ``first_seconds``); later
+    ones keep the wait below ``first_seconds + slack_fraction x elapsed``, so a result is noticed
+    at most that late, and long jobs are asked about less and less often, up to ``cap_seconds``.
+    """
 
     first_seconds: float = 1.0
-    factor: float = 1.6
+    slack_fraction: float = 0.1
+    expect_fraction: float = 0.8
     cap_seconds: float = 15.0
     deadline_seconds: float = 1800.0  # then the task is reported TIMEOUT_FAILED
 
-    def interval(self, polls_so_far: int) -> float:
-        return min(self.cap_seconds, self.first_seconds * self.factor**polls_so_far)
+    def first(self, typical_seconds: float | None) -> float:
+        if typical_seconds is None:
+            return self.first_seconds
+        return min(
+            self.cap_seconds, max(self.first_seconds, self.expect_fraction * typical_seconds)
+        )
+
+    def next(self, elapsed_seconds: float) -> float:
+        return min(self.cap_seconds, self.first_seconds + self.slack_fraction * elapsed_seconds)
+
+
+class TypicalDuration:
+    """The median of the last ``window`` job durations (of one action)."""
+
+    def __init__(self, window: int = 256) -> None:
+        self._recent: collections.deque[float] = collections.deque(maxlen=window)
+
+    def add(self, seconds: float) -> None:
+        self._recent.append(seconds)
+
+    def median(self) -> float | None:
+        return statistics.median(self._recent) if self._recent else None

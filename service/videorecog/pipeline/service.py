@@ -24,7 +24,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from videorecog.client import VideorecogClient
-from videorecog.pipeline.backoff import PollPolicy, RetryPolicy
+from videorecog.pipeline.backoff import PollPolicy, RetryPolicy, TypicalDuration
 from videorecog.pipeline.dispatcher import TASK_ACTIONS, Dispatcher
 from videorecog.pipeline.events import InvalidEvent, parse_event
 from videorecog.pipeline.joblog import JobLog, job_key
@@ -66,6 +66,7 @@ class Pipeline:
             cap_seconds=p.poll_max_seconds,
             deadline_seconds=p.job_timeout_seconds,
         )
+        self._typical = {task: TypicalDuration() for task in TASK_ACTIONS}
         self._events: dict[tuple[TopicPartition, int], EventState] = {}
         self._progress: dict[TopicPartition, PartitionProgress] = {}
         self._paused: set[TopicPartition] = set()
@@ -289,10 +290,10 @@ class Pipeline:
                 },
             )
             self._pending(task, +1)
-            self._schedule.add((state, task), time.monotonic() + self._poll_policy.interval(0))
+            first = self._poll_policy.first(self._typical[task.task].median())
+            self._schedule.add((state, task), time.monotonic() + first)
 
     async def _poller(self) -> None:
-        policy = self._poll_policy
         while True:
             state, task = await self._schedule.next_due()
             if state.cancelled or task.job_id is None:
@@ -307,9 +308,7 @@ class Pipeline:
                     self._submissions.put_nowait((state, task))
                 elif exc.retryable and not self._overdue(task):
                     task.polls += 1
-                    self._schedule.add(
-                        (state, task), time.monotonic() + policy.interval(task.polls)
-                    )
+                    self._schedule.add((state, task), self._next_poll(task))
                 else:
                     self._pending(task, -1)
                     status = JobStatus.TIMEOUT_FAILED if exc.retryable else JobStatus.PROCESS_FAILED
@@ -318,6 +317,8 @@ class Pipeline:
             task.polls += 1
             if answer.status.is_final:
                 self._pending(task, -1)
+                if answer.status is JobStatus.PROCESS_SUCCESS:
+                    self._typical[task.task].add(time.monotonic() - task.submitted)
                 await self._finish_task(
                     state,
                     task,
@@ -337,7 +338,11 @@ class Pipeline:
                     "The job did not finish in time.",
                 )
             else:
-                self._schedule.add((state, task), time.monotonic() + policy.interval(task.polls))
+                self._schedule.add((state, task), self._next_poll(task))
+
+    def _next_poll(self, task: TaskState) -> float:
+        now = time.monotonic()
+        return now + self._poll_policy.next(now - task.submitted)
 
     def _overdue(self, task: TaskState) -> bool:
         return time.monotonic() - task.submitted > self._poll_policy.deadline_seconds

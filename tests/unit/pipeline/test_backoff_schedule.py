@@ -17,9 +17,30 @@ def test_retry_delay_is_full_jitter_under_a_growing_cap() -> None:
         assert min(delays) < 0.2 * ceiling
 
 
-def test_poll_interval_grows_then_caps() -> None:
-    policy = PollPolicy(first_seconds=1.0, factor=2.0, cap_seconds=5.0)
-    assert [policy.interval(n) for n in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+def test_first_poll_follows_the_typical_duration() -> None:
+    policy = PollPolicy(first_seconds=1.0, expect_fraction=0.8, cap_seconds=15.0)
+    assert policy.first(None) == 1.0
+    assert policy.first(0.5) == 1.0  # never sooner than first_seconds
+    assert policy.first(5.0) == 4.0
+    assert policy.first(100.0) == 15.0
+
+
+def test_later_polls_keep_the_delay_within_the_allowance() -> None:
+    """Waiting at most 1 s + 10% of the elapsed time, up to the cap."""
+    policy = PollPolicy(first_seconds=1.0, slack_fraction=0.1, cap_seconds=5.0)
+    assert policy.next(0.0) == 1.0
+    assert policy.next(10.0) == 2.0
+    assert policy.next(100.0) == 5.0
+
+
+def test_typical_duration_is_a_recent_median() -> None:
+    from videorecog.pipeline.backoff import TypicalDuration
+
+    typical = TypicalDuration(window=3)
+    assert typical.median() is None
+    for seconds in (9.0, 1.0, 2.0, 3.0):
+        typical.add(seconds)
+    assert typical.median() == 2.0  # 9.0 fell out of the window
 
 
 async def test_schedule_serves_items_in_due_order() -> None:
