@@ -42,7 +42,9 @@ class SimulatorConfig:
 class _Job:
     action: str
     video_url: str
-    ready_at: float
+    ready_at: float  # monotonic
+    ready_wall: float  # the same moment on the wall clock, for other processes' timings
+    seconds: float  # how long the job takes
     fails: bool
 
 
@@ -113,8 +115,9 @@ class ApiSimulator:
             if not url:
                 raise RequestError("MissingParameter", "VideoUrl is mandatory for this action.")
             fails = self._rng.random() < self.config.failure_rate
+            seconds = self._job_seconds()
             self._jobs[request_id] = _Job(
-                action, url, time.monotonic() + self._job_seconds(), fails
+                action, url, time.monotonic() + seconds, time.time() + seconds, seconds, fails
             )
             self.state.submissions[url] += 1
             self.state.job_ids.setdefault(url, []).append(request_id)
@@ -157,5 +160,7 @@ class ApiSimulator:
             "submissions": dict(self.state.submissions),
             "job_ids": self.state.job_ids,
             "requests": dict(self.state.requests),
+            "ready_at": {job_id: job.ready_wall for job_id, job in self._jobs.items()},
+            "job_seconds": {job_id: job.seconds for job_id, job in self._jobs.items()},
         }
         return web.Response(body=orjson.dumps(body), content_type="application/json")

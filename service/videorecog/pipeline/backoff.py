@@ -22,14 +22,18 @@ class RetryPolicy:
         return (rng or random).uniform(0.0, ceiling)
 
 
+HEADROOM = 0.8
+
+
 @dataclass(frozen=True)
 class PollPolicy:
     """When to ask again about a job.
 
     The first poll goes out a little before the job is typically done (``expect_fraction`` of
     the median duration seen lately for that action, never sooner than ``first_seconds``); later
-    ones keep the wait below ``first_seconds + slack_fraction x elapsed``, so a result is noticed
-    at most that late, and long jobs are asked about less and less often, up to ``cap_seconds``.
+    ones keep the wait below ``first_seconds + slack_fraction x elapsed`` (with some headroom),
+    so a result is noticed at most that late, and long jobs are asked about less and less often,
+    up to ``cap_seconds``.
     """
 
     first_seconds: float = 1.0
@@ -46,7 +50,9 @@ class PollPolicy:
         )
 
     def next(self, elapsed_seconds: float) -> float:
-        return min(self.cap_seconds, self.first_seconds + self.slack_fraction * elapsed_seconds)
+        allowance = self.first_seconds + self.slack_fraction * elapsed_seconds
+        # Headroom: after the poll that sees the job done, publishing the result takes a moment.
+        return min(self.cap_seconds, HEADROOM * allowance)
 
 
 class TypicalDuration:

@@ -96,10 +96,12 @@ class Pipeline:
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
         s = self.settings
+        # A few milliseconds of linger let concurrent results and job-log writes share requests.
         producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka.bootstrap_servers,
             acks="all",
             enable_idempotence=s.kafka.idempotence,
+            linger_ms=5,
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka.bootstrap_servers,
@@ -430,12 +432,9 @@ class Pipeline:
     async def _clear_job_log(self, tp: TopicPartition, committed: int) -> None:
         """Tombstones for events below the committed offset: they will never be redelivered."""
         entries = self._cleanup.get(tp, [])
-        keep = [(o, keys) for o, keys in entries if o >= committed]
-        for offset, keys in entries:
-            if offset < committed:
-                for key in keys:
-                    await self._joblog.clear(key)
-        self._cleanup[tp] = keep
+        self._cleanup[tp] = [(o, keys) for o, keys in entries if o >= committed]
+        done = [key for offset, keys in entries if offset < committed for key in keys]
+        await asyncio.gather(*(self._joblog.clear(key) for key in done))
 
     # --- rebalancing ---
 

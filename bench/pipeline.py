@@ -1,0 +1,384 @@
+"""Pipeline benchmark against the API SIMULATOR, with its references measured in the same run.
+
+Everything runs on this machine: the embedded broker, the simulator (a subprocess) and the
+pipeline (a subprocess, as in production). Scenarios:
+
+1. raw: the rate of signed requests one aiohttp client gets from the simulator (reference a);
+2. throughput: events/s through the whole chain with short jobs, and API requests per event;
+3. latency: jobs of median 5 s: polls per job and result delay (job finished -> result seen);
+4. memory: peak RSS of the pipeline process with 10,000 jobs pending;
+5. naive: one event at a time with the official SDK (reference b).
+
+Usage: python bench/pipeline.py [--out docs/BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from videorecog.broker import EmbeddedBroker, free_port
+from videorecog.client import VideorecogClient
+from videorecog.topics import TopicSpec, ensure_topics
+
+AK, SK = "bench", "bench-secret"
+PARTITIONS = 3
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{cpu}, {os.cpu_count()} cores; Python {sys.version.split()[0]}"
+
+
+@asynccontextmanager
+async def simulator(job_seconds: float) -> AsyncIterator[str]:
+    port = free_port()
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "videorecog",
+            "simulator",
+            "--port",
+            str(port),
+            "--credentials",
+            f"{AK}:{SK}",
+            "--job-seconds",
+            str(job_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            process.stdout.readline()  # the banner: it is listening
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait()
+
+
+async def stats(endpoint: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.get(f"{endpoint}/stats") as response:
+        return dict(orjson.loads(await response.read()))
+
+
+class Topics:
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.input, self.output = f"in-{tag}", f"out-{tag}"
+        self.dlq, self.jobs, self.group = f"dlq-{tag}", f"jobs-{tag}", f"group-{tag}"
+
+    async def create(self, bootstrap: str) -> None:
+        await ensure_topics(
+            bootstrap,
+            [
+                TopicSpec(self.input, PARTITIONS),
+                TopicSpec(self.output, PARTITIONS),
+                TopicSpec(self.dlq, 1),
+                TopicSpec(self.jobs, PARTITIONS, config={"cleanup.policy": "compact"}),
+            ],
+        )
+
+
+def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "VIDEORECOG_INPUT_TOPIC": topics.input,
+        "VIDEORECOG_OUTPUT_TOPIC": topics.output,
+        "VIDEORECOG_DLQ_TOPIC": topics.dlq,
+        "VIDEORECOG_JOBS_TOPIC": topics.jobs,
+        "VIDEORECOG_GROUP_ID": topics.group,
+        "VIDEORECOG_KAFKA_IDEMPOTENCE": "false",
+        "VIDEORECOG_ENDPOINT": endpoint,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SK,
+        "VIDEORECOG_API_RATE_LIMIT": "100000",
+        "VIDEORECOG_API_CONCURRENCY": "64",
+        "VIDEORECOG_POLLERS": "32",
+        "VIDEORECOG_METRICS_PORT": str(free_port()),
+        "VIDEORECOG_LOG_LEVEL": "WARNING",
+        "VIDEORECOG_SHUTDOWN_GRACE_SECONDS": "2",
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def pipeline(env: dict[str, str]) -> AsyncIterator[subprocess.Popen[bytes]]:
+    with subprocess.Popen(
+        [sys.executable, "-m", "videorecog", "pipeline"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait()
+
+
+async def produce(bootstrap: str, topic: str, count: int, tasks: list[str]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
+    await producer.start()
+    try:
+        for i in range(count):
+            body = {
+                "video_id": f"v{i}",
+                "video_url": f"http://media.example/{i}.mp4",
+                "tasks": tasks,
+            }
+            await producer.send(topic, orjson.dumps(body), key=f"v{i}".encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def collect(
+    bootstrap: str, topic: str, count: int, limit: float
+) -> list[tuple[float, dict[str, Any]]]:
+    """(arrival wall time, record) for ``count`` distinct videos."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    seen: dict[str, tuple[float, dict[str, Any]]] = {}
+    try:
+        async with asyncio.timeout(limit):
+            while len(seen) < count:
+                for batch in (await consumer.getmany(timeout_ms=50)).values():
+                    now = time.time()
+                    for r in batch:
+                        body = orjson.loads(r.value)
+                        seen.setdefault(body["video_id"], (now, body))
+    finally:
+        await consumer.stop()
+    return list(seen.values())
+
+
+async def raw_rate(endpoint: str, seconds: float = 5.0, concurrency: int = 64) -> float:
+    """Signed requests per second one aiohttp client gets (GetAsyncJobResult of a real job)."""
+    async with VideorecogClient(endpoint, AK, SK, max_connections=concurrency) as client:
+        job_id = await client.detect_video_shot("http://media.example/raw.mp4")
+        done = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                await client.get_async_job_result(job_id)
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+def naive_rate(bootstrap: str, topics: Topics, endpoint: str, count: int) -> float:
+    """The simplest loop with the official v1 SDK: one event, submit, poll every second,
+    publish, commit, next."""
+    code = f"""
+import asyncio, json, time, warnings
+warnings.simplefilter("ignore")
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkvideorecog.request.v20200320.DetectVideoShotRequest import DetectVideoShotRequest
+from aliyunsdkvideorecog.request.v20200320.GetAsyncJobResultRequest import GetAsyncJobResultRequest
+sdk = AcsClient({AK!r}, {SK!r}, "cn-shanghai")
+def call(request):
+    request.set_endpoint({endpoint.split("//")[1]!r}); request.set_protocol_type("http")
+    return json.loads(sdk.do_action_with_exception(request))
+async def main():
+    consumer = AIOKafkaConsumer({topics.input!r}, bootstrap_servers={bootstrap!r},
+        group_id={topics.group + "-naive"!r}, enable_auto_commit=False,
+        auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(bootstrap_servers={bootstrap!r})
+    await consumer.start(); await producer.start()
+    started = None
+    for _ in range({count}):
+        record = await consumer.getone()
+        started = started or time.perf_counter()
+        event = json.loads(record.value)
+        submit = DetectVideoShotRequest(); submit.set_VideoUrl(event["video_url"])
+        job_id = call(submit)["RequestId"]
+        while True:
+            time.sleep(1.0)
+            poll = GetAsyncJobResultRequest(); poll.set_JobId(job_id)
+            data = call(poll)["Data"]
+            if data["Status"] not in ("QUEUING", "PROCESSING"):
+                break
+        await producer.send_and_wait({topics.output!r}, json.dumps(data).encode())
+        await consumer.commit()
+    print({count} / (time.perf_counter() - started))
+    await consumer.stop(); await producer.stop()
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+async def metric(port: str, name: str) -> float:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
+
+
+def vm(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def throughput_scenario(bs: str, events: int) -> dict[str, float]:
+    """Short jobs: events/s through the chain, requests per event, and both references."""
+    async with simulator(0.2) as endpoint:
+        raw = await raw_rate(endpoint)
+    async with simulator(0.2) as endpoint:  # a fresh one: its request counts are the pipeline's
+        topics = Topics()
+        await topics.create(bs)
+        await produce(bs, topics.input, events, ["shots"])
+        env = pipeline_env(bs, topics, endpoint, VIDEORECOG_POLL_FIRST_SECONDS="0.2")
+        async with pipeline(env):
+            started = time.time()
+            results = await collect(bs, topics.output, events, limit=600)
+            elapsed = max(t for t, _ in results) - started
+        requests = sum((await stats(endpoint))["requests"].values())
+    async with simulator(0.2) as endpoint:
+        naive_topics = Topics()
+        await naive_topics.create(bs)
+        await produce(bs, naive_topics.input, 8, ["shots"])
+        naive = naive_rate(bs, naive_topics, endpoint, 8)
+    return {
+        "raw": raw,
+        "throughput": events / elapsed,
+        "per_event": requests / events,
+        "naive": naive,
+    }
+
+
+async def latency_scenario(bs: str, count: int = 400) -> dict[str, float]:
+    """Jobs of median 5 s: polls per job, and how late each result is seen."""
+    async with simulator(5.0) as endpoint:
+        topics = Topics()
+        await topics.create(bs)
+        await produce(bs, topics.input, count, ["shots"])
+        async with pipeline(pipeline_env(bs, topics, endpoint)):
+            results = await collect(bs, topics.output, count, limit=300)
+        sim = await stats(endpoint)
+    delays: list[float] = []
+    within = 0
+    for arrived, body in results:
+        job_id = body["tasks"]["shots"]["job_id"]
+        delay = arrived - sim["ready_at"][job_id]
+        delays.append(delay)
+        within += delay <= 1.0 + 0.1 * sim["job_seconds"][job_id]
+    delays.sort()
+    return {
+        "polls": sim["requests"].get("GetAsyncJobResult:Success", 0) / count,
+        "median_job": statistics.median(sim["job_seconds"].values()),
+        "p50": delays[len(delays) // 2],
+        "p95": delays[int(len(delays) * 0.95)],
+        "within": within / count,
+    }
+
+
+async def memory_scenario(bs: str, pending: int = 10_000) -> dict[str, float]:
+    """RSS of the pipeline process once ``pending`` jobs wait for their results."""
+    async with simulator(600.0) as endpoint:
+        topics = Topics()
+        await topics.create(bs)
+        await produce(bs, topics.input, pending, ["shots"])
+        env = pipeline_env(
+            bs,
+            topics,
+            endpoint,
+            VIDEORECOG_MAX_INFLIGHT=str(pending),
+            VIDEORECOG_MAX_INFLIGHT_PER_PARTITION=str(pending),
+        )
+        async with pipeline(env) as process, asyncio.timeout(300):
+            port = env["VIDEORECOG_METRICS_PORT"]
+            while await _safe_metric(port, "videorecog_pipeline_jobs_pending") < pending:
+                await asyncio.sleep(0.5)
+            return {
+                "pending": pending,
+                "rss": vm(process.pid, "VmRSS"),
+                "peak": vm(process.pid, "VmHWM"),
+            }
+
+
+def table(t: dict[str, float], lat: dict[str, float], mem: dict[str, float]) -> list[str]:
+    per_request = t["raw"] / t["per_event"]
+    return [
+        "| measure | videorecog | reference | target |",
+        "|---|---|---|---|",
+        f"| events/s through the whole chain (jobs ~0.2 s) | {t['throughput']:.0f} | "
+        f"(a) {t['raw']:.0f} signed req/s / {t['per_event']:.2f} req per event = "
+        f"{per_request:.0f} | >= 80% of (a)/req: {t['throughput'] / per_request:.0%} |",
+        f"| vs one event at a time with the official SDK | {t['throughput']:.0f} | "
+        f"(b) {t['naive']:.2f} events/s | >= 20x: {t['throughput'] / t['naive']:.0f}x |",
+        f"| polls per job (jobs of median {lat['median_job']:.1f} s) | {lat['polls']:.2f} | — | "
+        "<= 6 |",
+        f"| result delay p50 / p95 (job done -> result read) | {lat['p50']:.2f} s / "
+        f"{lat['p95']:.2f} s | — | <= 1 s + 10% of job time: {lat['within']:.0%} of results |",
+        f"| RSS with {int(mem['pending']):,} jobs pending | {mem['rss']:.0f} MB "
+        f"(peak {mem['peak']:.0f} MB) | — | <= 150 MB |",
+    ]
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="also write the table into this Markdown file")
+    parser.add_argument("--events", type=int, default=3000)
+    args = parser.parse_args()
+    async with EmbeddedBroker() as broker:
+        throughput = await throughput_scenario(broker.bootstrap_servers, args.events)
+        latency = await latency_scenario(broker.bootstrap_servers)
+        memory = await memory_scenario(broker.bootstrap_servers)
+    text = "\n".join([f"Machine: {machine()}", "", *table(throughput, latency, memory)])
+    print(text)
+    if args.out:
+        doc = args.out.read_text() if args.out.exists() else ""
+        begin, end = "<!-- pipeline:begin -->", "<!-- pipeline:end -->"
+        block = f"{begin}\n{text}\n{end}"
+        if begin in doc:
+            doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
+        else:
+            doc = f"{doc}\n## Pipeline — `bench/pipeline.py`\n\n{block}\n"
+        args.out.write_text(doc)
+    return 0
+
+
+async def _safe_metric(port: str, name: str) -> float:
+    try:
+        return await metric(port, name)
+    except aiohttp.ClientError:
+        return 0.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
