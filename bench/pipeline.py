@@ -31,6 +31,7 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from report import update_block
 from videorecog.broker import EmbeddedBroker, free_port
 from videorecog.client import VideorecogClient
 from videorecog.topics import TopicSpec, ensure_topics
@@ -362,14 +363,7 @@ async def main() -> int:
     text = "\n".join([f"Machine: {machine()}", "", *table(throughput, latency, memory)])
     print(text)
     if args.out:
-        doc = args.out.read_text() if args.out.exists() else ""
-        begin, end = "<!-- pipeline:begin -->", "<!-- pipeline:end -->"
-        block = f"{begin}\n{text}\n{end}"
-        if begin in doc:
-            doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
-        else:
-            doc = f"{doc}\n## Pipeline — `bench/pipeline.py`\n\n{block}\n"
-        args.out.write_text(doc)
+        update_block(args.out, "pipeline", text, heading="## Pipeline — `bench/pipeline.py`\n\n")
     return 0
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from report import update_block
 from videorecog.analysis.scoring import Labels, Score, score
 from videorecog.analysis.tasks import detect_shots, make_covers
 from videorecog.samples import Plan, Shot, Transition, Truth, render
@@ -405,14 +406,7 @@ def main() -> int:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        text = args.out.read_text() if args.out.exists() else ""
-        begin, end = "<!-- shots:begin -->", "<!-- shots:end -->"
-        block = f"{begin}\n{table}\n{end}"
-        if begin in text:
-            text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-        else:
-            text = f"{text}\n{block}\n"
-        args.out.write_text(text)
+        update_block(args.out, "shots", table)
     return 0
 
 
