@@ -5,17 +5,20 @@ Quality of a frame (each term 0..1, computed on a ~160 px RGB sample):
 - exposure: mean luma near mid-grey, few clipped pixels,
 - contrast: luma standard deviation,
 - colourfulness: Hasler and Suesstrunk's metric,
-- representativeness: the length of the frame's shot relative to the longest shot.
+- representativeness: the length of the frame's shot relative to the longest shot,
+- face: the largest frontal face's share of the picture (full marks from ``FACE_FULL`` up), found
+  with OpenCV's Haar cascade on a 480 px copy, for the shortlist only (it is the slow part).
 
-``Confidence`` = 10 x (0.35 sharpness + 0.20 exposure + 0.15 contrast + 0.15 colourfulness
-+ 0.15 representativeness), so 0..10: a sharp, well-exposed, colourful frame from a long shot scores
-about 8-9; a dull but acceptable one about 5. Black, flat, blurred and mid-transition frames are
-never candidates at all, whatever their score.
+``Confidence`` = 10 x (0.30 sharpness + 0.20 exposure + 0.15 contrast + 0.10 colourfulness
++ 0.15 representativeness + 0.10 face), so 0..10: a sharp, well-exposed, colourful frame from a
+long shot scores about 8-9, a clear face adds up to 1; a dull but acceptable frame scores about 5.
+Black, flat, blurred and mid-transition frames are never candidates at all, whatever their score.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,12 +30,14 @@ from videorecog.analysis.shots import Boundary, hist_distance
 Image = npt.NDArray[np.uint8]
 
 WEIGHTS = {
-    "sharpness": 0.35,
+    "sharpness": 0.30,
     "exposure": 0.20,
     "contrast": 0.15,
-    "colourfulness": 0.15,
+    "colourfulness": 0.10,
     "representativeness": 0.15,
+    "face": 0.10,
 }
+FACE_FULL = 0.02  # a face covering 2% of the picture (a medium close-up) earns the whole term
 BLACK_LUMA = 0.10  # mean luma below this (0..1) is a black frame
 FLAT_STD = 0.035  # luma std below this is a blank field
 BLURRED_SHARPNESS = 0.12  # normalised sharpness below this is a blurred frame
@@ -49,13 +54,15 @@ class Quality:
     colourfulness: float
     usable: bool  # not black, not flat, not blurred
 
-    def confidence(self, representativeness: float) -> float:
+    def confidence(self, representativeness: float, face: float = 0.0) -> float:
+        """0..10; ``face`` is the largest face's share of the picture."""
         total = (
             WEIGHTS["sharpness"] * self.sharpness
             + WEIGHTS["exposure"] * self.exposure
             + WEIGHTS["contrast"] * self.contrast
             + WEIGHTS["colourfulness"] * self.colourfulness
             + WEIGHTS["representativeness"] * representativeness
+            + WEIGHTS["face"] * min(1.0, face / FACE_FULL)
         )
         return round(10.0 * total, 4)
 
@@ -136,6 +143,12 @@ class Pick:
     candidate: Candidate
     confidence: float
     shot: tuple[int, int]  # first frame, end frame (exclusive)
+    representativeness: float
+
+    def with_face(self, face: float) -> Pick:
+        """The same pick, scored again knowing its largest face's share of the picture."""
+        confidence = self.candidate.quality.confidence(self.representativeness, face)
+        return dataclasses.replace(self, confidence=confidence)
 
 
 def shots_from(boundaries: Sequence[Boundary], total_frames: int) -> list[tuple[int, int]]:
@@ -144,14 +157,13 @@ def shots_from(boundaries: Sequence[Boundary], total_frames: int) -> list[tuple[
     return [(s, e) for s, e in zip(starts, ends, strict=True) if e > s]
 
 
-def select(
+def best_per_shot(
     candidates: Sequence[Candidate],
     boundaries: Sequence[Boundary],
     total_frames: int,
     fps: float,
-    count: int,
 ) -> list[Pick]:
-    """The best usable frame of each shot, away from transitions, best first, no near-duplicates."""
+    """The best usable frame of each shot, away from transitions, best first."""
     margin = max(1, round(TRANSITION_MARGIN_SECONDS * fps))
     forbidden = [(b.span[0] - margin, b.span[1] + margin) for b in boundaries]
     shots = shots_from(boundaries, total_frames)
@@ -163,18 +175,24 @@ def select(
             continue
         shot_no = bisect.bisect_right(starts, cand.index) - 1
         shot = shots[shot_no]
-        confidence = cand.quality.confidence((shot[1] - shot[0]) / longest)
+        share = (shot[1] - shot[0]) / longest
+        confidence = cand.quality.confidence(share)
         if shot_no not in best or confidence > best[shot_no].confidence:
-            best[shot_no] = Pick(cand, confidence, shot)
-    picks: list[Pick] = []
-    for pick in sorted(best.values(), key=lambda p: p.confidence, reverse=True):
+            best[shot_no] = Pick(cand, confidence, shot, share)
+    return sorted(best.values(), key=lambda p: p.confidence, reverse=True)
+
+
+def diverse(picks: Sequence[Pick], count: int) -> list[Pick]:
+    """Up to ``count`` picks, best first, skipping near-duplicates of one already taken."""
+    taken: list[Pick] = []
+    for pick in sorted(picks, key=lambda p: p.confidence, reverse=True):
         if all(
-            hist_distance(pick.candidate.hist, p.candidate.hist) >= NEAR_DUPLICATE for p in picks
+            hist_distance(pick.candidate.hist, p.candidate.hist) >= NEAR_DUPLICATE for p in taken
         ):
-            picks.append(pick)
-        if len(picks) == count:
+            taken.append(pick)
+        if len(taken) == count:
             break
-    return picks
+    return taken
 
 
 class CandidatePool:

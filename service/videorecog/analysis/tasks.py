@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
-from videorecog.analysis import covers, decode, gif
+from videorecog.analysis import covers, decode, faces, gif
 from videorecog.analysis.errors import InvalidVideo
 from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
 
@@ -16,6 +16,8 @@ ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
 SAMPLE_WIDTH = 160  # cover candidates are scored at this width
 SAMPLE_EVERY_SECONDS = 0.25
 IMAGE_COVERS = 3
+SHORTLIST = 8  # best-per-shot candidates that are looked at for faces
+FACE_PREVIEW_WIDTH = 480
 GIF_COVERS = 2
 
 
@@ -111,13 +113,18 @@ def make_covers(
     """
     result = _analyse(path, with_candidates=True, progress=progress)
     candidates = result.pool.all()
-    picks = covers.select(
-        candidates,
-        result.boundaries,
-        result.frames,
-        result.info.fps,
-        GIF_COVERS if is_gif else IMAGE_COVERS,
+    ranked = covers.best_per_shot(candidates, result.boundaries, result.frames, result.info.fps)
+    shortlist = ranked[:SHORTLIST]
+    previews = decode.frame_at_times(
+        path, [p.candidate.time for p in shortlist], width=FACE_PREVIEW_WIDTH
     )
+    rescored = [
+        p.with_face(faces.largest_face(previews[p.candidate.time]))
+        if p.candidate.time in previews
+        else p
+        for p in shortlist
+    ]
+    picks = covers.diverse(rescored, GIF_COVERS if is_gif else IMAGE_COVERS)
     if not picks:
         raise InvalidVideo(
             "InvalidFile.Content",

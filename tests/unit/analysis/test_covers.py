@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from tests.clips import Clip
+from tests.support import SHARED_MEDIA
 from videorecog.analysis import covers, gif
 from videorecog.analysis.errors import InvalidVideo
 from videorecog.analysis.tasks import make_covers
@@ -114,3 +115,29 @@ def test_a_video_with_no_usable_frame_fails_with_content(tmp_path: Path) -> None
     with pytest.raises(InvalidVideo) as info:
         make_covers(str(tmp_path / "b.mp4"), str(tmp_path), "b", is_gif=False)
     assert info.value.code == "InvalidFile.Content"
+
+
+def test_face_term_raises_confidence() -> None:
+    """A clear face adds up to one point on the 0..10 scale, no more."""
+    quality = covers.Quality(0.8, 0.8, 0.8, 0.8, usable=True)
+    plain = quality.confidence(1.0)
+    assert quality.confidence(1.0, face=covers.FACE_FULL) == pytest.approx(plain + 1.0)
+    assert quality.confidence(1.0, face=0.5) == pytest.approx(plain + 1.0)
+    assert quality.confidence(1.0, face=covers.FACE_FULL / 2) == pytest.approx(plain + 0.5)
+
+
+def test_no_face_in_a_generated_scene(clips: dict[str, Clip]) -> None:
+    from videorecog.analysis import decode, faces
+
+    frames = decode.frame_at_times(str(clips["cuts"].path), [0.5, 2.0], width=480)
+    assert frames
+    assert all(faces.largest_face(image) == 0.0 for image in frames.values())
+
+
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+def test_face_found_in_real_footage() -> None:
+    """The close-up in the GoldenEye clip (shot 3) has a face covering several % of the frame."""
+    from videorecog.analysis import decode, faces
+
+    frames = decode.frame_at_times(str(SHARED_MEDIA / "goldeneye-vfr-drop3.mp4"), [9.5], width=480)
+    assert faces.largest_face(frames[9.5]) > covers.FACE_FULL
