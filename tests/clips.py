@@ -118,3 +118,16 @@ def _audio_only(path: Path) -> None:
     for packet in stream.encode(None):
         container.mux(packet)
     container.close()
+
+
+def corrupt_packets(source: Path, target: Path, which: list[int]) -> None:
+    """Copy ``source`` with the payload of the given video packets overwritten (the decoder
+    rejects those packets; the container stays readable)."""
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        places = [(p.pos, p.size) for p in container.demux(stream) if p.size]
+    data = bytearray(source.read_bytes())
+    for k in which:
+        pos, size = places[k]
+        data[pos + 4 : pos + size] = b"\xff" * (size - 4)
+    target.write_bytes(bytes(data))

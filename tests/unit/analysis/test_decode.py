@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,27 @@ def test_scaled_size_keeps_aspect_and_never_upscales() -> None:
     w, h = decode.scaled_size(1281, 545, 160)
     assert w % 2 == 0
     assert h % 2 == 0
+
+
+def test_a_few_corrupt_packets_are_tolerated(clips: dict[str, Clip], tmp_path: Path) -> None:
+    """Three unreadable packets: the rest decodes and the cut is still found."""
+    from tests.clips import corrupt_packets
+
+    clip = clips["cuts"]
+    damaged = tmp_path / "damaged.mp4"
+    corrupt_packets(clip.path, damaged, [20, 50, 100])
+    result = detect_shots(str(damaged))
+    assert clip.truth.frames - 3 <= result.frames < clip.truth.frames
+    assert len(result.shot_frame_ids) == len(clip.truth.shot_frame_ids)
+    for found, true in zip(result.shot_frame_ids, clip.truth.shot_frame_ids, strict=True):
+        assert abs(found - true) <= 3  # frames lost before a cut shift its number
+
+
+def test_too_many_corrupt_packets_fail_as_decode(clips: dict[str, Clip], tmp_path: Path) -> None:
+    from tests.clips import corrupt_packets
+
+    damaged = tmp_path / "ruined.mp4"
+    corrupt_packets(clips["cuts"].path, damaged, list(range(5, 5 + decode.MAX_DECODE_ERRORS + 5)))
+    with pytest.raises(InvalidVideo) as info:
+        detect_shots(str(damaged))
+    assert info.value.code == "InvalidFile.Decode"
