@@ -398,7 +398,8 @@ def main() -> int:
         "",
         f"Covers on {len(planted)} clips with planted black, blurred and mid-dissolve "
         f"frames: {defects} defective of {covers}.",
-        f"GIF covers (480 px wide, ~3 s, 10 fps): {len(gifs)} files, "
+        f"GIF covers of these busy synthetic clips (~3 s, 10 fps, <= 480 px, narrower to fit "
+        f"512 KB): {len(gifs)} files, "
         f"{min(gifs) / 1024:.0f}-{max(gifs) / 1024:.0f} KB, "
         f"median {sorted(gifs)[len(gifs) // 2] / 1024:.0f} KB.",
     ]
