@@ -30,6 +30,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix service tests bench
