@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import signal
 import socket
 import subprocess
+import sys
 from types import TracebackType
 from typing import Self
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 15.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class BrokerError(RuntimeError):
@@ -28,6 +32,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, so a broker never
+    outlives a killed test run or dev stack. Elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def broker_binary() -> str:
@@ -79,6 +91,7 @@ class EmbeddedBroker:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (only async-signal-safe work: one syscall)
         )
         log.info("embedded broker starting", extra={"bootstrap_servers": self.bootstrap_servers})
 
