@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import orjson
@@ -81,7 +81,7 @@ def _run_broker(settings: Settings, args: argparse.Namespace) -> int:
 def _run_demo(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.demo import run_demo
 
-    return _run_async(run_demo(settings))
+    return asyncio.run(run_demo(settings))
 
 
 def _run_engine(settings: Settings, args: argparse.Namespace) -> int:
@@ -207,13 +207,6 @@ def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
     ]
     print(orjson.dumps({"Outputs": outputs}).decode())
     return 0
-
-
-def _run_async(coro: Awaitable[int]) -> int:
-    async def main() -> int:
-        return await coro
-
-    return asyncio.run(main())
 
 
 def build_parser() -> argparse.ArgumentParser:

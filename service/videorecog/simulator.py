@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import random
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from videorecog.engine.api import new_request_id
 from videorecog.engine.auth import Authenticator
 from videorecog.engine.request import read_request
 from videorecog.protocol import envelope
@@ -83,7 +83,7 @@ class ApiSimulator:
             raise ServerError("ServiceUnavailable", "The service is temporarily unavailable.")
 
     async def _handle(self, request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4()).upper()
+        request_id = new_request_id()
         action_name = "unknown"
         try:
             api = await read_request(request)

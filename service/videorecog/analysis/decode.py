@@ -34,7 +34,6 @@ class VideoInfo:
     height: int
     fps: float
     duration: float  # seconds; 0 when the container does not say
-    frames_hint: int  # the container's frame count, 0 when unknown
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def probe(container: av.container.InputContainer) -> tuple[av.video.stream.Video
         if stream.duration and stream.time_base
         else (container.duration or 0) / 1_000_000
     )
-    info = VideoInfo(width, height, float(rate), duration, stream.frames or 0)
+    info = VideoInfo(width, height, float(rate), duration)
     return stream, info
 
 

@@ -60,6 +60,7 @@ def _analyse(path: str, with_candidates: bool, progress: Progress | None = None)
         width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         pool = covers.CandidatePool()
+        detector = AdaptiveShotDetector()
         count = 0
 
         def frames() -> Iterator[decode.Frame]:
@@ -77,11 +78,11 @@ def _analyse(path: str, with_candidates: bool, progress: Progress | None = None)
                 if progress is not None:
                     progress(count)
                 if frame.sample is not None:
-                    hist = histogram(frame.image, (16, 8, 8))
+                    hist = histogram(frame.image, detector.params.histogram_bins)
                     pool.add(covers.make_candidate(frame.index, frame.time, frame.sample, hist))
                 yield frame
 
-        boundaries = AdaptiveShotDetector().detect(frames(), info.fps)
+        boundaries = detector.detect(frames(), info.fps)
     finally:
         container.close()
     return _Pass(info, boundaries, count, pool)

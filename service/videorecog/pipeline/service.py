@@ -174,12 +174,16 @@ class Pipeline:
 
     # --- consuming ---
 
+    def _in_flight(self, tp: TopicPartition) -> int:
+        progress = self._progress.get(tp)
+        return progress.in_flight if progress else 0
+
     def _room(self) -> int:
         p = self.settings.pipeline
         room = p.max_inflight - len(self._events)
         for tp in self._consumer.assignment():
             if tp not in self._paused:
-                used = self._progress[tp].in_flight if tp in self._progress else 0
+                used = self._in_flight(tp)
                 room = min(room, p.max_inflight_per_partition - used)
         return room
 
@@ -188,7 +192,7 @@ class Pipeline:
         assignment = self._consumer.assignment()
         full = len(self._events) >= p.max_inflight
         for tp in assignment:
-            used = self._progress[tp].in_flight if tp in self._progress else 0
+            used = self._in_flight(tp)
             should_pause = full or used >= p.max_inflight_per_partition
             if should_pause and tp not in self._paused:
                 self._consumer.pause(tp)

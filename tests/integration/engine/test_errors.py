@@ -124,26 +124,24 @@ CASES: list[tuple[str, PreparedRequest, str, int]] = [
         "InvalidFile.Unsafe",
         400,
     ),
-    (
-        "ACS3 bad signature",
-        sign_acs3("DetectVideoShot", {"VideoUrl": GOOD_URL}, AK, "wrong", host="127.0.0.1"),
-        "SignatureDoesNotMatch",
-        400,
-    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "prepared", "code", "http"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("prepared", "code", "http"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 async def test_refusals(
-    engine: EngineProcess, case: str, prepared: PreparedRequest, code: str, http: int
+    engine: EngineProcess, prepared: PreparedRequest, code: str, http: int
 ) -> None:
-    if prepared.headers.get("host") == "127.0.0.1":
-        # ACS3 signs the Host header: sign for the real one, then break only the secret.
-        prepared = sign_acs3(
-            "DetectVideoShot", {"VideoUrl": GOOD_URL}, AK, "wrong", host=engine.host
-        )
     status, body = await _send(engine, prepared)
     _assert_error(status, body, code, http)
+
+
+async def test_acs3_bad_signature(engine: EngineProcess) -> None:
+    """ACS3 signs the Host header, so sign for the engine's real host with the wrong secret."""
+    prepared = sign_acs3("DetectVideoShot", {"VideoUrl": GOOD_URL}, AK, "wrong", host=engine.host)
+    status, body = await _send(engine, prepared)
+    _assert_error(status, body, "SignatureDoesNotMatch", 400)
 
 
 async def test_replayed_nonce_is_refused(engine: EngineProcess) -> None:

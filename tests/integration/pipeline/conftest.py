@@ -14,7 +14,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.conftest import CREDENTIALS, MakeTopic
-from tests.support import EngineProcess
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.service import Pipeline
 from videorecog.settings import Settings, load
@@ -163,27 +162,10 @@ def event(
     return video_id.encode(), orjson.dumps(body), []
 
 
-Eventually = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
-
-
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.2)
-
-
-__all__ = [
-    "EngineProcess",
-    "Topics",
-    "committed",
-    "end_offsets",
-    "event",
-    "eventually",
-    "pipeline_settings",
-    "produce",
-    "read_all",
-    "running",
-]
 
 
 @contextlib.asynccontextmanager
