@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench format clean
+.PHONY: demo test lint bench format clean promtool
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,19 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/videorecog demo --log-format console --log-level WARNING
 
-test: $(VENV)/.installed
+# promtool (Debian's prometheus package) checks the alert rules, the Prometheus config and the
+# /metrics output in tests; installed when missing. The package's own service is not started.
+PROMTOOL := $(shell command -v promtool 2>/dev/null)
+promtool:
+ifeq ($(PROMTOOL),)
+	@echo "installing promtool (Debian package prometheus)"
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null \
+	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null; }
+endif
+
+test: $(VENV)/.installed promtool
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

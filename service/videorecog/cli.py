@@ -78,6 +78,16 @@ def _run_broker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_topics(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.topics import ensure_topics, service_topics
+
+    specs = service_topics(settings.kafka, args.partitions, args.replication_factor)
+    asyncio.run(ensure_topics(settings.kafka.bootstrap_servers, specs))
+    for spec in specs:
+        print(f"topic {spec.name}: {spec.partitions} partition(s)", flush=True)
+    return 0
+
+
 def _run_demo(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.demo import run_demo
 
@@ -220,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     broker.add_argument("--port", type=int, default=9092, help="listen port (default 9092)")
 
+    topics = _command(
+        subparsers,
+        "topics",
+        "create the service's topics where missing (existing ones are left as they are)",
+        ["kafka"],
+        _run_topics,
+    )
+    topics.add_argument("--partitions", type=int, default=3, help="input/output/job-log partitions")
+    topics.add_argument("--replication-factor", type=int, default=1, help="replicas per partition")
     _command(
         subparsers,
         "demo",

@@ -20,13 +20,17 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def service_topics(kafka: KafkaSettings, partitions: int = 3) -> list[TopicSpec]:
+def service_topics(
+    kafka: KafkaSettings, partitions: int = 3, replication_factor: int = 1
+) -> list[TopicSpec]:
     """The input, output and dead-letter topics, and the compacted job-id log."""
     return [
-        TopicSpec(kafka.input_topic, partitions),
-        TopicSpec(kafka.output_topic, partitions),
-        TopicSpec(kafka.dlq_topic, 1),
-        TopicSpec(kafka.jobs_topic, partitions, config={"cleanup.policy": "compact"}),
+        TopicSpec(kafka.input_topic, partitions, replication_factor),
+        TopicSpec(kafka.output_topic, partitions, replication_factor),
+        TopicSpec(kafka.dlq_topic, 1, replication_factor),
+        TopicSpec(
+            kafka.jobs_topic, partitions, replication_factor, config={"cleanup.policy": "compact"}
+        ),
     ]
 
 

@@ -70,6 +70,12 @@ class PipelineMetrics:
             registry=r,
         )
         self.inflight_events = Gauge(f"{PREFIX}_inflight_events", "Events in flight", registry=r)
+        # Exported so that alerts can say "near the bound" without knowing the setting.
+        self.inflight_events_limit = Gauge(
+            f"{PREFIX}_inflight_events_limit",
+            "Bound on events in flight (VIDEORECOG_MAX_INFLIGHT)",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             f"{PREFIX}_consumer_lag",
             "Records behind the end of each partition",

@@ -61,6 +61,7 @@ class Pipeline:
         self.settings = settings
         self.metrics = metrics or PipelineMetrics()
         p = settings.pipeline
+        self.metrics.inflight_events_limit.set(p.max_inflight)
         self._poll_policy = PollPolicy(
             first_seconds=p.poll_first_seconds,
             cap_seconds=p.poll_max_seconds,
@@ -459,6 +460,9 @@ class Pipeline:
             self._progress.pop(tp, None)
             self._paused.discard(tp)
             self._cleanup.pop(tp, None)
+            # The new owner reports this partition's lag now; a stale series would count it twice.
+            with contextlib.suppress(KeyError):
+                self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
         log.info("partitions revoked", extra={"partitions": sorted(t.partition for t in revoked)})
 
     async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:

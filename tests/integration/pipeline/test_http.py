@@ -32,6 +32,7 @@ DESIGN_METRICS = [
     "videorecog_pipeline_inflight_events",
     "videorecog_pipeline_consumer_lag",
     "videorecog_pipeline_commits_total",
+    "videorecog_pipeline_inflight_events_limit",
 ]
 
 
@@ -65,4 +66,6 @@ async def test_metrics_health_and_readiness(bootstrap_servers: str, topics: Topi
     missing = [name for name in DESIGN_METRICS if name not in text]
     assert not missing
     assert 'videorecog_pipeline_events_invalid_total{reason="not_json"} 1.0' in text
+    limit = float(settings.pipeline.max_inflight)
+    assert f"videorecog_pipeline_inflight_events_limit {limit}" in text
     assert f'videorecog_pipeline_consumer_lag{{partition="0",topic="{topics.input}"}}' in text

@@ -1,0 +1,363 @@
+"""The Helm chart, linted and rendered by Helm's own Go engine, for every ci/ scenario."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+from kubernetes_validate.utils import latest_version
+
+from tests.deploy.conftest import (
+    CHART,
+    ROOT,
+    SCENARIOS,
+    Manifest,
+    find,
+    notes,
+    render,
+    scenario_values,
+)
+from videorecog.cli import build_parser
+from videorecog.settings import VARIABLES, load
+
+# Custom resources: not in the Kubernetes schemas, checked field by field below.
+CUSTOM_KINDS = {"ServiceMonitor": "monitoring.coreos.com/v1", "ScaledObject": "keda.sh/v1alpha1"}
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest schemas known.
+KUBE_VERSIONS = ["1.25.0", latest_version()]
+SECRET_ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"}
+
+
+def _pod_specs(manifests: list[Manifest]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (m["metadata"]["name"], m["spec"]["template"]["spec"])
+        for m in manifests
+        if m["kind"] in {"Deployment", "Job"}
+    ]
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def _container(manifests: list[Manifest], suffix: str) -> dict[str, Any]:
+    containers: list[dict[str, Any]] = find(manifests, "Deployment", suffix)["spec"]["template"][
+        "spec"
+    ]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def test_both_scenarios_are_checked() -> None:
+    assert SCENARIOS == ["full", "minimal"]
+
+
+def test_lint_is_clean(scenario: str) -> None:
+    report = helm.lint(str(CHART), scenario_values(scenario), strict=True)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_manifests_match_the_kubernetes_schemas(scenario: str) -> None:
+    manifests = render(scenario_values(scenario))
+    for manifest in manifests:
+        if manifest["kind"] in CUSTOM_KINDS:
+            assert manifest["apiVersion"] == CUSTOM_KINDS[manifest["kind"]]
+            continue
+        for version in KUBE_VERSIONS:
+            kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_scenarios_render_what_they_turn_on() -> None:
+    def kinds(scenario: str) -> list[str]:
+        return sorted(m["kind"] for m in render(scenario_values(scenario)))
+
+    assert kinds("minimal") == ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]
+    pipeline = ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount", "Job"]
+    engine = ["Deployment", "Service", "PersistentVolumeClaim"]
+    optional = [
+        "ScaledObject",
+        "ServiceMonitor",
+        "ServiceMonitor",
+        "NetworkPolicy",
+        "NetworkPolicy",
+    ]
+    assert kinds("full") == sorted([*pipeline, *engine, *optional])
+
+
+def test_every_resource_carries_the_standard_labels(scenario: str) -> None:
+    for manifest in render(scenario_values(scenario)):
+        labels = manifest["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "videorecog"
+        assert labels["app.kubernetes.io/instance"] == "vr"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["app.kubernetes.io/version"]
+        assert labels["helm.sh/chart"] == "videorecog-0.1.0"
+        assert len(manifest["metadata"]["name"]) <= 63
+
+
+def test_selectors_match_pods_and_never_include_the_version(scenario: str) -> None:
+    manifests = render(scenario_values(scenario))
+    for manifest in manifests:
+        if manifest["kind"] != "Deployment":
+            continue
+        selector = manifest["spec"]["selector"]["matchLabels"]
+        assert "app.kubernetes.io/version" not in selector
+        pod_labels = manifest["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= pod_labels.items()
+        # Each component's selector picks only its own pods.
+        assert selector["app.kubernetes.io/component"] in {"pipeline", "engine"}
+    for service in (m for m in manifests if m["kind"] == "Service"):
+        component = service["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert service["spec"]["selector"]["app.kubernetes.io/component"] == component
+
+
+def test_long_release_names_stay_within_63_characters() -> None:
+    manifests = render(scenario_values("full"), release="r" * 60)
+    names = {m["metadata"]["name"] for m in manifests}
+    assert all(len(name) <= 63 for name in names)
+    assert any(name.endswith("-pipeline") for name in names)
+    assert any(name.endswith("-engine") for name in names)
+
+
+def test_probes_use_health_and_readiness_on_the_served_port(scenario: str) -> None:
+    manifests = render(scenario_values(scenario))
+    pipeline = _container(manifests, "-pipeline")
+    assert pipeline["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert pipeline["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert pipeline["startupProbe"]["httpGet"]["path"] == "/healthz"
+    port = next(p for p in pipeline["ports"] if p["name"] == "metrics")["containerPort"]
+    assert _env(pipeline)["VIDEORECOG_METRICS_PORT"] == str(port)
+    if scenario == "full":
+        engine = _container(manifests, "-engine")
+        assert engine["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert engine["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        port = next(p for p in engine["ports"] if p["name"] == "http")["containerPort"]
+        assert _env(engine)["VIDEORECOG_ENGINE_PORT"] == str(port)
+
+
+def test_every_pod_is_hardened(scenario: str) -> None:
+    pods = _pod_specs(render(scenario_values(scenario)))
+    assert pods
+    for name, pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"] == {"drop": ["ALL"]}, name
+            assert "memory" in container["resources"]["limits"], name
+
+
+def test_credentials_come_only_from_the_existing_secret(scenario: str) -> None:
+    values = scenario_values(scenario)
+    secret = values["api"]["credentials"]["existingSecret"]
+    manifests = render(values)
+    assert not [m for m in manifests if m["kind"] == "Secret"]
+    env = _env(_container(manifests, "-pipeline"))
+    for name in SECRET_ENV:
+        assert env[name]["secretKeyRef"]["name"] == secret
+    assert env["ALIBABA_CLOUD_ACCESS_KEY_ID"]["secretKeyRef"]["key"] == (
+        "ALIBABA_CLOUD_ACCESS_KEY_ID"
+    )
+    if scenario == "full":
+        engine_env = _env(_container(manifests, "-engine"))
+        assert engine_env["VIDEORECOG_ENGINE_CREDENTIALS"]["secretKeyRef"] == {
+            "name": secret,
+            "key": "VIDEORECOG_ENGINE_CREDENTIALS",
+        }
+
+
+def test_rendered_environment_is_a_valid_configuration(scenario: str) -> None:
+    """Every variable the chart sets is one the service knows, and together they load."""
+    known = {var.env for var in VARIABLES} | SECRET_ENV
+    manifests = render(scenario_values(scenario))
+    containers = [c for _, pod in _pod_specs(manifests) for c in pod["containers"]]
+    for container in containers:
+        env = {k: v if isinstance(v, str) else "from-secret" for k, v in _env(container).items()}
+        assert set(env) <= known, container["name"]
+        if "VIDEORECOG_ENGINE_CREDENTIALS" in env:
+            env["VIDEORECOG_ENGINE_CREDENTIALS"] = "id:secret"
+        load(env)  # raises SettingsError naming any bad value
+
+
+def test_container_arguments_are_videorecog_commands(scenario: str) -> None:
+    for _, pod in _pod_specs(render(scenario_values(scenario))):
+        for container in pod["containers"]:
+            build_parser().parse_args(container["args"])
+
+
+def test_termination_grace_period_covers_the_drain(scenario: str) -> None:
+    values = scenario_values(scenario)
+    deployment = find(render(values), "Deployment", "-pipeline")
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    drain = int(_env(_container(render(values), "-pipeline"))["VIDEORECOG_SHUTDOWN_GRACE_SECONDS"])
+    expected_drain = values.get("pipeline", {}).get("shutdownGraceSeconds", 25)
+    assert drain == expected_drain
+    assert grace == drain + 10
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"pipeline": {"replicaCount": 7}}, "exceeds kafka.inputPartitions (6)"),
+        (
+            {"kafka": {"inputPartitions": 4}, "pipeline": {"autoscaling": {"enabled": True}}},
+            "maxReplicas (6) exceeds kafka.inputPartitions (4)",
+        ),
+    ],
+)
+def test_replicas_beyond_partitions_are_refused(overrides: dict[str, Any], message: str) -> None:
+    values = _merge(scenario_values("minimal"), overrides)
+    with pytest.raises(helm.HelmError, match=re.escape(message)):
+        render(values)
+
+
+def test_replicas_and_autoscaling_respect_partitions() -> None:
+    minimal = find(render(scenario_values("minimal")), "Deployment", "-pipeline")
+    assert minimal["spec"]["replicas"] == 2
+    values = scenario_values("full")
+    manifests = render(values)
+    # With KEDA on, the ScaledObject owns the replica count.
+    assert "replicas" not in find(manifests, "Deployment", "-pipeline")["spec"]
+    scaled = find(manifests, "ScaledObject", "-pipeline")["spec"]
+    assert scaled["maxReplicaCount"] <= values["kafka"]["inputPartitions"]
+    trigger = scaled["triggers"][0]
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["allowIdleConsumers"] == "false"
+    env = _env(_container(manifests, "-pipeline"))
+    assert trigger["metadata"]["topic"] == env["VIDEORECOG_INPUT_TOPIC"]
+    assert trigger["metadata"]["consumerGroup"] == env["VIDEORECOG_GROUP_ID"]
+    assert trigger["metadata"]["bootstrapServers"] == env["VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS"]
+    assert (
+        scaled["scaleTargetRef"]["name"]
+        == find(manifests, "Deployment", "-pipeline")["metadata"]["name"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"kafka": {"bootstrapServers": ""}}, "kafka.bootstrapServers is required"),
+        ({"api": {"credentials": {"existingSecret": ""}}}, "api.credentials.existingSecret"),
+        ({"api": {"endpoint": ""}}, "api.endpoint is required when engine.enabled is false"),
+    ],
+)
+def test_missing_required_values_fail_with_their_name(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(helm.HelmError, match=re.escape(message)):
+        render(_merge(scenario_values("minimal"), overrides))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"pipeline": {"replicas": 3}},  # a typo of replicaCount
+        {"api": {"signature": "v2"}},
+        {"kafka": {"bootstrapServers": "kafka without port"}},
+        {"api": {"credentials": {"accessKeySecret": "inline-secret"}}},  # secrets never in values
+    ],
+)
+def test_schema_refuses_bad_values(overrides: dict[str, Any]) -> None:
+    chart = helm.Chart.load(str(CHART))
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(_merge(scenario_values("minimal"), overrides))
+
+
+def test_engine_is_wired_to_the_pipeline() -> None:
+    manifests = render(scenario_values("full"))
+    engine = find(manifests, "Deployment", "-engine")
+    service = find(manifests, "Service", "-engine")
+    assert engine["spec"]["replicas"] == 1
+    assert engine["spec"]["strategy"] == {"type": "Recreate"}
+    endpoint = _env(_container(manifests, "-pipeline"))["VIDEORECOG_ENDPOINT"]
+    assert endpoint == f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+    claim = find(manifests, "PersistentVolumeClaim", "-engine")
+    volumes = {v["name"]: v for v in engine["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    mounts = {m["name"]: m["mountPath"] for m in _container(manifests, "-engine")["volumeMounts"]}
+    assert _env(_container(manifests, "-engine"))["VIDEORECOG_ENGINE_DATA_DIR"] == mounts["data"]
+
+
+def test_services_and_monitors_point_at_named_container_ports() -> None:
+    manifests = render(scenario_values("full"))
+    for service in (m for m in manifests if m["kind"] == "Service"):
+        component = service["spec"]["selector"]["app.kubernetes.io/component"]
+        container = _container(manifests, f"-{component}")
+        names = {p["name"] for p in container["ports"]}
+        assert {p["targetPort"] for p in service["spec"]["ports"]} <= names
+        monitor = find(manifests, "ServiceMonitor", f"-{component}")
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= (
+            service["metadata"]["labels"].items()
+        )
+        assert monitor["metadata"]["labels"]["release"] == "prometheus"
+        service_ports = {p["name"] for p in service["spec"]["ports"]}
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} <= service_ports
+        assert {e["path"] for e in monitor["spec"]["endpoints"]} == {"/metrics"}
+
+
+def test_network_policies_open_only_what_is_served() -> None:
+    manifests = render(scenario_values("full"))
+    pipeline_pods = find(manifests, "Deployment", "-pipeline")["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    pipeline = find(manifests, "NetworkPolicy", "-pipeline")["spec"]
+    assert pipeline["policyTypes"] == ["Ingress"]
+    assert [r["ports"] for r in pipeline["ingress"]] == [[{"port": "metrics", "protocol": "TCP"}]]
+    engine = find(manifests, "NetworkPolicy", "-engine")["spec"]
+    peers = engine["ingress"][0]["from"]
+    selectors = [p["podSelector"]["matchLabels"] for p in peers if "podSelector" in p]
+    assert any(s.items() <= pipeline_pods.items() for s in selectors)
+    assert len(peers) == 3  # the pipeline, engineFrom, metricsFrom
+
+
+def test_topics_hook_creates_as_many_partitions_as_the_chart_assumes() -> None:
+    values = scenario_values("full")
+    job = find(render(values), "Job", "-topics")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    parsed = build_parser().parse_args(args)
+    assert parsed.partitions == values["kafka"]["inputPartitions"]
+    assert parsed.replication_factor == 3
+
+
+def test_chart_image_and_ports_match_the_dockerfile_and_project() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    chart = helm.Chart.load(str(CHART))
+    version = re.search(r'^version = "([^"]+)"', pyproject, re.M)
+    assert version
+    assert chart.metadata["appVersion"] == version.group(1)
+    assert f"ARG VERSION={version.group(1)}" in dockerfile
+    exposed = re.search(r"^EXPOSE (.+)$", dockerfile, re.M)
+    assert exposed
+    values = chart.values
+    assert sorted(exposed.group(1).split()) == sorted(
+        [str(values["engine"]["port"]), str(values["pipeline"]["metricsPort"])]
+    )
+    user = re.search(r"^USER (\d+):(\d+)$", dockerfile, re.M)
+    assert user
+    assert values["podSecurityContext"]["runAsUser"] == int(user.group(1))
+
+
+def test_notes_tell_what_to_do_next() -> None:
+    text = notes(scenario_values("minimal"))
+    assert 'Secret "videorecog-credentials"' in text
+    assert "cleanup.policy=compact" in text
+    assert "kubectl -n media rollout status deployment/vr-videorecog-pipeline" in text
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
