@@ -60,9 +60,14 @@ class TypicalDuration:
 
     def __init__(self, window: int = 256) -> None:
         self._recent: collections.deque[float] = collections.deque(maxlen=window)
+        self._median: float | None = None
 
     def add(self, seconds: float) -> None:
         self._recent.append(seconds)
+        self._median = None
 
     def median(self) -> float | None:
-        return statistics.median(self._recent) if self._recent else None
+        # Asked once per submission, changed once per finished job: sort only after a change.
+        if self._median is None and self._recent:
+            self._median = statistics.median(self._recent)
+        return self._median

@@ -75,6 +75,9 @@ class Pipeline:
         self._room_changed = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        # aiokafka hands the new assignment to its fetcher before it calls the rebalance listener,
+        # so records can arrive while the listener still reads the job log; they wait for this.
+        self._job_log_current = asyncio.Event()
         self._submissions: asyncio.Queue[Work] = asyncio.Queue()
         self._schedule: PollSchedule[Work] = PollSchedule(time.monotonic)
         self.ready = False  # partitions assigned and the job log read
@@ -216,7 +219,12 @@ class Pipeline:
                     await asyncio.wait_for(self._room_changed.wait(), 0.5)
                 continue
             batches = await self._consumer.getmany(timeout_ms=300, max_records=room)
-            for records in batches.values():
+            if batches:
+                await self._job_log_current.wait()
+                assignment = self._consumer.assignment()
+            for tp, records in batches.items():
+                if tp not in assignment:
+                    continue  # revoked while we waited: its new owner reads these again
                 for record in records:
                     await self._accept(record)
             self._update_lag()
@@ -446,6 +454,7 @@ class Pipeline:
     async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Commit what is done; drop the rest (the new owner gets it again, with job ids)."""
         self.ready = False
+        self._job_log_current.clear()
         with contextlib.suppress(KafkaError):
             await self._commit(revoked)
         for state in list(self._events.values()):
@@ -468,5 +477,6 @@ class Pipeline:
     async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         # The previous owners may have recorded jobs for events we are about to read again.
         await self._joblog.load()
+        self._job_log_current.set()
         self.ready = bool(assigned) or bool(self._consumer.assignment())
         log.info("partitions assigned", extra={"partitions": sorted(t.partition for t in assigned)})
