@@ -34,6 +34,26 @@ PLANS: dict[str, Plan] = {
         shots=(Shot(45, "pan", 21), Shot(60, "pan", 22), Shot(50, "still", 23)),
         transitions=(Transition(DISSOLVE, 10), Transition(DISSOLVE, 28)),
     ),
+    # Large enough for the direct plane sampling of decode.PlaneSampler (the small clips go
+    # through libswscale): every kind of boundary, and flashes, in one 640x360 clip.
+    "mixed_640": Plan(
+        shots=(
+            Shot(40, "pan", 111),
+            Shot(50, "zoom", 112),
+            Shot(60, "fast", 113),
+            Shot(60, "still", 114, captions=True),
+            Shot(40, "pan", 115),
+        ),
+        transitions=(
+            Transition(CUT),
+            Transition(DISSOLVE, 16),
+            Transition(FADE, 20),
+            Transition(WIPE, 12),
+        ),
+        flashes=(20, 150),
+        width=640,
+        height=360,
+    ),
     "fade": Plan(
         shots=(Shot(50, "pan", 31), Shot(55, "still", 32)),
         transitions=(Transition(FADE, 20),),

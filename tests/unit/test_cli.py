@@ -27,6 +27,7 @@ def test_flag_overrides_environment(
 
 def test_commands_run_on_uvloop() -> None:
     """The services' loop is uvloop (a dependency on Linux): ~20% more events/s per core."""
+
     async def loop_module() -> str:
         return type(asyncio.get_running_loop()).__module__
 

@@ -30,6 +30,7 @@ for the last ``2(W+C)+1`` frames.
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -92,19 +93,42 @@ class _Features:
     index: int
     hist: FloatArray
     luma: FloatArray
-    coarse: FloatArray  # luma shrunk 4x, for the blend test
+    # Sum of the histograms of every frame so far, this one included: the mean histogram of any
+    # run of frames is then one subtraction (the gradual test takes two per frame).
+    cumulative: npt.NDArray[np.float64]
     step: float = 0.0  # histogram distance to the previous frame
     pixel_step: float = 0.0  # mean absolute luma change from the previous frame, 0..1
     context_distance: float = 0.0
+    _coarse: FloatArray | None = None
+
+    @property
+    def coarse(self) -> FloatArray:
+        """Luma shrunk 4x more, for the blend test (only frames near a transition need it)."""
+        if self._coarse is None:
+            self._coarse = shrink(self.luma, 4)
+        return self._coarse
 
 
 def histogram(yuv: npt.NDArray[np.uint8], bins: tuple[int, int, int]) -> FloatArray:
     """Concatenated Y, U, V histograms, each normalised to sum 1 (planar input: 3 x H x W)."""
-    parts = []
-    for plane, n in zip(yuv, bins, strict=True):
-        counts = np.bincount((plane.ravel() >> (8 - int(np.log2(n)))).astype(np.intp), minlength=n)
-        parts.append(counts / plane.size)
-    return np.concatenate(parts).astype(np.float32)
+    shifts, offsets = _bin_layout(bins)
+    # One bincount over all three planes: each plane's bin numbers moved past the previous ones.
+    codes = (yuv.reshape(3, -1) >> shifts).astype(np.intp) + offsets
+    counts = np.bincount(codes.ravel(), minlength=sum(bins))
+    return (counts / (yuv.size // 3)).astype(np.float32)
+
+
+@functools.cache
+def _bin_layout(bins: tuple[int, int, int]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    shifts = np.array([[8 - int(np.log2(n))] for n in bins], dtype=np.uint8)
+    offsets = np.array([[0], [bins[0]], [bins[0] + bins[1]]], dtype=np.intp)
+    return shifts, offsets
+
+
+def _mean_hist(first: _Features, last: _Features) -> FloatArray:
+    """The mean histogram of the frames from ``first`` to ``last``, both included."""
+    total = last.cumulative - first.cumulative + first.hist
+    return (total / (last.index - first.index + 1)).astype(np.float32)
 
 
 def hist_distance(a: FloatArray, b: FloatArray) -> float:
@@ -165,9 +189,9 @@ class AdaptiveShotDetector:
         previous: _Features | None = None
         for frame in frames:
             luma = frame.image[0].astype(np.float32)
-            feats = _Features(
-                frame.index, histogram(frame.image, p.histogram_bins), luma, shrink(luma, 4)
-            )
+            hist = histogram(frame.image, p.histogram_bins)
+            cumulative = hist + previous.cumulative if previous is not None else hist.astype(float)
+            feats = _Features(frame.index, hist, luma, cumulative)
             means.append(float(luma.mean()))
             if previous is not None:
                 feats.step = hist_distance(previous.hist, feats.hist)
@@ -208,19 +232,29 @@ class AdaptiveShotDetector:
                 self._cut_at(window, early, found)
         self._cut_at(window, half, found)
         centre = window[half]
-        before = np.mean([f.hist for f in window[: c + 1]], axis=0)
-        after = np.mean([f.hist for f in window[-c - 1 :]], axis=0)
+        before = _mean_hist(window[0], window[c])
+        after = _mean_hist(window[-c - 1], window[-1])
         distance = hist_distance(before, after)
-        scatter = max(
-            *(hist_distance(f.hist, before) for f in window[: c + 1]),
-            *(hist_distance(f.hist, after) for f in window[-c - 1 :]),
+        centre.context_distance = distance
+        if distance < p.gradual_min:
+            # Most frames: the two contexts look alike. The other tests cannot change that.
+            self._close_run(run, found)
+            return
+        scatter = (
+            max(
+                float(
+                    np.abs(np.stack([f.hist for f in window[: c + 1]]) - before).sum(axis=1).max()
+                ),
+                float(
+                    np.abs(np.stack([f.hist for f in window[-c - 1 :]]) - after).sum(axis=1).max()
+                ),
+            )
+            / 6.0
         )
         across = hist_distance(window[c].hist, window[-c - 1].hist)
         largest_step = max(f.step for f in window[c + 1 : -c])
-        centre.context_distance = distance
         if (
-            distance >= p.gradual_min
-            and distance >= p.context_ratio * scatter
+            distance >= p.context_ratio * scatter
             and across >= p.gradual_ratio * largest_step
             and blend_residual(centre.coarse, window[c].coarse, window[-c - 1].coarse)
             <= p.blend_residual_max

@@ -73,6 +73,7 @@ def _analyse(path: str, with_candidates: bool, progress: Progress | None = None)
                 pixel_format="yuv444p",
                 sample_every=SAMPLE_EVERY_SECONDS if with_candidates else 0.0,
                 sample_size=sample_size,
+                deblock=False,
             ):
                 count += 1
                 if progress is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from tests.clips import Clip
@@ -85,3 +87,36 @@ def test_too_many_corrupt_packets_fail_as_decode(clips: dict[str, Clip], tmp_pat
     with pytest.raises(InvalidVideo) as info:
         detect_shots(str(damaged))
     assert info.value.code == "InvalidFile.Decode"
+
+
+def _frame(width: int, height: int, pixel_format: str) -> av.VideoFrame:
+    """A smooth colour field, different in every channel, with no detail finer than a cell."""
+    y, x = np.mgrid[0:height, 0:width] / np.array([[[height]], [[width]]])
+    rgb = np.stack([x * 255, y * 255, 128 + 100 * np.sin(3 * x + 2 * y)], axis=-1)
+    return av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24").reformat(
+        format=pixel_format
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "pixel_format"),
+    [(1280, 720, "yuv420p"), (641, 361, "yuv420p"), (640, 360, "yuv422p"), (1920, 1080, "yuv444p")],
+)
+def test_plane_sampler_matches_libswscale(width: int, height: int, pixel_format: str) -> None:
+    """Picked straight from the planes, the analysis frame is what libswscale's averaging scaler
+    gives, within a few grey levels, for odd sizes and every chroma layout it takes."""
+    frame = _frame(width, height, pixel_format)
+    picked = decode.PlaneSampler(64, 36).sample(frame)
+    assert picked is not None
+    assert picked.shape == (3, 36, 64)
+    assert picked.dtype == np.uint8
+    reference = frame.reformat(width=64, height=36, format="yuv444p", interpolation="AREA")
+    expected = reference.to_ndarray().astype(int)
+    assert np.abs(picked.astype(int) - expected).max() <= 4
+
+
+def test_plane_sampler_leaves_other_formats_to_libswscale() -> None:
+    assert decode.PlaneSampler(64, 36).sample(_frame(640, 360, "rgb24")) is None
+    assert decode.PlaneSampler(64, 36).sample(_frame(640, 360, "yuvj420p")) is None
+    # Small pictures: libswscale is cheap there and smoother than a few taps.
+    assert decode.PlaneSampler(64, 36).sample(_frame(320, 180, "yuv420p")) is None
