@@ -127,3 +127,19 @@ Replicas beyond the input topic's partition count would sit idle with no partiti
 {{- fail (printf "pipeline.autoscaling.maxReplicas (%d) exceeds kafka.inputPartitions (%d)" (int .Values.pipeline.autoscaling.maxReplicas) $partitions) }}
 {{- end }}
 {{- end }}
+
+{{/*
+Where the topics are: shared by the pipeline and the topics hook, so they never disagree.
+*/}}
+{{- define "videorecog.kafkaEnv" -}}
+- name: VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS
+  value: {{ .Values.kafka.bootstrapServers | quote }}
+- name: VIDEORECOG_INPUT_TOPIC
+  value: {{ .Values.kafka.inputTopic | quote }}
+- name: VIDEORECOG_OUTPUT_TOPIC
+  value: {{ .Values.kafka.outputTopic | quote }}
+- name: VIDEORECOG_DLQ_TOPIC
+  value: {{ .Values.kafka.dlqTopic | quote }}
+- name: VIDEORECOG_JOBS_TOPIC
+  value: {{ .Values.kafka.jobsTopic | quote }}
+{{- end }}
