@@ -95,7 +95,7 @@ def _run_topics(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.topics import ensure_topics, service_topics
 
     specs = service_topics(settings.kafka, args.partitions, args.replication_factor)
-    asyncio.run(ensure_topics(settings.kafka.bootstrap_servers, specs))
+    _run_loop(ensure_topics(settings.kafka.bootstrap_servers, specs))
     for spec in specs:
         print(f"topic {spec.name}: {spec.partitions} partition(s)", flush=True)
     return 0

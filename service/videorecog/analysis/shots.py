@@ -131,6 +131,11 @@ def _mean_hist(first: _Features, last: _Features) -> FloatArray:
     return (total / (last.index - first.index + 1)).astype(np.float32)
 
 
+def _farthest(features: list[_Features], mean: FloatArray) -> float:
+    """The largest ``hist_distance`` of any of ``features`` from ``mean``."""
+    return float(np.abs(np.stack([f.hist for f in features]) - mean).sum(axis=1).max()) / 6.0
+
+
 def hist_distance(a: FloatArray, b: FloatArray) -> float:
     """Mean over Y, U, V of half the L1 distance: 0 (same) .. 1 (disjoint)."""
     return float(np.abs(a - b).sum() / 6.0)
@@ -240,17 +245,7 @@ class AdaptiveShotDetector:
             # Most frames: the two contexts look alike. The other tests cannot change that.
             self._close_run(run, found)
             return
-        scatter = (
-            max(
-                float(
-                    np.abs(np.stack([f.hist for f in window[: c + 1]]) - before).sum(axis=1).max()
-                ),
-                float(
-                    np.abs(np.stack([f.hist for f in window[-c - 1 :]]) - after).sum(axis=1).max()
-                ),
-            )
-            / 6.0
-        )
+        scatter = max(_farthest(window[: c + 1], before), _farthest(window[-c - 1 :], after))
         across = hist_distance(window[c].hist, window[-c - 1].hist)
         largest_step = max(f.step for f in window[c + 1 : -c])
         if (

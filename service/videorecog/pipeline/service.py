@@ -222,11 +222,11 @@ class Pipeline:
             if batches:
                 await self._job_log_current.wait()
                 assignment = self._consumer.assignment()
-            for tp, records in batches.items():
-                if tp not in assignment:
-                    continue  # revoked while we waited: its new owner reads these again
-                for record in records:
-                    await self._accept(record)
+                for tp, records in batches.items():
+                    if tp not in assignment:
+                        continue  # revoked while we waited: its new owner reads these again
+                    for record in records:
+                        await self._accept(record)
             self._update_lag()
 
     async def _accept(self, record: ConsumerRecord[bytes, bytes]) -> None:
