@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -75,3 +76,24 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
     process.start()
     yield process
     process.stop()
+
+
+@dataclass
+class Topics:
+    input: str
+    output: str
+    dlq: str
+    jobs: str
+    group: str
+
+
+@pytest.fixture
+async def topics(make_topic: MakeTopic) -> Topics:
+    """The pipeline's four topics and a consumer group, all new for the test."""
+    return Topics(
+        input=await make_topic("uploads", partitions=3),
+        output=await make_topic("results", partitions=3),
+        dlq=await make_topic("dlq", partitions=1),
+        jobs=await make_topic("jobs", partitions=3, **{"cleanup.policy": "compact"}),
+        group=f"group-{uuid.uuid4().hex[:8]}",
+    )

@@ -10,7 +10,6 @@ import re
 import signal
 import sys
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,9 +18,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.clips import Clip
-from tests.conftest import MakeTopic
+from tests.conftest import Topics
 from tests.deploy.conftest import DEPLOY, promtool
-from tests.integration.pipeline.conftest import Topics, event, pipeline_env, produce, read_all
+from tests.integration.pipeline.conftest import event, pipeline_env, produce, read_all
 from tests.support import EngineProcess, MediaServer
 from videorecog.broker import free_port
 
@@ -59,16 +58,9 @@ def _scrape(url: str) -> str:
 
 @pytest.fixture
 async def pipeline_process(
-    bootstrap_servers: str, make_topic: MakeTopic, engine: EngineProcess, tmp_path: Path
+    bootstrap_servers: str, topics: Topics, engine: EngineProcess, tmp_path: Path
 ) -> AsyncIterator[tuple[Topics, int]]:
     """``videorecog pipeline`` as the container runs it, against the real broker and engine."""
-    topics = Topics(
-        input=await make_topic("uploads", partitions=2),
-        output=await make_topic("results", partitions=2),
-        dlq=await make_topic("dlq"),
-        jobs=await make_topic("jobs", partitions=2, **{"cleanup.policy": "compact"}),
-        group=f"group-{uuid.uuid4().hex[:8]}",
-    )
     port = free_port()
     env = {
         **os.environ,

@@ -4,39 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from tests.conftest import CREDENTIALS, MakeTopic
+from tests.conftest import CREDENTIALS, Topics
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.service import Pipeline
 from videorecog.settings import Settings, load
-
-
-@dataclass
-class Topics:
-    input: str
-    output: str
-    dlq: str
-    jobs: str
-    group: str
-
-
-@pytest.fixture
-async def topics(make_topic: MakeTopic) -> Topics:
-    return Topics(
-        input=await make_topic("uploads", partitions=3),
-        output=await make_topic("results", partitions=3),
-        dlq=await make_topic("dlq", partitions=1),
-        jobs=await make_topic("jobs", partitions=3, **{"cleanup.policy": "compact"}),
-        group=f"group-{uuid.uuid4().hex[:8]}",
-    )
 
 
 def pipeline_settings(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> Settings:
