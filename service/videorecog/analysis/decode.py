@@ -125,14 +125,27 @@ class PlaneSampler:
         return layout
 
 
+Index = slice | npt.NDArray[np.intp]
+
+
 @dataclass(frozen=True)
 class _Taps:
-    rows: list[npt.NDArray[np.intp]]  # one index array per tap
-    cols: list[npt.NDArray[np.intp]]
+    rows: list[Index]  # one selection per tap
+    cols: list[Index]
 
 
-def _positions(size: int, out: int, taps: int) -> list[npt.NDArray[np.intp]]:
-    """For each tap, the source index of that tap in each of the ``out`` cells of ``size``."""
+def _positions(size: int, out: int, taps: int) -> list[Index]:
+    """For each tap, the source positions of that tap in each of the ``out`` cells of ``size``.
+
+    A plain stride when a whole number of pixels per cell covers nearly all of ``size`` (the
+    usual sizes: 1280, 1920, 720, 1080 for 64 x 36): numpy then copies through a view instead of
+    gathering by index, several times faster. Otherwise the exact positions."""
+    step = size // out
+    if step * out >= 0.95 * size:
+        return [
+            slice(offset, offset + step * (out - 1) + 1, step)
+            for offset in ((2 * t + 1) * step // (2 * taps) for t in range(taps))
+        ]
     cell = size / out
     return [
         np.minimum(((np.arange(out) + (t + 0.5) / taps) * cell).astype(np.intp), size - 1)

@@ -112,16 +112,19 @@ class _Features:
 def histogram(yuv: npt.NDArray[np.uint8], bins: tuple[int, int, int]) -> FloatArray:
     """Concatenated Y, U, V histograms, each normalised to sum 1 (planar input: 3 x H x W)."""
     shifts, offsets = _bin_layout(bins)
-    # One bincount over all three planes: each plane's bin numbers moved past the previous ones.
-    codes = (yuv.reshape(3, -1) >> shifts).astype(np.intp) + offsets
+    # One bincount over all three planes: each plane's bin numbers moved past the previous ones
+    # (still within uint8: the bins number at most 3 x 256 / 2).
+    codes = (yuv.reshape(3, -1) >> shifts) + offsets
     counts = np.bincount(codes.ravel(), minlength=sum(bins))
     return (counts / (yuv.size // 3)).astype(np.float32)
 
 
 @functools.cache
-def _bin_layout(bins: tuple[int, int, int]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+def _bin_layout(bins: tuple[int, int, int]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    if sum(bins) > 256:
+        raise ValueError(f"at most 256 histogram bins in all, not {bins}")
     shifts = np.array([[8 - int(np.log2(n))] for n in bins], dtype=np.uint8)
-    offsets = np.array([[0], [bins[0]], [bins[0] + bins[1]]], dtype=np.intp)
+    offsets = np.array([[0], [bins[0]], [bins[0] + bins[1]]], dtype=np.uint8)
     return shifts, offsets
 
 
@@ -197,10 +200,10 @@ class AdaptiveShotDetector:
             hist = histogram(frame.image, p.histogram_bins)
             cumulative = hist + previous.cumulative if previous is not None else hist.astype(float)
             feats = _Features(frame.index, hist, luma, cumulative)
-            means.append(float(luma.mean()))
+            means.append(float(luma.sum()) / luma.size)
             if previous is not None:
                 feats.step = hist_distance(previous.hist, feats.hist)
-                feats.pixel_step = float(np.abs(luma - previous.luma).mean() / 255.0)
+                feats.pixel_step = float(np.abs(luma - previous.luma).sum()) / (255.0 * luma.size)
             previous = feats
             recent.append(feats)
             if len(recent) == size:
@@ -241,16 +244,15 @@ class AdaptiveShotDetector:
         after = _mean_hist(window[-c - 1], window[-1])
         distance = hist_distance(before, after)
         centre.context_distance = distance
-        if distance < p.gradual_min:
-            # Most frames: the two contexts look alike. The other tests cannot change that.
-            self._close_run(run, found)
-            return
-        scatter = max(_farthest(window[: c + 1], before), _farthest(window[-c - 1 :], after))
-        across = hist_distance(window[c].hist, window[-c - 1].hist)
-        largest_step = max(f.step for f in window[c + 1 : -c])
+        # The tests in order of cost; most frames fail the first (the two contexts look alike),
+        # and the frames around a hard cut the second (one step makes all the change).
         if (
-            distance >= p.context_ratio * scatter
-            and across >= p.gradual_ratio * largest_step
+            distance >= p.gradual_min
+            and hist_distance(window[c].hist, window[-c - 1].hist)
+            >= p.gradual_ratio * max(f.step for f in window[c + 1 : -c])
+            and distance
+            >= p.context_ratio
+            * max(_farthest(window[: c + 1], before), _farthest(window[-c - 1 :], after))
             and blend_residual(centre.coarse, window[c].coarse, window[-c - 1].coarse)
             <= p.blend_residual_max
             # Over half the window: a fast pan moves less than the search range, a dissolve still
