@@ -100,6 +100,7 @@ class _Features:
     pixel_step: float = 0.0  # mean absolute luma change from the previous frame, 0..1
     context_distance: float = 0.0
     _coarse: FloatArray | None = None
+    _spectrum: npt.NDArray[np.complex128] | None = None
 
     @property
     def coarse(self) -> FloatArray:
@@ -107,6 +108,14 @@ class _Features:
         if self._coarse is None:
             self._coarse = shrink(self.luma, 4)
         return self._coarse
+
+    @property
+    def spectrum(self) -> npt.NDArray[np.complex128]:
+        """The motion test compares each frame twice (as the earlier and as the later picture):
+        its spectrum is computed once."""
+        if self._spectrum is None:
+            self._spectrum = spectrum(self.luma)
+        return self._spectrum
 
 
 def histogram(yuv: npt.NDArray[np.uint8], bins: tuple[int, int, int]) -> FloatArray:
@@ -139,6 +148,10 @@ def _farthest(features: list[_Features], mean: FloatArray) -> float:
     return float(np.abs(np.stack([f.hist for f in features]) - mean).sum(axis=1).max()) / 6.0
 
 
+def _shift_residual(start: _Features, end: _Features) -> float:
+    return shift_residual(start.luma, end.luma, spectra=(start.spectrum, end.spectrum))
+
+
 def hist_distance(a: FloatArray, b: FloatArray) -> float:
     """Mean over Y, U, V of half the L1 distance: 0 (same) .. 1 (disjoint)."""
     return float(np.abs(a - b).sum() / 6.0)
@@ -162,13 +175,24 @@ def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> fl
     return residual / (float(np.linalg.norm(end - start)) + 1e-6)
 
 
-def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -> float:
+def spectrum(luma: FloatArray) -> npt.NDArray[np.complex128]:
+    """The 2-D spectrum of a picture without its mean, for phase correlation."""
+    return np.fft.rfft2(luma - luma.mean())
+
+
+def shift_residual(
+    start: FloatArray,
+    end: FloatArray,
+    max_shift: float = 0.4,
+    spectra: tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128]] | None = None,
+) -> float:
     """How much of the change from ``start`` to ``end`` remains after the best global shift
-    (found by phase correlation), 0..1+; 1 when no plausible shift helps."""
+    (found by phase correlation), 0..1+; 1 when no plausible shift helps. ``spectra``: the two
+    pictures' ``spectrum``, when already known."""
     h, w = start.shape
-    a, b = start - start.mean(), end - end.mean()
-    spectrum = np.fft.rfft2(a) * np.conj(np.fft.rfft2(b))
-    correlation = np.fft.irfft2(spectrum / (np.abs(spectrum) + 1e-9), s=(h, w))
+    a, b = spectra or (spectrum(start), spectrum(end))
+    cross = a * np.conj(b)
+    correlation = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=(h, w))
     dy, dx = (int(v) for v in np.unravel_index(int(np.argmax(correlation)), correlation.shape))
     dy, dx = (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
     if abs(dy) > max_shift * h or abs(dx) > max_shift * w:
@@ -257,8 +281,7 @@ class AdaptiveShotDetector:
             <= p.blend_residual_max
             # Over half the window: a fast pan moves less than the search range, a dissolve still
             # changes plenty.
-            and shift_residual(window[c + w // 2].luma, window[-c - 1 - w // 2].luma)
-            > p.motion_residual_max
+            and _shift_residual(window[c + w // 2], window[-c - 1 - w // 2]) > p.motion_residual_max
         ):
             run.append(centre)
         else:
