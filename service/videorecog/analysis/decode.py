@@ -1,8 +1,9 @@
 """Decoding with PyAV: small analysis frames, numbered in decode order, never the whole video.
 
-Frames are scaled in libswscale (``VideoFrame.reformat``), not in Python. Variable frame rate is
-fine (numbers are positions, timestamps are the stream's own); each frame's display rotation
-turns cover samples upright; a bounded number of corrupt packets is tolerated.
+Frames are scaled in libswscale, or for large 8-bit YUV frames picked from the decoded planes with
+strided numpy views (``PlaneSampler``, faster still); never by a Python loop over pixels. Variable
+frame rate is fine (numbers are positions, timestamps are the stream's own); each frame's display
+rotation turns cover samples upright; a bounded number of corrupt packets is tolerated.
 """
 
 from __future__ import annotations
