@@ -193,9 +193,10 @@ def test_container_arguments_are_videorecog_commands(scenario: str) -> None:
 
 def test_termination_grace_period_covers_the_drain(scenario: str) -> None:
     values = scenario_values(scenario)
-    deployment = find(render(values), "Deployment", "-pipeline")
+    manifests = render(values)
+    deployment = find(manifests, "Deployment", "-pipeline")
     grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    drain = int(_env(_container(render(values), "-pipeline"))["VIDEORECOG_SHUTDOWN_GRACE_SECONDS"])
+    drain = int(_env(_container(manifests, "-pipeline"))["VIDEORECOG_SHUTDOWN_GRACE_SECONDS"])
     expected_drain = values.get("pipeline", {}).get("shutdownGraceSeconds", 25)
     assert drain == expected_drain
     assert grace == drain + 10

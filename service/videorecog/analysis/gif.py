@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image as PILImage
 
 from videorecog.analysis import decode
@@ -53,12 +54,13 @@ def read_segment(
         container.seek(max(0, int(start / float(time_base))), stream=stream, backward=True)
         frames: list[Image] = []
         next_time = start
+        scaler = VideoReformatter()
         for frame in container.decode(stream):
             t = float((frame.pts or 0) * time_base)
             if t >= end:
                 break
             if t + 1e-3 >= next_time:
-                rgb = decode.to_image(frame, width, height, "rgb24")
+                rgb = decode.to_image(frame, width, height, "rgb24", scaler)
                 frames.append(crop(decode.rotate_upright(rgb, decode.display_rotation(frame)), box))
                 next_time += 1.0 / GIF_FPS
     finally:
