@@ -52,6 +52,9 @@ class Plan:
     # Display timestamps jitter like a phone's variable frame rate (numbers stay positions).
     variable_frame_rate: bool = False
     rotation: int = 0  # display rotation written into the file (a phone held upright: 90)
+    # False: the encoder keeps its fixed picture groups (as many streaming encodes do) instead
+    # of starting one at each cut, which then falls among B-frames.
+    keyframes_at_cuts: bool = True
 
 
 @dataclass
@@ -150,6 +153,13 @@ def _wipe(a: Rgb, b: Rgb, alpha: float) -> Rgb:
     return out
 
 
+def _encoder_options(plan: Plan, crf: int) -> dict[str, object]:
+    options: dict[str, object] = {"crf": str(crf), "preset": "veryfast"}
+    if not plan.keyframes_at_cuts:
+        options["x264-params"] = "scenecut=0"
+    return options
+
+
 def render(plan: Plan, path: Path, *, crf: int = 20) -> Truth:
     """Encode ``plan`` to ``path`` (H.264 / MP4) and return its ground truth."""
     if len(plan.transitions) != len(plan.shots) - 1:
@@ -160,7 +170,7 @@ def render(plan: Plan, path: Path, *, crf: int = 20) -> Truth:
     try:
         stream = container.add_stream("libx264", rate=plan.fps)
         stream.width, stream.height, stream.pix_fmt = plan.width, plan.height, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        stream.options = _encoder_options(plan, crf)
         if plan.rotation:
             stream.set_display_rotation(plan.rotation)
         time_base = Fraction(1, plan.fps * 100)

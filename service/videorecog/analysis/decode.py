@@ -100,12 +100,14 @@ class PlaneSampler:
         for k, (plane, taps) in enumerate(zip(frame.planes, layout, strict=True)):
             buffer = memoryview(plane)  # PyAV planes export the buffer protocol
             pixels = np.frombuffer(buffer, dtype=np.uint8).reshape(plane.height, plane.line_size)
-            total = np.zeros((self.height, self.width), dtype=np.uint16)
-            for rows in taps.rows:
-                picked_rows = pixels[rows]
-                for cols in taps.cols:
-                    total += picked_rows[:, cols]
-            out[k] = total // (len(taps.rows) * len(taps.cols))
+            picks = [pixels[rows][:, cols] for rows in taps.rows for cols in taps.cols]
+            if len(picks) == 1:
+                out[k] = picks[0]
+                continue
+            total = picks[0].astype(np.uint16)
+            for pick in picks[1:]:
+                total += pick
+            np.floor_divide(total, len(picks), out=out[k], casting="unsafe")
         return out
 
     def _layout(self, name: str, width: int, height: int) -> list[_Taps] | None:
@@ -200,6 +202,49 @@ def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
     return max(2, w - w % 2), h
 
 
+def prepare(stream: av.video.stream.VideoStream, *, deblock: bool) -> None:
+    """Frame threading; and with ``deblock=False``, no in-loop deblocking (see ``iter_frames``)."""
+    stream.thread_type = "AUTO"
+    if not deblock:
+        # "fast": H.264's speed-ups that are not bit-exact, equally invisible at analysis sizes.
+        stream.codec_context.options = {"skip_loop_filter": "all", "flags2": "+fast"}
+
+
+class Pictures:
+    """What the analysis takes from each decoded frame: the small analysis image and, every
+    ``sample_every`` seconds, a larger upright RGB sample (cover candidates)."""
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        pixel_format: str,
+        sample_every: float = 0.0,
+        sample_size: tuple[int, int] = (0, 0),
+    ) -> None:
+        self.width, self.height, self.pixel_format = width, height, pixel_format
+        self.sample_every, self.sample_size = sample_every, sample_size
+        self._next_sample = 0.0
+        self._analysis_scaler, self._sample_scaler = VideoReformatter(), VideoReformatter()
+        self._direct = PlaneSampler(width, height) if pixel_format == "yuv444p" else None
+
+    def image(self, frame: av.VideoFrame) -> Image:
+        image = self._direct.sample(frame) if self._direct is not None else None
+        if image is None:
+            image = to_image(
+                frame, self.width, self.height, self.pixel_format, self._analysis_scaler
+            )
+        return image
+
+    def sample(self, frame: av.VideoFrame, seconds: float) -> Image | None:
+        if not self.sample_every or seconds < self._next_sample:
+            return None
+        self._next_sample = seconds + self.sample_every
+        width, height = self.sample_size
+        small = to_image(frame, width, height, "rgb24", self._sample_scaler)
+        return rotate_upright(small, display_rotation(frame))
+
+
 def iter_frames(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
@@ -222,16 +267,11 @@ def iter_frames(
         InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
             single frame decodes; ``InvalidFile.Content`` when the stream holds no frame.
     """
-    stream.thread_type = "AUTO"
-    if not deblock:
-        # "fast": H.264's speed-ups that are not bit-exact, equally invisible at analysis sizes.
-        stream.codec_context.options = {"skip_loop_filter": "all", "flags2": "+fast"}
+    prepare(stream, deblock=deblock)
     time_base = stream.time_base or Fraction(1, 1)
+    pictures = Pictures(width, height, pixel_format, sample_every, sample_size)
     errors = 0
     index = 0
-    next_sample = 0.0
-    analysis_scaler, sample_scaler = VideoReformatter(), VideoReformatter()
-    direct = PlaneSampler(width, height) if pixel_format == "yuv444p" else None
     for packet in container.demux(stream):
         try:
             decoded = packet.decode()
@@ -245,17 +285,7 @@ def iter_frames(
         for frame in decoded:
             pts = frame.pts if frame.pts is not None else frame.dts
             seconds = float(pts * time_base) if pts is not None else index / 25.0
-            image = direct.sample(frame) if direct is not None else None
-            if image is None:
-                image = to_image(frame, width, height, pixel_format, analysis_scaler)
-            sample = None
-            if sample_every and seconds >= next_sample:
-                next_sample = seconds + sample_every
-                sw, sh = sample_size
-                sample = rotate_upright(
-                    to_image(frame, sw, sh, "rgb24", sample_scaler), display_rotation(frame)
-                )
-            yield Frame(index, seconds, image, sample)
+            yield Frame(index, seconds, pictures.image(frame), pictures.sample(frame, seconds))
             index += 1
     if index == 0:
         code = "InvalidFile.Decode" if errors else "InvalidFile.Content"

@@ -38,7 +38,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from videorecog.analysis.decode import Frame
+from videorecog.analysis.decode import Frame, Image
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -202,6 +202,34 @@ def shift_residual(
     landed = end[max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
     raw = float(np.abs(end - start).mean()) + 1e-6
     return float(np.abs(moved - landed).mean()) / raw
+
+
+def may_hide_cut(
+    previous: Image | None,
+    before: Image,
+    after: Image,
+    following: Image | None,
+    params: DetectorParams,
+) -> bool:
+    """Whether the frames between ``before`` and ``after``, decoded pictures a few frames apart,
+    must be seen one by one: the change between the two passes the cut test's thresholds
+    (``cut_min_pixel``, ``cut_min`` and ``cut_ratio`` over the changes between the decoded
+    pictures either side, ``previous`` to ``before`` and ``after`` to ``following``). For
+    anything else -- motion, transitions, which keep changing from one decoded picture to the
+    next -- a blend of the two stands in."""
+    pixels = float(np.abs(after[0].astype(np.int16) - before[0]).mean()) / 255.0
+    if pixels < params.cut_min_pixel:
+        return False
+    bins = params.histogram_bins
+    start, end = histogram(before, bins), histogram(after, bins)
+    change = hist_distance(start, end)
+    if change < params.cut_min:
+        return False
+    around = [
+        hist_distance(histogram(previous, bins), start) if previous is not None else 0.0,
+        hist_distance(end, histogram(following, bins)) if following is not None else 0.0,
+    ]
+    return change >= params.cut_ratio * max(around)
 
 
 @dataclass

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from PIL import Image as PILImage
 
 from videorecog.analysis import covers, decode, faces, gif
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram, may_hide_cut
+from videorecog.analysis.survey import Survey, SurveyUnavailable
 
 ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
 SAMPLE_WIDTH = 160  # cover candidates are scored at this width
@@ -69,28 +71,57 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _analyse(path: str, with_candidates: bool, progress: Progress | None = None) -> _Pass:
+def _analyse(
+    path: str, with_candidates: bool, progress: Progress | None = None, survey: bool = True
+) -> _Pass:
+    """One pass over the video. ``survey``: decode reference frames only where that is exact
+    (``survey.Survey``); a stream that cannot be surveyed is decoded again in full."""
+    if survey:
+        try:
+            return _analysis_pass(path, with_candidates, progress, surveyed=True)
+        except SurveyUnavailable:
+            pass
+    return _analysis_pass(path, with_candidates, progress, surveyed=False)
+
+
+def _analysis_pass(
+    path: str, with_candidates: bool, progress: Progress | None, *, surveyed: bool
+) -> _Pass:
     container = decode.open_video(path)
     try:
         stream, info = decode.probe(container)
         width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
+        sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
         pool = covers.CandidatePool()
         detector = AdaptiveShotDetector()
         count = 0
-
-        def frames() -> Iterator[decode.Frame]:
-            nonlocal count
-            for frame in decode.iter_frames(
+        source: Iterable[decode.Frame] = (
+            Survey(
+                container,
+                stream,
+                width=width,
+                height=height,
+                must_decode=functools.partial(may_hide_cut, params=detector.params),
+                sample_every=sample_every,
+                sample_size=sample_size,
+            )
+            if surveyed
+            else decode.iter_frames(
                 container,
                 stream,
                 width=width,
                 height=height,
                 pixel_format="yuv444p",
-                sample_every=SAMPLE_EVERY_SECONDS if with_candidates else 0.0,
+                sample_every=sample_every,
                 sample_size=sample_size,
                 deblock=False,
-            ):
+            )
+        )
+
+        def frames() -> Iterator[decode.Frame]:
+            nonlocal count
+            for frame in source:
                 count += 1
                 if progress is not None:
                     progress(count)
@@ -106,13 +137,15 @@ def _analyse(path: str, with_candidates: bool, progress: Progress | None = None)
     return _Pass(info, boundaries, count, pool)
 
 
-def detect_shots(path: str, progress: Progress | None = None) -> ShotsResult:
+def detect_shots(
+    path: str, progress: Progress | None = None, *, survey: bool = True
+) -> ShotsResult:
     """ShotFrameIds: 0 and the first frame of every later shot.
 
     Raises:
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
-    result = _analyse(path, with_candidates=False, progress=progress)
+    result = _analyse(path, with_candidates=False, progress=progress, survey=survey)
     ids = [0] + [b.frame for b in result.boundaries]
     return ShotsResult(ids, result.frames, result.info.fps)
 
