@@ -54,6 +54,18 @@ PLANS: dict[str, Plan] = {
         width=640,
         height=360,
     ),
+    # Cuts among B-frames (no keyframe at the cut): the survey must decode those runs for real.
+    "cuts_mid_gop": Plan(
+        shots=(
+            Shot(40, "pan", 121),
+            Shot(35, "still", 122),
+            Shot(45, "zoom", 123),
+            Shot(40, "pan", 124),
+        ),
+        transitions=(Transition(CUT), Transition(CUT), Transition(CUT)),
+        flashes=(20,),
+        keyframes_at_cuts=False,
+    ),
     "fade": Plan(
         shots=(Shot(50, "pan", 31), Shot(55, "still", 32)),
         transitions=(Transition(FADE, 20),),

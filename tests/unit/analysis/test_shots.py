@@ -11,7 +11,17 @@ from tests.support import SHARED_MEDIA
 from videorecog.analysis.scoring import Labels, score
 from videorecog.analysis.tasks import detect_shots
 
-GENERATED = ["cuts", "dissolves", "fade", "wipe", "vfr", "rotated", "bad_covers", "mixed_640"]
+GENERATED = [
+    "cuts",
+    "cuts_mid_gop",
+    "dissolves",
+    "fade",
+    "wipe",
+    "vfr",
+    "rotated",
+    "bad_covers",
+    "mixed_640",
+]
 DISTRACTORS = ["flashes", "fast_motion", "captions"]
 
 
