@@ -140,3 +140,25 @@ def test_only_a_sudden_change_between_decoded_pictures_is_decoded() -> None:
     assert not may_hide_cut(dark, mid, light, light, params)  # it was already changing
     assert not may_hide_cut(dark, dark, light, dark, params)  # and changes back: a flash
     assert not may_hide_cut(dark, dark, dark, dark, params)
+
+
+def test_hevc_is_surveyed_too(clips: dict[str, Clip], tmp_path: Path) -> None:
+    """The same clip in HEVC: frames skipped, cuts among them decoded exactly."""
+    clip = clips["cuts_mid_gop"]
+    path = tmp_path / "hevc.mp4"
+    with av.open(str(clip.path)) as source, av.open(str(path), mode="w") as target:
+        stream = target.add_stream("libx265", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.codec_context.time_base = source.streams.video[0].time_base
+        stream.options = {"x265-params": "log-level=error"}
+        for frame in source.decode(video=0):
+            for packet in stream.encode(frame):
+                target.mux(packet)
+        for packet in stream.encode(None):
+            target.mux(packet)
+    with opened(path) as (container, stream):
+        surveyed = survey(container, stream)
+        frames = sum(1 for _ in surveyed)
+    assert frames == clip.truth.frames
+    assert surveyed.blended > frames // 4
+    assert detect_shots(str(path)).shot_frame_ids == [0, *clip.truth.cuts]
