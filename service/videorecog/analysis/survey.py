@@ -34,6 +34,9 @@ from videorecog.analysis.decode import Frame, Image, Pictures, prepare
 SURVEYED_CODECS = frozenset({"h264", "hevc"})
 SEEK_BACK_SECONDS = 1.0  # first step back when a seek lands after the frame it must reach
 MAX_SEEK_STEPS = 24
+# Frames decoded twice because of seeking back that are tolerated before comparing them with the
+# frames skipped: one early cut among B-frames does not condemn the rest of a long video.
+REDECODE_ALLOWANCE = 100
 
 # (previous, before, after, following) decoded pictures in order, the first and last possibly
 # missing -> must the frames skipped between ``before`` and ``after`` be decoded?
@@ -106,7 +109,7 @@ class Survey:
                 if self.last is None or self.exact_before is not None:
                     raise SurveyUnavailable("frames at the end could not be decoded")
                 self.exact_before = self.pending[-1] + 1
-            if self.redecoded > self.blended:
+            if self.redecoded > max(self.blended, REDECODE_ALLOWANCE):
                 # Seeking back has cost more than skipping saved (cuts in the middle of picture
                 # groups, most likely throughout): decode the rest in full.
                 self.decode_all = True

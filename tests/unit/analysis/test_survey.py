@@ -17,6 +17,7 @@ from videorecog.analysis.scoring import Labels, score
 from videorecog.analysis.shots import DetectorParams, may_hide_cut
 from videorecog.analysis.survey import Survey, SurveyUnavailable
 from videorecog.analysis.tasks import detect_shots
+from videorecog.samples import Plan, Shot, Transition, render
 
 WIDTH, HEIGHT = 64, 36
 
@@ -162,3 +163,19 @@ def test_hevc_is_surveyed_too(clips: dict[str, Clip], tmp_path: Path) -> None:
     assert frames == clip.truth.frames
     assert surveyed.blended > frames // 4
     assert detect_shots(str(path)).shot_frame_ids == [0, *clip.truth.cuts]
+
+
+def test_frequent_seeking_back_turns_to_decoding_in_full(tmp_path: Path) -> None:
+    """Cuts every 15 frames, none on a keyframe: seeking back for each soon costs more than the
+    skipping saves, and the rest is decoded in full -- with every cut still exact."""
+    shots = tuple(Shot(15, "pan" if k % 2 else "still", 200 + k) for k in range(14))
+    plan = Plan(shots=shots, transitions=(Transition("cut"),) * 13, keyframes_at_cuts=False)
+    path = tmp_path / "busy.mp4"
+    truth = render(plan, path)
+    with opened(path) as (container, stream):
+        surveyed = survey(container, stream)
+        frames = sum(1 for _ in surveyed)
+    assert frames == truth.frames
+    assert surveyed.decode_all
+    assert surveyed.seeks < len(truth.cuts)
+    assert detect_shots(str(path)).shot_frame_ids == [0, *truth.cuts]
