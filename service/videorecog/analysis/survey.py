@@ -37,6 +37,9 @@ MAX_SEEK_STEPS = 24
 # Frames decoded twice because of seeking back that are tolerated before comparing them with the
 # frames skipped: one early cut among B-frames does not condemn the rest of a long video.
 REDECODE_ALLOWANCE = 100
+# Frames announced but not given yet, beyond which the stream is not surveyed (a decoder that
+# gives nothing back): memory stays bounded whatever the stream.
+MAX_PENDING = 1024
 
 # (previous, before, after, following) decoded pictures in order, the first and last possibly
 # missing -> must the frames skipped between ``before`` and ``after`` be decoded?
@@ -200,6 +203,8 @@ class Survey:
         self.newest = position
         if packet.pts <= self.last_pts:
             raise SurveyUnavailable("a packet shown before frames already given")
+        if len(self.pending) >= MAX_PENDING:
+            raise SurveyUnavailable(f"{MAX_PENDING} frames skipped in a row")
         bisect.insort(self.pending, packet.pts)
 
     def _gap(self, pts: int) -> list[int]:

@@ -179,3 +179,16 @@ def test_frequent_seeking_back_turns_to_decoding_in_full(tmp_path: Path) -> None
     assert surveyed.decode_all
     assert surveyed.seeks < len(truth.cuts)
     assert detect_shots(str(path)).shot_frame_ids == [0, *truth.cuts]
+
+
+def test_a_long_run_of_frames_not_given_back_stops_the_survey(
+    clips: dict[str, Clip], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays bounded: past MAX_PENDING frames announced and not given, the survey gives
+    up and the analysis decodes in full."""
+    path = clips["cuts"].path
+    monkeypatch.setattr("videorecog.analysis.survey.MAX_PENDING", 2)
+    with opened(path) as (container, stream), pytest.raises(SurveyUnavailable):
+        for _ in survey(container, stream):
+            pass
+    assert detect_shots(str(path)).shot_frame_ids == [0, *clips["cuts"].truth.cuts]
