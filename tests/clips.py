@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,16 +20,18 @@ class Clip:
 
 CUT, DISSOLVE, FADE, WIPE = "cut", "dissolve", "fade", "wipe"
 
-PLANS: dict[str, Plan] = {
-    "cuts": Plan(
-        shots=(
-            Shot(40, "pan", 11),
-            Shot(35, "still", 12),
-            Shot(45, "zoom", 13),
-            Shot(40, "pan", 14),
-        ),
-        transitions=(Transition(CUT), Transition(CUT), Transition(CUT)),
+CUTS = Plan(
+    shots=(
+        Shot(40, "pan", 11),
+        Shot(35, "still", 12),
+        Shot(45, "zoom", 13),
+        Shot(40, "pan", 14),
     ),
+    transitions=(Transition(CUT), Transition(CUT), Transition(CUT)),
+)
+
+PLANS: dict[str, Plan] = {
+    "cuts": CUTS,
     "dissolves": Plan(
         shots=(Shot(45, "pan", 21), Shot(60, "pan", 22), Shot(50, "still", 23)),
         transitions=(Transition(DISSOLVE, 10), Transition(DISSOLVE, 28)),
@@ -55,17 +57,7 @@ PLANS: dict[str, Plan] = {
         height=360,
     ),
     # Cuts among B-frames (no keyframe at the cut): the survey must decode those runs for real.
-    "cuts_mid_gop": Plan(
-        shots=(
-            Shot(40, "pan", 121),
-            Shot(35, "still", 122),
-            Shot(45, "zoom", 123),
-            Shot(40, "pan", 124),
-        ),
-        transitions=(Transition(CUT), Transition(CUT), Transition(CUT)),
-        flashes=(20,),
-        keyframes_at_cuts=False,
-    ),
+    "cuts_mid_gop": replace(CUTS, flashes=(20,), keyframes_at_cuts=False),
     "fade": Plan(
         shots=(Shot(50, "pan", 31), Shot(55, "still", 32)),
         transitions=(Transition(FADE, 20),),
