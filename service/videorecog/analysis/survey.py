@@ -144,40 +144,26 @@ class Survey:
                     self.redecoded += 1  # decoded again after seeking back
                     continue
                 image = self.pictures.image(frame)
-                if self.held is not None:
-                    if self._must_decode_gap(image):
-                        return True
-                    yield from self._give_held()
+                if (yield from self._release_held(image)):
+                    return True
                 self.held = (frame, frame.pts, image)
-        if self.held is not None:
-            if self._must_decode_gap(None):
-                return True
-            yield from self._give_held()
-        return False
+        return (yield from self._release_held(None))
 
-    def _must_decode_gap(self, following: Image | None) -> bool:
-        """Whether the skipped run before the held frame must be decoded; then the held frame
-        is let go (it is decoded again after seeking back)."""
-        assert self.held is not None
-        _, pts, image = self.held
-        gap = self._gap(pts)
-        if not gap:
+    def _release_held(self, following: Image | None) -> Generator[Frame, None, bool]:
+        """Give the held frame, after blends for the run skipped before it -- unless that run
+        must be decoded: then let the held frame go (it is decoded again after seeking back)
+        and answer True."""
+        if self.held is None:
             return False
-        if self.last is None or self.exact_before is not None:
-            raise SurveyUnavailable("skipped frames that could not be decoded")
-        if not self.must_decode(self.previous, self.last.image, image, following):
-            return False
-        self.exact_before = pts
-        self.held = None
-        return True
-
-    def _give_held(self) -> Iterator[Frame]:
-        assert self.held is not None
         frame, pts, image = self.held
         self.held = None
         gap = self._gap(pts)
         if gap:
-            assert self.last is not None
+            if self.last is None or self.exact_before is not None:
+                raise SurveyUnavailable("skipped frames that could not be decoded")
+            if self.must_decode(self.previous, self.last.image, image, following):
+                self.exact_before = pts
+                return True
             yield from self._blends(gap, self.last.image, image)
         seconds = float(pts * self.time_base)
         self.previous = self.last.image if self.last is not None else None
@@ -188,6 +174,7 @@ class Survey:
         del self.pending[: len(gap) + 1]
         if self.exact_before is not None and pts >= self.exact_before:
             self.exact_before = None
+        return False
 
     def _announce(self, packet: av.packet.Packet[Any]) -> None:
         """Note the timestamp of a frame to come (once, though seeking back demuxes it again)."""
