@@ -1,13 +1,19 @@
 """Shot boundary detection: hard cuts and gradual transitions, streaming, in bounded memory.
 
-Signals, per frame, from a small YUV image:
-- ``hist``: a normalised Y/U/V histogram; its L1 distance between two frames is ~0 for the same
-  content (even moving) and approaches 1 for unrelated pictures.
-- ``luma``: the small luma plane, for the pixel-change test of cuts.
+Signals, per frame, from a small YUV image, each a change from the previous frame:
+- ``step``: the L1 distance of normalised Y/U/V histograms; ~0 for the same content (even
+  moving), approaching 1 for unrelated pictures -- blind to cuts between shots of one palette.
+- ``pixel_step``: the mean absolute luma change over the pictures' own contrast (luma standard
+  deviation), so a dark or washed-out video changes as much at a cut as a crisp one.
+- ``structure_step``: one minus the correlation of the two luma planes: blind to brightness and
+  contrast, high when the layout of the picture changes.
 
-Hard cut at frame t: the histogram distance to frame t-1 stands out from its neighbourhood
-(``cut_ratio`` times the mean over a rolling window, and at least ``cut_min``), and the picture
-does not come back within ``flash_frames`` (a flash or a single corrupt frame does).
+Hard cut at frame t: the three changes at t stand out from those of the frames around it (the
+geometric mean of each change over the median of its ``window`` neighbours on either side, plus
+a noise floor, is at least ``cut_standout``). Every decision is relative to the video itself:
+a busy, noisy or dark video raises its own baseline. A flash, a corrupt frame or a one-frame
+glitch jumps away and comes back: a picture within ``flash_frames`` after the jump that
+matches one before it (``flash_similarity``) cancels the cut.
 
 Gradual transition centred at t: a one-way move between two steady appearances. The mean
 histogram of the C frames before t-W and that of the C frames after t+W differ (``gradual_min``),
@@ -22,7 +28,9 @@ reported at its centre; otherwise the fade-out and the fade-in are each a bounda
 ramps' midpoints, or at the dark run's edges when the ramp is a hard cut). Other detections inside
 a fade are dropped: the steep middle of a fast fade looks like a cut to the histogram.
 
-Finally boundaries closer than ``min_shot_seconds`` to the previous one are dropped.
+There is no minimum shot length: a shot of a few frames between two cuts is kept. Only
+detections within ``merge_frames`` of each other are one boundary (the stronger, a cut before a
+gradual transition).
 Per-frame scalars (mean luma) are kept for the whole video: a few bytes a frame; images only ever
 for the last ``2(W+C)+1`` frames.
 """
@@ -31,7 +39,7 @@ from __future__ import annotations
 
 import collections
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -62,13 +70,21 @@ class DetectorParams:
     """Named defaults, tuned on the labelled clips and the synthetic benchmark set."""
 
     window: int = 8  # W: half-window of the adaptive threshold and of the gradual test
-    cut_min: float = 0.12  # smallest histogram distance that may be a cut
-    cut_ratio: float = 2.5  # how far a cut must stand above its neighbourhood's mean
-    # ...and the pixels must change too (mean |luma step| / 255): a flat field whose grey level
-    # crosses a histogram bin edge moves the histogram but is no cut.
-    cut_min_pixel: float = 0.04
-    flash_frames: int = 3  # a picture that returns within this many frames was a flash
-    flash_similarity: float = 0.5  # "returns": distance back below this share of the jump
+    # How many times its neighbours' median change a cut's change is (geometric mean over the
+    # histogram, pixel and structure changes).
+    cut_standout: float = 3.0
+    # Noise floors added to the neighbours' median (a still shot changes by about nothing).
+    hist_floor: float = 0.005
+    pixel_floor: float = 0.02
+    structure_floor: float = 0.005
+    # The survey decodes skipped frames for real where their decoded neighbours' change stands
+    # out this much: lower than ``cut_standout``, so no cut is blended away.
+    survey_standout: float = 2.0
+    flash_frames: int = 4  # a picture that returns within this many frames was a flash
+    flash_similarity: float = (
+        0.5  # "returns": a change that stands out under this share of the jump's
+    )
+    merge_frames: int = 2  # detections this close are one boundary
     context: int = 8  # C: frames averaged on each side for the gradual test
     gradual_min: float = 0.17  # distance between the before- and after-context mean histograms
     context_ratio: float = 1.5  # that distance over the largest frame-to-context-mean distance
@@ -84,8 +100,71 @@ class DetectorParams:
     ramp_min_rise: float = 25.0  # a fade ramp climbs at least this much mean luma
     ramp_max_frames: int = 60
     ramp_min_step: float = 0.3  # along a ramp mean luma rises at least this much per frame
-    min_shot_seconds: float = 0.3
+    # A dark run shorter than this is the bottom of one fade, not a black shot of its own.
+    min_dark_shot_seconds: float = 0.3
     histogram_bins: tuple[int, int, int] = (16, 8, 8)  # Y, U, V
+
+
+# Luma levels added to a picture's contrast before dividing by it: a flat field is not infinitely
+# sensitive to noise.
+CONTRAST_FLOOR = 2.0
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the pixel and structure changes need of one frame's luma, computed once."""
+
+    luma: FloatArray
+    unit: FloatArray  # luma less its mean, scaled to length 1 (all zeros for a flat picture)
+    contrast: float  # luma standard deviation, 0..255
+
+    @classmethod
+    def of(cls, luma: FloatArray) -> Shape:
+        centred = (luma - luma.mean()).ravel()
+        norm = float(np.sqrt(centred @ centred))
+        contrast = norm / np.sqrt(centred.size)
+        unit = centred / norm if contrast >= 0.5 else np.zeros_like(centred)
+        return cls(luma, unit, contrast)
+
+
+def changes(a_hist: FloatArray, a: Shape, b_hist: FloatArray, b: Shape) -> Changes:
+    """The histogram, pixel and structure changes from one picture to another."""
+    pixel = float(np.abs(b.luma - a.luma).mean()) / (
+        0.5 * (a.contrast + b.contrast) + CONTRAST_FLOOR
+    )
+    flat_a, flat_b = not a.unit.any(), not b.unit.any()
+    structure = float(flat_a != flat_b) if flat_a or flat_b else 1.0 - float(a.unit @ b.unit)
+    return Changes(hist_distance(a_hist, b_hist), pixel, structure)
+
+
+@dataclass(frozen=True)
+class Changes:
+    hist: float
+    pixel: float
+    structure: float
+
+    def standout(self, baseline: Changes, params: DetectorParams) -> float:
+        """How many times ``baseline`` (plus the noise floors) this change is: the geometric
+        mean over the three signals."""
+        return float(
+            np.cbrt(
+                self.hist
+                / (baseline.hist + params.hist_floor)
+                * self.pixel
+                / (baseline.pixel + params.pixel_floor)
+                * self.structure
+                / (baseline.structure + params.structure_floor)
+            )
+        )
+
+
+def median_changes(steps: Sequence[Changes]) -> Changes:
+    if not steps:
+        return Changes(0.0, 0.0, 0.0)
+    hist, pixel, structure = np.median(
+        np.array([(c.hist, c.pixel, c.structure) for c in steps]), axis=0
+    )
+    return Changes(float(hist), float(pixel), float(structure))
 
 
 @dataclass
@@ -96,8 +175,14 @@ class _Features:
     # Sum of the histograms of every frame so far, this one included: the mean histogram of any
     # run of frames is then one subtraction (the gradual test takes two per frame).
     cumulative: npt.NDArray[np.float64]
-    step: float = 0.0  # histogram distance to the previous frame
-    pixel_step: float = 0.0  # mean absolute luma change from the previous frame, 0..1
+    shape: Shape
+    change: Changes = Changes(0.0, 0.0, 0.0)  # from the previous frame
+
+    @property
+    def step(self) -> float:
+        """Histogram distance to the previous frame."""
+        return self.change.hist
+
     context_distance: float = 0.0
     _coarse: FloatArray | None = None
     _spectrum: npt.NDArray[np.complex128] | None = None
@@ -204,6 +289,52 @@ def shift_residual(
     return float(np.abs(moved - landed).mean()) / raw
 
 
+class CutGate:
+    """Whether the frames between ``before`` and ``after``, decoded pictures a few frames apart,
+    must be seen one by one: the change between the two stands out (``survey_standout``, below
+    the cut test's own bar) from the changes between the decoded pictures either side,
+    ``previous`` to ``before`` and ``after`` to ``following``. For anything else -- motion,
+    transitions, which keep changing from one decoded picture to the next -- a blend of the two
+    stands in. Called with each decoded picture up to three times in a row: the description of
+    the last few is kept."""
+
+    def __init__(self, params: DetectorParams) -> None:
+        self.params = params
+        self._described: collections.deque[tuple[Image, tuple[FloatArray, Shape]]] = (
+            collections.deque(maxlen=4)
+        )
+
+    def _describe(self, image: Image) -> tuple[FloatArray, Shape]:
+        for known, description in self._described:
+            if known is image:
+                return description
+        description = (
+            histogram(image, self.params.histogram_bins),
+            Shape.of(image[0].astype(np.float32)),
+        )
+        self._described.append((image, description))
+        return description
+
+    def __call__(
+        self, previous: Image | None, before: Image, after: Image, following: Image | None
+    ) -> bool:
+        start, end = self._describe(before), self._describe(after)
+        change = changes(*start, *end)
+        nothing = Changes(0.0, 0.0, 0.0)
+        if change.standout(nothing, self.params) < self.params.survey_standout:
+            return False  # too small to be a cut even in a still shot
+        around = [
+            changes(*self._describe(previous), *start) if previous is not None else nothing,
+            changes(*end, *self._describe(following)) if following is not None else nothing,
+        ]
+        baseline = Changes(
+            max(c.hist for c in around),
+            max(c.pixel for c in around),
+            max(c.structure for c in around),
+        )
+        return change.standout(baseline, self.params) >= self.params.survey_standout
+
+
 def may_hide_cut(
     previous: Image | None,
     before: Image,
@@ -211,25 +342,8 @@ def may_hide_cut(
     following: Image | None,
     params: DetectorParams,
 ) -> bool:
-    """Whether the frames between ``before`` and ``after``, decoded pictures a few frames apart,
-    must be seen one by one: the change between the two passes the cut test's thresholds
-    (``cut_min_pixel``, ``cut_min`` and ``cut_ratio`` over the changes between the decoded
-    pictures either side, ``previous`` to ``before`` and ``after`` to ``following``). For
-    anything else -- motion, transitions, which keep changing from one decoded picture to the
-    next -- a blend of the two stands in."""
-    pixels = float(np.abs(after[0].astype(np.int16) - before[0]).mean()) / 255.0
-    if pixels < params.cut_min_pixel:
-        return False
-    bins = params.histogram_bins
-    start, end = histogram(before, bins), histogram(after, bins)
-    change = hist_distance(start, end)
-    if change < params.cut_min:
-        return False
-    around = [
-        hist_distance(histogram(previous, bins), start) if previous is not None else 0.0,
-        hist_distance(end, histogram(following, bins)) if following is not None else 0.0,
-    ]
-    return change >= params.cut_ratio * max(around)
+    """``CutGate``'s answer for one gap (nothing kept between calls)."""
+    return CutGate(params)(previous, before, after, following)
 
 
 @dataclass
@@ -251,11 +365,10 @@ class AdaptiveShotDetector:
             luma = frame.image[0].astype(np.float32)
             hist = histogram(frame.image, p.histogram_bins)
             cumulative = hist + previous.cumulative if previous is not None else hist.astype(float)
-            feats = _Features(frame.index, hist, luma, cumulative)
+            feats = _Features(frame.index, hist, luma, cumulative, Shape.of(luma))
             means.append(float(luma.sum()) / luma.size)
             if previous is not None:
-                feats.step = hist_distance(previous.hist, feats.hist)
-                feats.pixel_step = float(np.abs(luma - previous.luma).sum()) / (255.0 * luma.size)
+                feats.change = changes(previous.hist, previous.shape, hist, feats.shape)
             previous = feats
             recent.append(feats)
             if len(recent) == size:
@@ -278,7 +391,7 @@ class AdaptiveShotDetector:
             )
         ]
         ordered = self._merge_gradual(sorted(kept, key=lambda b: b.frame))
-        return self._min_length(sorted(ordered + fades, key=lambda b: b.frame), fps)
+        return self._merge_close(sorted(ordered + fades, key=lambda b: b.frame))
 
     def _evaluate(
         self, window: list[_Features], found: list[Boundary], run: list[_Features]
@@ -352,7 +465,7 @@ class AdaptiveShotDetector:
             in_end = self._ramp(means, d1 + 1, +1)
             has_out = d0 > 0 and out_start < d0 and means[out_start] - means[d0] >= p.ramp_min_rise
             has_in = d1 < n - 1 and in_end > d1 and means[in_end] - means[d1] >= p.ramp_min_rise
-            is_shot = (d1 - d0 + 1) >= max(1, round(p.min_shot_seconds * fps))
+            is_shot = (d1 - d0 + 1) >= max(1, round(p.min_dark_shot_seconds * fps))
             if not is_shot:
                 if d0 > 0 and d1 < n - 1 and (has_out or has_in):
                     lo = out_start if has_out else d0
@@ -388,14 +501,20 @@ class AdaptiveShotDetector:
     def _cut_at(self, window: list[_Features], centre: int, found: list[Boundary]) -> None:
         p = self.params
         here = window[centre]
-        if here.step < p.cut_min or here.pixel_step < p.cut_min_pixel:
+        if here.index == 0:
             return
-        neighbours = [f.step for i, f in enumerate(window) if i not in (centre, centre + 1)]
-        baseline = float(np.mean(neighbours)) if neighbours else 0.0
-        if here.step < p.cut_ratio * (baseline + 0.01):
+        neighbours = [
+            f.change
+            for f in window[max(0, centre - p.window) : centre + p.window + 1]
+            if f is not here and f.index > 0
+        ]
+        baseline = median_changes(neighbours)
+        jump = here.change.standout(baseline, p)
+        if jump < p.cut_standout:
             return
-        # A flash (or a corrupt frame) jumps away and back: the pictures on either side of it
-        # match. Compare the frames before this jump with those after it, both ways in time.
+        # A flash (or a corrupt frame) jumps away and back: a picture after the jump matches
+        # one before it, their change as ordinary as the neighbours'. Compare the frames before
+        # this jump with those after it.
         behind = window[max(0, centre - 1 - p.flash_frames) : centre]
         ahead = window[centre : centre + 1 + p.flash_frames]
         for b in behind:
@@ -403,7 +522,8 @@ class AdaptiveShotDetector:
                 is_the_jump = b is window[centre - 1] and a is here
                 if (
                     not is_the_jump
-                    and hist_distance(b.hist, a.hist) < p.flash_similarity * here.step
+                    and changes(b.hist, b.shape, a.hist, a.shape).standout(baseline, p)
+                    < p.flash_similarity * jump
                 ):
                     return
         found.append(Boundary(here.index, "cut", here.step, (here.index, here.index)))
@@ -423,15 +543,16 @@ class AdaptiveShotDetector:
                 merged.append(b)
         return merged
 
-    def _min_length(self, boundaries: list[Boundary], fps: float) -> list[Boundary]:
-        gap = max(1, round(self.params.min_shot_seconds * fps))
+    def _merge_close(self, boundaries: list[Boundary]) -> list[Boundary]:
+        """Detections within ``merge_frames`` of each other are one boundary: a cut rather than
+        a gradual transition, else the stronger."""
         kept: list[Boundary] = []
         for b in boundaries:
             if b.frame <= 0:
                 continue
-            if kept and b.frame - kept[-1].frame < gap:
-                # Two boundaries too close for a shot between them: keep the stronger one.
-                if b.score > kept[-1].score:
+            if kept and b.frame - kept[-1].frame <= self.params.merge_frames:
+                last = kept[-1]
+                if (b.kind == "cut", b.score) > (last.kind == "cut", last.score):
                     kept[-1] = b
                 continue
             kept.append(b)

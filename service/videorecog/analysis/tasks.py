@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image as PILImage
 
-from videorecog.analysis import covers, decode, faces, gif
+from videorecog.analysis import covers, decode, gif
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram, may_hide_cut
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, CutGate, histogram
 from videorecog.analysis.survey import Survey, SurveyUnavailable
 
 ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
-SAMPLE_WIDTH = 160  # cover candidates are scored at this width
+SAMPLE_WIDTH = 320  # cover candidates are scored at this width (fine enough to tell blur)
 SAMPLE_EVERY_SECONDS = 0.25
-IMAGE_COVERS = 3
+IMAGE_COVERS = 5  # the most GenerateVideoCover returns; each from a different shot
 SHORTLIST = 8  # best-per-shot candidates that are looked at for faces
 FACE_PREVIEW_WIDTH = 480
 GIF_COVERS = 2
@@ -102,7 +102,7 @@ def _analysis_pass(
                 stream,
                 width=width,
                 height=height,
-                must_decode=functools.partial(may_hide_cut, params=detector.params),
+                must_decode=CutGate(detector.params),
                 sample_every=sample_every,
                 sample_size=sample_size,
             )
@@ -158,15 +158,27 @@ def make_covers(
     image_format: str = "png",
     progress: Progress | None = None,
 ) -> CoversResult:
-    """Write the covers into ``out_dir`` as ``<stem>-<n>.<ext>``, best first.
+    """Write the covers into ``out_dir`` as ``<stem>-<n>.<ext>``, best first (``covers``: frames
+    judged against the video's own, one cover per shot, defective frames only as a last resort).
 
     Raises:
-        InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame is usable.
+        InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame has visible content.
     """
     result = _analyse(path, with_candidates=True, progress=progress)
     candidates = result.pool.all()
-    ranked = covers.best_per_shot(candidates, result.boundaries, result.frames, result.info.fps)
+    ranked = covers.best_per_shot(
+        candidates, result.boundaries, result.frames, result.info.fps, result.pool.reference()
+    )
+    if not ranked:
+        raise InvalidVideo(
+            "InvalidFile.Content",
+            "No frame has visible content (black or flat throughout).",
+        )
+    if is_gif:
+        ranked = _long_enough(ranked, candidates, result.info.fps)
     shortlist = ranked[:SHORTLIST]
+    from videorecog.analysis import faces  # OpenCV: loaded only when covers are made
+
     previews = decode.frame_at_times(
         path, [p.candidate.time for p in shortlist], width=FACE_PREVIEW_WIDTH
     )
@@ -177,20 +189,15 @@ def make_covers(
         for p in shortlist
     ]
     picks = covers.diverse(rescored, GIF_COVERS if is_gif else IMAGE_COVERS)
-    if not picks:
-        raise InvalidVideo(
-            "InvalidFile.Content",
-            "No frame is usable as a cover (black, blank or blurred throughout).",
-        )
     box = covers.bars(candidates)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[CoverFile] = []
     if is_gif:
-        fps = result.info.fps or 25.0
         for n, pick in enumerate(picks):
-            start, end = gif.segment(pick.candidate.time, pick.shot[0] / fps, pick.shot[1] / fps)
-            frames = gif.read_segment(path, start, end, box)
+            first, end = _times_of(pick.clean, candidates, result.info.fps)
+            start, stop = gif.segment(pick.candidate.time, first, end)
+            frames = gif.read_segment(path, start, stop, box)
             if not frames:
                 continue
             name = f"{stem}-{n}.gif"
@@ -213,3 +220,33 @@ def make_covers(
     if not files:
         raise InvalidVideo("InvalidFile.Decode", "The chosen cover frames could not be decoded.")
     return CoversResult(files, result.frames)
+
+
+def _times_of(
+    frames: tuple[int, int], candidates: list[covers.Candidate], fps: float
+) -> tuple[float, float]:
+    """Times of frame numbers, interpolated between the samples' own (variable frame rate)."""
+    rate = fps or 25.0
+    index = [0.0, *(float(c.index) for c in candidates)]
+    times = [0.0, *(c.time for c in candidates)]
+    last_index, last_time = index[-1], times[-1]
+
+    def at(frame: int) -> float:
+        if frame > last_index:
+            return last_time + (frame - last_index) / rate
+        return float(np.interp(frame, index, times))
+
+    return at(frames[0]), at(frames[1])
+
+
+def _long_enough(
+    ranked: list[covers.Pick], candidates: list[covers.Candidate], fps: float
+) -> list[covers.Pick]:
+    """For GIF covers, the shots whose clean part holds a whole preview, when there are any."""
+    shortest = gif.GIF_SECONDS[0] + 2 * gif.EDGE_MARGIN_SECONDS
+    long = [p for p in ranked if _span(_times_of(p.clean, candidates, fps)) >= shortest]
+    return long or ranked
+
+
+def _span(times: tuple[float, float]) -> float:
+    return times[1] - times[0]
