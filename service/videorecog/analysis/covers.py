@@ -2,24 +2,26 @@
 best frame of each shot away from transitions, pick up to five from different shots.
 
 Measured on each sample (a ~320 px RGB picture, every 0.25 s): *detail*, the variance of the
-Laplacian relative to the variance of luma (contrast-independent); luma mean and spread; the share
-of clipped-white pixels; colourfulness (Hasler and Suesstrunk's metric).
+Laplacian relative to the variance of luma (contrast-independent), on a 2x2-averaged copy (the
+codec's noise would pass for detail in a soft picture); luma mean and spread; the share of
+clipped-white pixels; colourfulness (Hasler and Suesstrunk's metric); a 16x9 thumbnail.
 
 Judged relative to the video (``Reference``: its samples' distribution, kept in bounded histograms):
 - sharpness (0..1): detail against the video's typical sharp frame (the 75th percentile of its
   well-exposed samples), on a log scale: 1 at or above it, 0 at ``BLUR_RATIO`` of it or below;
   a soft or upscaled video is measured against itself, so its best frames still score well;
-- defects: *blurred* (detail under ``BLUR_RATIO`` of the typical), *under-exposed* (nearly black,
-  or mean luma under ``DARK_SHARE`` of the video's median), *over-exposed* (near white or largely
-  clipped), *washed out* (luma spread under ``FLAT_SHARE`` of the video's median) and
-  *mid-transition* (inside a detected gradual transition).
+- defects: *blurred* (detail under ``BLUR_RATIO`` of the typical), *under-exposed* (nearly
+  black, or mean luma under ``DARK_SHARE`` of the video's median), *over-exposed* (near white,
+  largely clipped, or ``BRIGHTER`` than the median with some clipping), *washed out* (luma
+  spread under ``FLAT_SHARE`` of the video's median) and *mid-transition* (inside a detected
+  gradual transition).
 
 Only a sample with no visible content (black or flat: one level throughout) is never a candidate;
 a video with nothing else fails with ``InvalidFile.Content``. Every other video gets covers: in each
 shot the best frame of the best tier -- clean; near a transition (within
 ``TRANSITION_MARGIN_SECONDS`` of a gradual one or ``CUT_MARGIN_FRAMES`` of a cut); defective --,
 and defective frames only when the video has no other. Up to five covers, each from a different
-shot, near-duplicates skipped, best first.
+shot, the same picture twice (a shot that returns, a blurred copy) skipped, best first.
 
 Quality terms (each 0..1): sharpness as above; exposure: mean luma near mid-grey, few clipped
 pixels; contrast: luma standard deviation; colourfulness; representativeness: the length of the
@@ -30,7 +32,7 @@ shortlist only (it is the slow part).
 ``Confidence`` = 10 x (0.30 sharpness + 0.20 exposure + 0.15 contrast + 0.10 colourfulness
 + 0.15 representativeness + 0.10 face) x tier factor (1 clean, 0.8 near a transition, 0.5
 defective), so 0..10: a sharp (for this video), well-exposed, colourful frame from a long shot
-scores about 8-9, a clear face adds up to 1; a dull but acceptable frame about 5; a defective
+scores about 7-9, a clear face adds up to 1; a dull but acceptable frame about 5; a defective
 frame, returned only when nothing better exists, at most 5. Covers are listed by ``Confidence``,
 highest first.
 """
