@@ -19,9 +19,11 @@ Judged relative to the video (``Reference``: its samples' distribution, kept in 
 Only a sample with no visible content (black or flat: one level throughout) is never a candidate;
 a video with nothing else fails with ``InvalidFile.Content``. Every other video gets covers: in each
 shot the best frame of the best tier -- clean; near a transition (within
-``TRANSITION_MARGIN_SECONDS`` of a gradual one or ``CUT_MARGIN_FRAMES`` of a cut); defective --,
-and defective frames only when the video has no other. Up to five covers, each from a different
-shot, the same picture twice (a shot that returns, a blurred copy) skipped, best first.
+``TRANSITION_MARGIN_SECONDS`` of a gradual one or ``CUT_MARGIN_FRAMES`` of a cut); defective --;
+frames near a transition only to make up a second cover, defective frames only when the video has
+no other; among nearly equal frames, the one in the middle of its shot. Up to five covers, each
+from a different shot, best first, the same picture twice (a shot that returns, a blurred copy)
+skipped, and none scoring under half the best one's confidence.
 
 Quality terms (each 0..1): sharpness as above; exposure: mean luma near mid-grey, few clipped
 pixels; contrast: luma standard deviation; colourfulness; representativeness: the length of the
@@ -76,6 +78,9 @@ FLAT_SHARE = 0.3  # luma spread under this share of the video's median: washed o
 TRANSITION_MARGIN_SECONDS = 0.4  # around a gradual transition: near it
 CUT_MARGIN_FRAMES = 2  # either side of a cut: near it
 TIER_FACTOR = (1.0, 0.8, 0.5)  # clean, near a transition, defective
+NEAR_ONLY_UP_TO = 2  # shots whose best frame is near a transition: only up to this many covers
+CENTRE_BONUS = 0.2  # confidence points that favour a frame in the middle of its shot (ranking)
+WEAKEST = 0.5  # a further cover scores at least this share of the best one's confidence
 NEAR_DUPLICATE = 0.12  # histogram distance under which two covers may be the same picture
 SAME_PICTURE = 0.05  # ...and mean luma difference of their 16x9 thumbnails under which they are
 THUMB = (9, 16)
@@ -306,7 +311,8 @@ def best_per_shot(
 ) -> list[Pick]:
     """The best frame of each shot, from its best tier, by confidence, best first.
 
-    A shot whose best frame is defective is left out when any other shot has a better one."""
+    A shot whose best frame is defective is left out when any other shot has a better one; one
+    whose best frame is near a transition, when two others have clean ones."""
     margin = max(1, round(TRANSITION_MARGIN_SECONDS * fps))
     inside = [b.span for b in boundaries if b.kind == "gradual"]
     near = [
@@ -330,13 +336,19 @@ def best_per_shot(
         shot = shots[shot_no]
         share = (shot[1] - shot[0]) / longest
         confidence = _tiered(quality.confidence(share), tier)
+        clean = _clean_part(shot, boundaries, margin)
+        pick = Pick(cand, confidence, shot, share, quality, tier, clean)
         current = best.get(shot_no)
-        if current is None or (tier, -confidence) < (current.tier, -current.confidence):
-            clean = _clean_part(shot, boundaries, margin)
-            best[shot_no] = Pick(cand, confidence, shot, share, quality, tier, clean)
-    picks = list(best.values())
-    if any(p.tier < 2 for p in picks):
-        picks = [p for p in picks if p.tier < 2]
+        if current is None or _rank(pick) < _rank(current):
+            best[shot_no] = pick
+    picks = sorted(best.values(), key=lambda p: (p.tier, -p.confidence))
+    clean = [p for p in picks if p.tier == 0]
+    if clean:
+        # Near a transition (a detected span may be shorter than the dissolve): only to make
+        # up a second cover.
+        picks = clean + [p for p in picks if p.tier == 1][: max(0, NEAR_ONLY_UP_TO - len(clean))]
+    elif any(p.tier == 1 for p in picks):
+        picks = [p for p in picks if p.tier == 1]
     return sorted(picks, key=lambda p: p.confidence, reverse=True)
 
 
@@ -348,10 +360,22 @@ def same_picture(a: Candidate, b: Candidate) -> bool:
     )
 
 
+def _rank(pick: Pick) -> tuple[int, float]:
+    """Within a shot: the best tier, then confidence, and among nearly equal frames (a still
+    shot) the one farthest from the shot's ends."""
+    first, end = pick.clean
+    half = max(1.0, (end - first) / 2)
+    centrality = max(0.0, min(pick.candidate.index - first, end - 1 - pick.candidate.index) / half)
+    return (pick.tier, -(pick.confidence + CENTRE_BONUS * centrality))
+
+
 def diverse(picks: Sequence[Pick], count: int) -> list[Pick]:
-    """Up to ``count`` picks, best first, skipping near-duplicates of one already taken."""
+    """Up to ``count`` picks, best first, skipping near-duplicates of one already taken and any
+    scoring under ``WEAKEST`` of the best."""
     taken: list[Pick] = []
     for pick in sorted(picks, key=lambda p: p.confidence, reverse=True):
+        if taken and pick.confidence < WEAKEST * taken[0].confidence:
+            break
         if not any(same_picture(pick.candidate, p.candidate) for p in taken):
             taken.append(pick)
         if len(taken) == count:
