@@ -342,11 +342,11 @@ def best_per_shot(
         if current is None or _rank(pick) < _rank(current):
             best[shot_no] = pick
     picks = sorted(best.values(), key=lambda p: (p.tier, -p.confidence))
-    clean = [p for p in picks if p.tier == 0]
-    if clean:
+    clear = [p for p in picks if p.tier == 0]
+    if clear:
         # Near a transition (a detected span may be shorter than the dissolve): only to make
         # up a second cover.
-        picks = clean + [p for p in picks if p.tier == 1][: max(0, NEAR_ONLY_UP_TO - len(clean))]
+        picks = clear + [p for p in picks if p.tier == 1][: max(0, NEAR_ONLY_UP_TO - len(clear))]
     elif any(p.tier == 1 for p in picks):
         picks = [p for p in picks if p.tier == 1]
     return sorted(picks, key=lambda p: p.confidence, reverse=True)
