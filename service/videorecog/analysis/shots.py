@@ -93,7 +93,7 @@ class ShotDetector(Protocol):
 class DetectorParams:
     """Named defaults. Each threshold is a ratio to the video's own changes or a noise floor."""
 
-    window: int = 8  # W: half-window of the adaptive threshold and of the gradual test
+    window: int = 8  # half-window of the cut test's neighbourhood
     # How many times its neighbours' median change a cut's change is (geometric mean over the
     # histogram, pixel and structure changes).
     cut_standout: float = 3.0
@@ -109,10 +109,19 @@ class DetectorParams:
     # A jolt of the camera, not a cut: after the best global shift less than this share of the
     # change is left.
     jolt_residual_max: float = 0.5
-    context: int = 8  # C: frames averaged on each side for the gradual test
-    gradual_min: float = 0.17  # distance between the before- and after-context mean histograms
-    context_ratio: float = 1.5  # that distance over the largest frame-to-context-mean distance
-    gradual_ratio: float = 2.5  # spread-out test: t-W vs t+W distance / largest single step
+    # W: the gradual test's half-windows, one test each (a dissolve longer than 2W fills it).
+    gradual_windows: tuple[int, ...] = (8, 16)
+    context: int = 8  # C: the steady stretch expected on each side of the window
+    # The change from frame t-W to t+W over the larger change inside the contexts beside it
+    # (t-W-C to t-W, t+W to t+W+C), geometric mean over the three signals.
+    gradual_standout: float = 3.0
+    # ...or the mean histograms of the two contexts differ (``gradual_min``), over
+    # ``context_ratio`` times the largest distance of a context's frame from its mean, and the
+    # change still stands out ``gradual_corroboration`` times (an exposure drift does not).
+    gradual_min: float = 0.17
+    context_ratio: float = 1.5
+    gradual_corroboration: float = 1.3
+    gradual_ratio: float = 2.5  # spread-out test: that change over the largest single step
     # ...and frame t must be close to a blend of frames t-W and t+W (on luma shrunk 4x more, which
     # tolerates the slow motion inside a dissolve but not the displacement of a fast pan).
     blend_residual_max: float = 0.5
@@ -219,12 +228,18 @@ def _chunks(frames: Iterable[Frame]) -> Iterator[Image]:
 
 
 @dataclass
-class _Run:
-    """Consecutive centres that passed the gradual test."""
+class _Scale:
+    """One window size of the gradual test, and the run of centres that passed it so far."""
 
-    first: int = -1
+    window: int  # W
+    reach: int  # W + C: frames needed on either side of a centre
+    next: int = -1  # the next centre to test
+    first: int = -1  # the run: first and last centre, and the largest change seen
     last: int = -1
     peak: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.next = self.reach
 
 
 @dataclass
@@ -235,15 +250,15 @@ class AdaptiveShotDetector:
 
     def detect(self, frames: Iterable[Frame], fps: float) -> list[Boundary]:
         p = self.params
-        half = p.window + p.context
         found: list[Boundary] = []
-        run = _Run()
+        # One gradual test per window size: a long dissolve fills a short window.
+        scales = [_Scale(w, w + p.context) for w in p.gradual_windows]
         means: list[FloatArray] = []
         contrasts: list[FloatArray] = []
         pictures: _Pictures | None = None
-        next_cut, next_gradual = 1, half
+        next_cut = 1
         for images in _chunks(frames):
-            keep_from = max(0, min(next_cut - p.window - 1, next_gradual - half))
+            keep_from = max(0, min([next_cut - p.window - 1] + [s.next - s.reach for s in scales]))
             pictures = (
                 _Pictures.measure(0, images, p)
                 if pictures is None
@@ -254,15 +269,17 @@ class AdaptiveShotDetector:
             ready = pictures.end - 1 - p.window  # the last centre with a full window after it
             found += self._cuts(pictures, range(next_cut, ready + 1))
             next_cut = max(next_cut, ready + 1)
-            last_gradual = pictures.end - 1 - half
-            self._gradual(pictures, range(next_gradual, last_gradual + 1), run, found)
-            next_gradual = max(next_gradual, last_gradual + 1)
+            for scale in scales:
+                last = pictures.end - 1 - scale.reach
+                self._gradual(pictures, scale, range(scale.next, last + 1), found)
+                scale.next = max(scale.next, last + 1)
         if pictures is None:
             return []
         # The last frames never sit in the middle of a full window: test them for cuts with what
         # is left.
         found += self._cuts(pictures, range(next_cut, pictures.end))
-        self._close(run, found)
+        for scale in scales:
+            self._close(scale, found)
         fades, plain_runs = self._fades(np.concatenate(means), np.concatenate(contrasts), fps)
         # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
         # first or last frame, looks like a cut. A plain run's own first frame may still be a cut
@@ -332,65 +349,62 @@ class AdaptiveShotDetector:
         )
 
     def _gradual(
-        self, pictures: _Pictures, centres: range, run: _Run, found: list[Boundary]
+        self, pictures: _Pictures, run: _Scale, centres: range, found: list[Boundary]
     ) -> None:
         p = self.params
         if not centres:
             return
-        w, c = p.window, p.context
-        t = np.asarray(centres, dtype=np.int64) - pictures.first
-        cumulative = np.concatenate(
-            [
-                np.zeros((1, pictures.hist.shape[1])),
-                np.cumsum(pictures.hist, axis=0, dtype=np.float64),
-            ]
+        w, c = run.window, p.context
+        t = np.asarray(centres, dtype=np.int64)
+        # The change across the window against the changes inside each context beside it.
+        across = pictures.changes(t - w, t + w)
+        contexts = np.maximum(
+            pictures.changes(t - w - c, t - w), pictures.changes(t + w, t + w + c)
         )
-        # Context means: frames t-W-C .. t-W and t+W .. t+W+C, both ends included.
-        before = (cumulative[t - w + 1] - cumulative[t - w - c]) / (c + 1)
-        after = (cumulative[t + w + c + 1] - cumulative[t + w]) / (c + 1)
+        rise = standout(across, contexts, p)
+        # In a moving shot pixels and structure drift further the longer the span: over a long
+        # window they stand out from the short contexts anywhere, so there they only corroborate
+        # the contexts' mean histograms below.
+        alone = rise >= p.gradual_standout if w == p.window else np.zeros(len(t), dtype=bool)
+        # ...or, robust to motion inside the shots, the mean histograms of the contexts differ
+        # more than any of their frames differs from its own context's mean.
+        first = pictures.first
+        cumulative = np.concatenate(
+            [np.zeros((1, pictures.hist.shape[1])), np.cumsum(pictures.hist, axis=0)]
+        )
+        before = (cumulative[t - w + 1 - first] - cumulative[t - w - c - first]) / (c + 1)
+        after = (cumulative[t + w + c + 1 - first] - cumulative[t + w - first]) / (c + 1)
         distance = np.abs(before - after).sum(axis=1) / 6.0
-        # The tests in order of cost; most frames fail the first (the two contexts look alike).
-        for k in range(len(t)):
-            if distance[k] >= p.gradual_min and self._transition_at(
-                pictures, int(t[k]) + pictures.first, before[k], after[k], float(distance[k])
-            ):
+        passed = alone.copy()
+        for k in np.flatnonzero(
+            ~alone & (rise >= p.gradual_corroboration) & (distance >= p.gradual_min)
+        ):
+            lo, hi = int(t[k]) - w - c - first, int(t[k]) + w - first
+            farthest = (
+                max(
+                    float(np.abs(pictures.hist[lo : lo + c + 1] - before[k]).sum(axis=1).max()),
+                    float(np.abs(pictures.hist[hi : hi + c + 1] - after[k]).sum(axis=1).max()),
+                )
+                / 6.0
+            )
+            passed[k] = distance[k] >= p.context_ratio * farthest
+        for j in np.flatnonzero(passed):
+            passed[j] = self._transition_at(pictures, int(t[j]), w, across[j])
+        for k, frame in enumerate(centres):
+            if passed[k]:
                 if run.first < 0:
-                    run.first = int(t[k]) + pictures.first
-                run.last = int(t[k]) + pictures.first
-                run.peak = max(run.peak, float(distance[k]))
+                    run.first = frame
+                run.last = frame
+                run.peak = max(run.peak, float(rise[k]))
             else:
                 self._close(run, found)
 
-    def _transition_at(
-        self,
-        pictures: _Pictures,
-        centre: int,
-        before: np.ndarray,
-        after: np.ndarray,
-        distance: float,
-    ) -> bool:
+    def _transition_at(self, pictures: _Pictures, centre: int, w: int, across: FloatArray) -> bool:
         p = self.params
-        w, c = p.window, p.context
         start, end = centre - w, centre + w
-        inner = pictures.steps[start + 1 - pictures.first : end + 1 - pictures.first, 0]
-        if hist_distance(pictures.hist_of(start), pictures.hist_of(end)) < p.gradual_ratio * float(
-            inner.max()
-        ):
-            return False  # one step makes all the change: a cut's neighbourhood
-        lo, hi = start - c - pictures.first, end + c + 1 - pictures.first
-        farthest = (
-            max(
-                float(
-                    np.abs(pictures.hist[lo : start + 1 - pictures.first] - before)
-                    .sum(axis=1)
-                    .max()
-                ),
-                float(np.abs(pictures.hist[end - pictures.first : hi] - after).sum(axis=1).max()),
-            )
-            / 6.0
-        )
-        if distance < p.context_ratio * farthest:
-            return False
+        steps = pictures.steps[start + 1 - pictures.first : end + 1 - pictures.first]
+        if float(standout(across, steps.max(axis=0), p)) < p.gradual_ratio:
+            return False  # one step makes most of the change: a cut's neighbourhood
         if (
             blend_residual(
                 shrink(pictures.luma_of(centre), 4),
@@ -407,15 +421,13 @@ class AdaptiveShotDetector:
             > p.motion_residual_max
         )
 
-    def _close(self, run: _Run, found: list[Boundary]) -> None:
+    def _close(self, run: _Scale, found: list[Boundary]) -> None:
         if run.first >= 0 and run.last - run.first + 1 >= self.params.min_run:
+            # Centre t passes while frames t-W and t+W bracket the transition: from (its last
+            # frame - W) to (its first frame + W). So it spans about last-W .. first+W.
+            ends = sorted((run.last - run.window, run.first + run.window))
             found.append(
-                Boundary(
-                    (run.first + run.last + 1) // 2,
-                    "gradual",
-                    run.peak,
-                    (run.first - self.params.window, run.last + self.params.window),
-                )
+                Boundary((run.first + run.last + 1) // 2, "gradual", run.peak, (ends[0], ends[1]))
             )
         run.first, run.last, run.peak = -1, -1, 0.0
 
@@ -491,18 +503,29 @@ class AdaptiveShotDetector:
 
     @staticmethod
     def _merge_gradual(boundaries: list[Boundary]) -> list[Boundary]:
-        """One transition whose run broke in the middle gives overlapping spans: join them."""
-        merged: list[Boundary] = []
+        """One transition seen by both window sizes, or whose run broke in the middle, gives
+        overlapping spans: one boundary, at the median of their midpoints (the long window's
+        span is the rougher estimate, so no single span's middle is the best guess)."""
+        groups: list[list[Boundary]] = []
         for b in boundaries:
-            last = merged[-1] if merged else None
-            if last is not None and b.kind == last.kind == "gradual" and b.span[0] <= last.span[1]:
-                lo, hi = last.span[0], max(last.span[1], b.span[1])
-                merged[-1] = Boundary(
-                    (lo + hi + 1) // 2, "gradual", max(last.score, b.score), (lo, hi)
-                )
+            last = groups[-1] if groups else None
+            if (
+                last is not None
+                and b.kind == last[-1].kind == "gradual"
+                and b.span[0] <= max(g.span[1] for g in last)
+            ):
+                last.append(b)
             else:
-                merged.append(b)
-        return merged
+                groups.append([b])
+        return [
+            Boundary(
+                int(np.median([g.frame for g in group])),
+                group[0].kind,
+                max(g.score for g in group),
+                (min(g.span[0] for g in group), max(g.span[1] for g in group)),
+            )
+            for group in groups
+        ]
 
     def _merge_close(self, boundaries: list[Boundary]) -> list[Boundary]:
         """Detections within ``merge_frames`` of each other are one boundary: a cut rather than

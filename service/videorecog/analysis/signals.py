@@ -37,12 +37,15 @@ def histograms(yuv: Image, bins: tuple[int, int, int]) -> FloatArray:
     shifts, offsets = _bin_layout(bins)
     n = yuv.shape[0]
     total = sum(bins)
+    # Every other pixel each way: a quarter of the work, the same distribution within noise.
+    sampled = yuv[:, :, ::2, ::2]
     # One bincount for all pictures and planes: each plane's bin numbers moved past the previous
     # ones (still within uint8), each picture's past the previous picture's.
-    codes = (yuv.reshape(n, 3, -1) >> shifts) + offsets
-    per_picture = np.arange(n, dtype=np.int64)[:, None, None] * total
-    counts = np.bincount((codes + per_picture).ravel(), minlength=n * total)
-    return np.asarray(counts.reshape(n, total) / yuv[0, 0].size, dtype=np.float32)
+    codes = (sampled.reshape(n, 3, -1) >> shifts) + offsets
+    index = np.uint16 if n * total < 2**16 else np.int64
+    per_picture = np.arange(n, dtype=index)[:, None, None] * np.asarray(total, dtype=index)
+    counts = np.bincount((codes.astype(index) + per_picture).ravel(), minlength=n * total)
+    return np.asarray(counts.reshape(n, total) / sampled[0, 0].size, dtype=np.float32)
 
 
 def histogram(yuv: Image, bins: tuple[int, int, int]) -> FloatArray:
@@ -99,7 +102,7 @@ def changes(
     """Pixel and structure changes from pictures ``a`` to pictures ``b`` (row by row), each the
     median over the blocks: a caption, a logo or one person moving changes a few blocks, a cut
     nearly all of them. ``flat``: which blocks have no structure (N x blocks)."""
-    per_block = np.abs(blocks(luma_b) - blocks(luma_a)).mean(axis=2)
+    per_block = blocks(np.abs(luma_b - luma_a)).mean(axis=2)
     pixel = np.median(per_block, axis=1) / (0.5 * (contrast_a + contrast_b) + CONTRAST_FLOOR)
     correlation = np.einsum("ijk,ijk->ij", units_a, units_b)
     # Flat to flat: nothing changed; flat to textured (or back): all of the structure did.
