@@ -376,18 +376,18 @@ class AdaptiveShotDetector:
         after = (cumulative[t + w + c + 1 - first] - cumulative[t + w - first]) / (c + 1)
         distance = np.abs(before - after).sum(axis=1) / 6.0
         passed = alone.copy()
-        for k in np.flatnonzero(
+        for i in np.flatnonzero(
             ~alone & (rise >= p.gradual_corroboration) & (distance >= p.gradual_min)
         ):
-            lo, hi = int(t[k]) - w - c - first, int(t[k]) + w - first
+            lo, hi = int(t[i]) - w - c - first, int(t[i]) + w - first
             farthest = (
                 max(
-                    float(np.abs(pictures.hist[lo : lo + c + 1] - before[k]).sum(axis=1).max()),
-                    float(np.abs(pictures.hist[hi : hi + c + 1] - after[k]).sum(axis=1).max()),
+                    float(np.abs(pictures.hist[lo : lo + c + 1] - before[i]).sum(axis=1).max()),
+                    float(np.abs(pictures.hist[hi : hi + c + 1] - after[i]).sum(axis=1).max()),
                 )
                 / 6.0
             )
-            passed[k] = distance[k] >= p.context_ratio * farthest
+            passed[i] = distance[i] >= p.context_ratio * farthest
         for j in np.flatnonzero(passed):
             passed[j] = self._transition_at(pictures, int(t[j]), w, across[j])
         for k, frame in enumerate(centres):
