@@ -19,7 +19,8 @@ Judged relative to the video (``Reference``: its samples' distribution, kept in 
 Only a sample with no visible content (black or flat: one level throughout) is never a candidate;
 a video with nothing else fails with ``InvalidFile.Content``. Every other video gets covers: in each
 shot the best frame of the best tier -- clean; near a transition (within
-``TRANSITION_MARGIN_SECONDS`` of a gradual one or ``CUT_MARGIN_FRAMES`` of a cut); defective --;
+``TRANSITION_MARGIN_SECONDS`` of a gradual one or ``CUT_MARGIN_FRAMES`` of a cut, or changing
+``UNSTEADY_RATIO`` times more than the video's samples usually do: a missed dissolve); defective --;
 frames near a transition only to make up a second cover, defective frames only when the video has
 no other; among nearly equal frames, the one in the middle of its shot. Up to five covers, each
 from a different shot, best first, the same picture twice (a shot that returns, a blurred copy)
@@ -79,6 +80,9 @@ TRANSITION_MARGIN_SECONDS = 0.4  # around a gradual transition: near it
 CUT_MARGIN_FRAMES = 2  # either side of a cut: near it
 TIER_FACTOR = (1.0, 0.8, 0.5)  # clean, near a transition, defective
 NEAR_ONLY_UP_TO = 2  # shots whose best frame is near a transition: only up to this many covers
+STEADY_SECONDS = 0.6  # neighbouring samples this close show whether a picture is steady
+UNSTEADY_RATIO = 3.0  # changing this many times the video's median change: near a transition
+UNSTEADY_CHANGE = 0.015  # ...and at least this much (mean luma of 16x9 thumbnails, 0..1)
 CENTRE_BONUS = 0.2  # confidence points that favour a frame in the middle of its shot (ranking)
 WEAKEST = 0.5  # a further cover scores at least this share of the best one's confidence
 NEAR_DUPLICATE = 0.12  # histogram distance under which two covers may be the same picture
@@ -324,14 +328,15 @@ def best_per_shot(
     shots = shots_from(boundaries, total_frames)
     longest = max((e - s for s, e in shots), default=1)
     starts = [s for s, _ in shots]
+    visible = sorted((c for c in candidates if c.features.visible), key=lambda c: c.index)
+    unsteady = _unsteady(visible, [bisect.bisect_right(starts, c.index) for c in visible])
     best: dict[int, Pick] = {}
-    for cand in candidates:
+    for cand, shaky in zip(visible, unsteady, strict=True):
         quality = judge(cand.features, reference)
-        if "invisible" in quality.defects:
-            continue
         if any(lo <= cand.index <= hi for lo, hi in inside):
             quality = dataclasses.replace(quality, defects=(*quality.defects, "mid-transition"))
-        tier = 2 if quality.defects else int(any(lo <= cand.index <= hi for lo, hi in near))
+        is_near = shaky or any(lo <= cand.index <= hi for lo, hi in near)
+        tier = 2 if quality.defects else int(is_near)
         shot_no = max(0, bisect.bisect_right(starts, cand.index) - 1)
         shot = shots[shot_no]
         share = (shot[1] - shot[0]) / longest
@@ -358,6 +363,26 @@ def same_picture(a: Candidate, b: Candidate) -> bool:
         hist_distance(a.hist, b.hist) < NEAR_DUPLICATE
         and float(np.abs(a.thumb - b.thumb).mean()) < SAME_PICTURE
     )
+
+
+def _unsteady(candidates: Sequence[Candidate], shot_of: Sequence[int]) -> list[bool]:
+    """Samples whose picture changes much more than this video's usually do, between them and
+    their neighbours in the same shot: a dissolve the detector missed, or a whip pan."""
+    changes: list[float | None] = []
+    for k, cand in enumerate(candidates):
+        around = [
+            float(np.abs(cand.thumb - candidates[j].thumb).mean())
+            for j in (k - 1, k + 1)
+            if 0 <= j < len(candidates)
+            and shot_of[j] == shot_of[k]
+            and abs(candidates[j].time - cand.time) <= STEADY_SECONDS
+        ]
+        changes.append(sum(around) / len(around) if around else None)
+    known = [c for c in changes if c is not None]
+    if not known:
+        return [False] * len(candidates)
+    limit = max(UNSTEADY_CHANGE, UNSTEADY_RATIO * float(np.median(known)))
+    return [c is not None and c > limit for c in changes]
 
 
 def _rank(pick: Pick) -> tuple[int, float]:

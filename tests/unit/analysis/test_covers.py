@@ -192,6 +192,20 @@ def test_frames_inside_a_transition_are_defective() -> None:
     assert sorted(p.clean for p in picks) == [(0, 50 - margin), (71 + margin, 120)]
 
 
+def test_a_missed_dissolve_is_unsteady() -> None:
+    """Samples in the middle of a dissolve nobody detected change far more than the still
+    pictures either side: they count as near a transition, the stills do not."""
+    a, b = _textured(11).astype(np.float32), _textured(12).astype(np.float32)
+    frames = [a] * 40 + [a + (b - a) * (k + 1) / 31 for k in range(30)] + [b] * 40
+    samples = [_candidate(n, frames[n].astype(np.uint8)) for n in range(0, 110, 6)]
+    unsteady = covers._unsteady(samples, [0] * len(samples))
+    flagged = [c.index for c, u in zip(samples, unsteady, strict=True) if u]
+    assert flagged
+    assert all(40 <= n < 70 for n in flagged)
+    picks = covers.best_per_shot(samples, [], 110, 25.0)
+    assert not 40 <= picks[0].candidate.index < 70
+
+
 def test_pool_is_bounded_and_keeps_the_distribution() -> None:
     """A long video keeps a bounded number of candidates from all of its length; the reference
     is the distribution of every sample it saw."""
