@@ -23,6 +23,8 @@ IMAGE_COVERS = 5  # the most GenerateVideoCover returns; each from a different s
 SHORTLIST = 8  # best-per-shot candidates that are looked at for faces
 FACE_PREVIEW_WIDTH = 480
 GIF_COVERS = 2
+# Below this many pixels a frame decodes faster than the survey can skip it: decoded in full.
+SURVEY_MIN_PIXELS = 640 * 360
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,37 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _analyse(
-    path: str, with_candidates: bool, progress: Progress | None = None, survey: bool = True
+    path: str,
+    with_candidates: bool,
+    progress: Progress | None = None,
+    survey: bool | None = None,
 ) -> _Pass:
     """One pass over the video. ``survey``: decode reference frames only where that is exact
-    (``survey.Survey``); a stream that cannot be surveyed is decoded again in full."""
+    (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
+    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed."""
+    if survey is None:
+        survey = _frame_pixels(path) >= SURVEY_MIN_PIXELS
     if survey:
         try:
             return _analysis_pass(path, with_candidates, progress, surveyed=True)
         except SurveyUnavailable:
             pass
     return _analysis_pass(path, with_candidates, progress, surveyed=False)
+
+
+def _frame_pixels(path: str) -> int:
+    """Width x height of the video stream (0 when it cannot be read: the pass will say why)."""
+    try:
+        container = decode.open_video(path)
+    except InvalidVideo:
+        return 0
+    try:
+        _, info = decode.probe(container)
+    except InvalidVideo:
+        return 0
+    finally:
+        container.close()
+    return info.width * info.height
 
 
 def _analysis_pass(
@@ -138,7 +161,7 @@ def _analysis_pass(
 
 
 def detect_shots(
-    path: str, progress: Progress | None = None, *, survey: bool = True
+    path: str, progress: Progress | None = None, *, survey: bool | None = None
 ) -> ShotsResult:
     """ShotFrameIds: 0 and the first frame of every later shot.
 
