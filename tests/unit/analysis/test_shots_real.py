@@ -129,3 +129,19 @@ def test_a_fade_through_white_is_one_gradual_boundary(
     ids = detect_shots(str(_write(tmp_path / "white.mp4", out))).shot_frame_ids
     assert len(ids) == 2, ids
     assert 16 <= ids[1] <= 35, ids
+
+
+@pytest.mark.parametrize(("width", "height"), [(160, 90), (1920, 1080)])
+def test_the_same_cuts_at_any_resolution(width: int, height: int, tmp_path: Path) -> None:
+    """The three real shots at 160x90 (as filmed) and upscaled to 1080p: the same two cuts."""
+    frames = [
+        f
+        for a, n in SHOTS
+        for f in (
+            _frames(LOW_RES, a, n)
+            if width == 160
+            else list(_upscaled(_frames(LOW_RES, a, n), width, height))
+        )
+    ]
+    ids = detect_shots(str(_write(tmp_path / f"{width}.mp4", frames))).shot_frame_ids
+    assert ids == [0, 24, 54]
