@@ -103,8 +103,10 @@ class DetectorParams:
     # The survey decodes skipped frames for real where their decoded neighbours' change stands
     # out this much: lower than ``cut_standout``, so no cut is blended away.
     survey_standout: float = 2.0
+    cut_structure_min: float = 1.5  # ...and the structure change alone at least this much
     flash_frames: int = 4  # a picture that returns within this many frames was a flash
-    flash_similarity: float = 0.5  # "returns": standing out under this share of the jump
+    # "returns": standing out under this share of the jump, and less than a cut would
+    flash_similarity: float = 0.5
     merge_frames: int = 2  # detections this close are one boundary
     # A jolt of the camera, not a cut: after the best global shift less than this share of the
     # change is left.
@@ -318,8 +320,12 @@ class AdaptiveShotDetector:
                 baseline[some] = np.nanmedian(steps[some], axis=1)
         here = pictures.steps[t - pictures.first]
         jumps = standout(here, baseline, p)
+        # A change of brightness alone (a flash fading, a light switched on) is no cut: the
+        # structure must change more than around it too.
+        floor = p.floors[2]
+        reshaped = here[:, 2] / (baseline[:, 2] + floor) >= p.cut_structure_min
         found = []
-        for k in np.flatnonzero(jumps >= p.cut_standout):
+        for k in np.flatnonzero((jumps >= p.cut_standout) & reshaped):
             frame = int(t[k])
             if not self._returns(pictures, frame, baseline[k], float(jumps[k])) and not (
                 self._moved(pictures, frame)
@@ -330,16 +336,24 @@ class AdaptiveShotDetector:
 
     def _returns(self, pictures: _Pictures, frame: int, baseline: FloatArray, jump: float) -> bool:
         """A flash (or a corrupt frame) jumps away and back: a picture after the jump whose change
-        from one before it is as ordinary as the neighbours'."""
+        from one before it, at most ``flash_frames + 1`` frames earlier, stands out less than half
+        the jump does and less than a cut would over that many frames (``cut_standout`` times
+        the square root of the gap: a moving shot drifts further over more frames)."""
         p = self.params
         behind = range(max(pictures.first, frame - 1 - p.flash_frames), frame)
         ahead = range(frame, min(pictures.end, frame + 1 + p.flash_frames))
-        pairs = [(b, a) for b in behind for a in ahead if (b, a) != (frame - 1, frame)]
+        pairs = [
+            (b, a)
+            for b in behind
+            for a in ahead
+            if (b, a) != (frame - 1, frame) and a - b <= p.flash_frames + 1
+        ]
         if not pairs:
             return False
-        before, after = zip(*pairs, strict=True)
+        before, after = (np.asarray(side) for side in zip(*pairs, strict=True))
         back = standout(pictures.changes(before, after), baseline, p)
-        return bool((back < p.flash_similarity * jump).any())
+        bar = np.minimum(p.flash_similarity * jump, p.cut_standout * np.sqrt(after - before))
+        return bool((back < bar).any())
 
     def _moved(self, pictures: _Pictures, frame: int) -> bool:
         """A jolt of the camera: one global shift explains the change (a cut leaves most of it)."""
