@@ -6,22 +6,27 @@ chunk; only the few frames that pass the cheap tests are looked at one by one.
 
 Hard cut at frame t: the three changes at t stand out from those of the frames around it (the
 geometric mean of each change over the median of its ``window`` neighbours on either side, plus
-a noise floor, is at least ``cut_standout``). Every decision is relative to the video itself:
-a busy, noisy or dark video raises its own baseline. A flash, a corrupt frame or a one-frame
-glitch jumps away and comes back: a picture within ``flash_frames`` after the jump whose change
-from one before it is ordinary (under ``flash_similarity`` of the jump's standing out) cancels
-the cut.
+a noise floor, is at least ``cut_standout``), the structure change among them
+(``cut_structure_min``: a brightness change alone is no cut). Every decision is relative to the
+video itself: a busy, noisy or dark video raises its own baseline. Not a cut either:
+- a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
+  ``flash_frames`` after the jump whose change from one just before it is ordinary;
+- a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``).
 
-Gradual transition centred at t: a one-way move between two steady appearances. The mean
-histogram of the C frames before t-W and that of the C frames after t+W differ (``gradual_min``),
-each context is coherent (every frame near its context's mean: ``context_ratio``), and no single
-step between t-W and t+W is large (the change is spread out: ``gradual_ratio``); the middle frame
-is a blend of the two ends, and no global shift explains the change. Dissolves, fades and wipes
-pass; camera motion, however fast, wanders around one scene and fails. A run of such centres is
-one transition, reported at the run's midpoint.
+Gradual transition centred at t, tested with each half-window W of ``gradual_windows`` (a long
+dissolve fills a short window): a one-way move between two steady stretches. Either the change
+from frame t-W to t+W stands out from the changes inside the C-frame contexts beside the window
+(``gradual_standout``, short window only: in a moving shot pixels drift further over a longer
+span), or the contexts' mean histograms differ (``gradual_min``, ``context_ratio`` times the
+farthest frame from its context's mean) and the change still stands out a little
+(``gradual_corroboration``: an exposure drift does not). Then no single step makes the change
+(``gradual_ratio``), the middle frame is a blend of the two ends (``blend_residual_max``), and no
+global shift explains it (``motion_residual_max``). A run of such centres is one transition;
+overlapping ones (both windows, a broken run) are reported once, at the median of their middles.
 
-Fade through black or white: a run of dark (mean luma under ``dark_luma``) or bright (over
-``255 - dark_luma``, and flat) frames entered and left by luminance ramps. When the run is too
+Fade through black or white: a run of dark (mean luma under ``dark_luma``) or bright and flat
+(``white_luma``, ``white_contrast``) frames entered and left by luminance ramps; into white at
+once is a flash, not a fade. When the run is too
 short to be a shot of its own it is one transition, reported at its centre; otherwise the fade-out
 and the fade-in are each a boundary (at their ramps' midpoints, or at the run's edges when the
 ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
@@ -31,8 +36,8 @@ There is no minimum shot length: a shot of a few frames between two cuts is kept
 detections within ``merge_frames`` of each other are one boundary (a cut before a gradual
 transition, else the stronger).
 
-Memory: per-frame scalars (mean luma, flatness) are kept for the whole video, a few bytes a frame;
-pictures only for the last ``2(W+C)`` frames and one chunk.
+Memory: two scalars a frame (mean luma, contrast) for the whole video; pictures only for the last
+``2(W+C)`` frames of the longest window and one chunk.
 """
 
 from __future__ import annotations
