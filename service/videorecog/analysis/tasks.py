@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,10 @@ class ShotsResult:
     shot_frame_ids: list[int]
     frames: int
     fps: float
+    # The stream's own timestamps (seconds), exact on variable frame rate: the first frame of each
+    # shot, and the end of the last frame (its time plus the interval before it).
+    shot_times: list[float] = field(default_factory=list)
+    end_time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class _Pass:
     boundaries: list[Boundary]
     frames: int
     pool: covers.CandidatePool
+    times: array[float] = field(default_factory=lambda: array("d"))  # each frame's, in order
 
 
 Progress = Callable[[int], None]
@@ -119,6 +125,7 @@ def _analysis_pass(
         pool = covers.CandidatePool()
         detector = AdaptiveShotDetector()
         count = 0
+        times = array("d")
         source: Iterable[decode.Frame] = (
             Survey(
                 container,
@@ -146,6 +153,7 @@ def _analysis_pass(
             nonlocal count
             for frame in source:
                 count += 1
+                times.append(frame.time)
                 if progress is not None:
                     progress(count)
                 if frame.sample is not None:
@@ -157,7 +165,7 @@ def _analysis_pass(
             boundaries = detector.detect(frames(), info.fps)
     finally:
         container.close()
-    return _Pass(info, boundaries, count, pool)
+    return _Pass(info, boundaries, count, pool, times)
 
 
 def detect_shots(
@@ -170,7 +178,11 @@ def detect_shots(
     """
     result = _analyse(path, with_candidates=False, progress=progress, survey=survey)
     ids = [0] + [b.frame for b in result.boundaries]
-    return ShotsResult(ids, result.frames, result.info.fps)
+    times = result.times
+    last = times[-1] if times else 0.0
+    step = last - times[-2] if len(times) > 1 else 1.0 / (result.info.fps or 25.0)
+    shot_times = [times[i] for i in ids] if times else []
+    return ShotsResult(ids, result.frames, result.info.fps, shot_times, last + step)
 
 
 def make_covers(
