@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import gc
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PIL import Image as PILImage
 
 from videorecog.analysis import covers, decode, gif
@@ -210,7 +209,7 @@ def make_covers(
             "No frame has visible content (black or flat throughout).",
         )
     if is_gif:
-        ranked = _long_enough(ranked, candidates, result.info.fps)
+        ranked = _long_enough(ranked, result.times, result.info.fps)
     shortlist = ranked[:SHORTLIST]
     from videorecog.analysis import faces  # OpenCV: loaded only when covers are made
 
@@ -230,7 +229,7 @@ def make_covers(
     files: list[CoverFile] = []
     if is_gif:
         for n, pick in enumerate(picks):
-            first, end = _times_of(pick.clean, candidates, result.info.fps)
+            first, end = _times_of(pick.clean, result.times, result.info.fps)
             start, stop = gif.segment(pick.candidate.time, first, end)
             frames = gif.read_segment(path, start, stop, box)
             if not frames:
@@ -257,29 +256,25 @@ def make_covers(
     return CoversResult(files, result.frames)
 
 
-def _times_of(
-    frames: tuple[int, int], candidates: list[covers.Candidate], fps: float
-) -> tuple[float, float]:
-    """Times of frame numbers, interpolated between the samples' own (variable frame rate)."""
-    rate = fps or 25.0
-    index = [0.0, *(float(c.index) for c in candidates)]
-    times = [0.0, *(c.time for c in candidates)]
-    last_index, last_time = index[-1], times[-1]
+def _times_of(frames: tuple[int, int], times: Sequence[float], fps: float) -> tuple[float, float]:
+    """Times of a frame range (first, end exclusive) from the stream's own timestamps (exact on
+    variable frame rate); past the last frame, one frame interval after it."""
+    step = times[-1] - times[-2] if len(times) > 1 else 1.0 / (fps or 25.0)
 
     def at(frame: int) -> float:
-        if frame > last_index:
-            return last_time + (frame - last_index) / rate
-        return float(np.interp(frame, index, times))
+        if frame < len(times):
+            return times[frame]
+        return (times[-1] if times else 0.0) + step * (frame - len(times) + 1)
 
     return at(frames[0]), at(frames[1])
 
 
 def _long_enough(
-    ranked: list[covers.Pick], candidates: list[covers.Candidate], fps: float
+    ranked: list[covers.Pick], times: Sequence[float], fps: float
 ) -> list[covers.Pick]:
     """For GIF covers, the shots whose clean part holds a whole preview, when there are any."""
     shortest = gif.GIF_SECONDS[0] + 2 * gif.EDGE_MARGIN_SECONDS
-    long = [p for p in ranked if _span(_times_of(p.clean, candidates, fps)) >= shortest]
+    long = [p for p in ranked if _span(_times_of(p.clean, times, fps)) >= shortest]
     return long or ranked
 
 
