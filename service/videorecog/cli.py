@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 
 from videorecog import __version__, logs
-from videorecog.filecommands import add_shots_arguments
+from videorecog.filecommands import add_shots_arguments, add_split_arguments
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -189,6 +189,12 @@ def _run_shots(settings: Settings, args: argparse.Namespace) -> int:
     return run_shots(settings, args)
 
 
+def _run_split(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.filecommands import run_split
+
+    return run_split(settings, args)
+
+
 def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.analysis.errors import InvalidVideo
     from videorecog.analysis.tasks import make_covers
@@ -283,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
         _run_shots,
     )
     add_shots_arguments(shots)
+    split = _command(
+        subparsers,
+        "split",
+        "write one file per shot (frame-exact), print them as JSON",
+        [],
+        _run_split,
+    )
+    add_split_arguments(split)
     cover = _command(
         subparsers, "cover", "write the covers of a local video, print them as JSON", [], _run_cover
     )

@@ -116,3 +116,56 @@ def video_facts(path: str) -> tuple[int, int, int]:
         return 0, 0, 0
     finally:
         container.close()
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--out", default=".", help="output directory (default: current)")
+
+
+def run_split(settings: Settings, args: argparse.Namespace) -> int:
+    """Detect the shots, write one file per shot, print ``{"Outputs": [...]}``."""
+    from pathlib import Path
+
+    import orjson
+
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import detect_shots
+    from videorecog.inputs import open_source
+    from videorecog.progress import FrameProgress
+    from videorecog.protocol.errors import InvalidFileError
+    from videorecog.shotlist import shot_list
+    from videorecog.split import split
+
+    out_dir = Path(args.out)
+    try:
+        with open_source(args.file, fetch_rules(settings, args)) as source:
+            _, _, total = video_facts(str(source.path))
+            with FrameProgress(
+                total, description="shots", quiet=args.quiet, delay=args.progress_delay
+            ) as progress:
+                result = detect_shots(str(source.path), progress=progress)
+            with FrameProgress(
+                result.frames, description="split", quiet=args.quiet, delay=args.progress_delay
+            ) as progress:
+                pieces = split(
+                    str(source.path), result.shot_frame_ids, out_dir, source.name, progress
+                )
+    except (InvalidVideo, InvalidFileError, OSError) as exc:
+        return _fail(exc)
+    shots = {s.number: s for s in shot_list(result, source.name).shots}
+    outputs = [
+        {
+            "file": str(p.path.resolve()),
+            "shot": p.shot,
+            "start_frame": p.start_frame,
+            "end_frame": p.end_frame,
+            "frames": p.end_frame - p.start_frame,
+            "start": round(shots[p.shot].start, 6),
+            "end": round(shots[p.shot].end, 6),
+            "method": p.method,
+        }
+        for p in pieces
+    ]
+    print(orjson.dumps({"Outputs": outputs}).decode(), flush=True)
+    return 0
