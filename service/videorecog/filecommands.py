@@ -61,8 +61,14 @@ def render(shots: ShotList, fmt: str, width: int = 0, height: int = 0) -> str:
     return writers[fmt](shots)
 
 
-def _fail(message: object) -> int:
-    print(f"videorecog: {message}", file=sys.stderr)
+def _fail(error: Exception) -> int:
+    print(f"videorecog: {error}", file=sys.stderr)
+    if getattr(error, "code", "") == "InvalidFile.Unsafe":
+        print(
+            "videorecog: to fetch from this host anyway, pass --allow-host HOST "
+            "(or set VIDEORECOG_ENGINE_ALLOW_HOSTS)",
+            file=sys.stderr,
+        )
     return 1
 
 
