@@ -8,8 +8,10 @@ its frames; re-encoding only the frames up to the next keyframe and copying the 
 cut") is not done: the copied part would need the re-encoded part's codec parameters.
 
 Frames are numbered as the detector numbers them (0-based, by presentation time); outputs keep
-the source's timestamps, shifted to start at 0, so variable frame rate stays as it was. Only the
-video stream is written.
+the source's timestamps, shifted to start at 0, so variable frame rate stays as it was. The
+first audio stream is copied along, packet for packet, into the file of the shot whose time span
+holds each packet (to the nearest packet, some 20 ms, not to the sample); other streams are left
+out.
 """
 
 from __future__ import annotations
@@ -126,46 +128,67 @@ def _find(plans: Sequence[_Plan], pts: int) -> _Plan | None:
     return None
 
 
-class _Copy:
-    """Packets of one shot into its file, timestamps shifted to start at 0."""
+class _Writer:
+    """One shot's file: its video (``add``) and the source's audio packets of its time span
+    (``add_audio``), timestamps shifted so that the shot starts at 0."""
 
-    def __init__(self, plan: _Plan, source: Any) -> None:
+    def __init__(self, plan: _Plan, video: Any, audio: Any | None) -> None:
         self.plan = plan
         self.output = av.open(str(plan.piece.path), mode="w")
-        self.stream = self.output.add_stream_from_template(source)
+        self.video_time_base = video.time_base or Fraction(1, 90000)
+        self.audio: Any | None = None
+        self.stream = self._video_stream(video)
+        if audio is not None:
+            self.audio = self.output.add_stream_from_template(audio)
+            self.audio_shift = round(plan.start_pts * self.video_time_base / audio.time_base)
 
-    def add(self, packet: Any) -> None:
-        shift = self.plan.start_pts
-        packet.pts -= shift
+    def _video_stream(self, video: Any) -> Any:
+        return self.output.add_stream_from_template(video)
+
+    def add(self, item: Any) -> None:
+        raise NotImplementedError
+
+    def add_audio(self, packet: Any) -> None:
+        packet.pts -= self.audio_shift
         if packet.dts is not None:
-            packet.dts -= shift
-        packet.stream = self.stream
+            packet.dts -= self.audio_shift
+        packet.stream = self.audio
         self.output.mux(packet)
 
     def close(self) -> None:
         self.output.close()
 
 
-class _Encode:
-    """Decoded frames of one shot, encoded again (libx264), timestamps shifted to start at 0."""
+class _Copy(_Writer):
+    """The shot's packets as they are."""
 
-    def __init__(self, plan: _Plan, source: Any) -> None:
-        self.plan = plan
-        self.output = av.open(str(plan.piece.path), mode="w")
-        rate = source.average_rate or source.guessed_rate or Fraction(25)
-        self.stream = self.output.add_stream("libx264", rate=rate)
-        self.stream.width = source.codec_context.width
-        self.stream.height = source.codec_context.height
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(ENCODE_CRF), "preset": ENCODE_PRESET}
-        self.time_base = source.time_base or Fraction(1, 90000)
-        self.stream.codec_context.time_base = self.time_base
+    def add(self, item: Any) -> None:
+        shift = self.plan.start_pts
+        item.pts -= shift
+        if item.dts is not None:
+            item.dts -= shift
+        item.stream = self.stream
+        self.output.mux(item)
 
-    def add(self, frame: Any) -> None:
-        frame.pts -= self.plan.start_pts
-        frame.time_base = self.time_base
-        frame.pict_type = av.video.frame.PictureType.NONE
-        for packet in self.stream.encode(frame):
+
+class _Encode(_Writer):
+    """The shot's decoded frames, encoded again (libx264)."""
+
+    def _video_stream(self, video: Any) -> Any:
+        rate = video.average_rate or video.guessed_rate or Fraction(25)
+        stream = self.output.add_stream("libx264", rate=rate)
+        stream.width = video.codec_context.width
+        stream.height = video.codec_context.height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(ENCODE_CRF), "preset": ENCODE_PRESET}
+        stream.codec_context.time_base = self.video_time_base
+        return stream
+
+    def add(self, item: Any) -> None:
+        item.pts -= self.plan.start_pts
+        item.time_base = self.video_time_base
+        item.pict_type = av.video.frame.PictureType.NONE
+        for packet in self.stream.encode(item):
             self.output.mux(packet)
 
     def close(self) -> None:
@@ -174,44 +197,102 @@ class _Encode:
         self.output.close()
 
 
+class _Splitter:
+    """Routes packets and frames to the shots' files; opens a file at its shot's first packet
+    and closes it once the stream is ``CLOSE_AFTER_SECONDS`` past its end (audio packets come
+    a little after the video of the same time)."""
+
+    CLOSE_AFTER_SECONDS = 2.0
+
+    def __init__(self, plans: Sequence[_Plan], video: Any, audio: Any | None) -> None:
+        self.plans, self.video, self.audio = plans, video, audio
+        self.writers: dict[int, _Writer] = {}
+        self.finished: set[int] = set()
+        self.margin = round(self.CLOSE_AFTER_SECONDS / (video.time_base or Fraction(1, 90000)))
+
+    def _writer(self, plan: _Plan) -> _Writer | None:
+        key = plan.piece.shot
+        if key in self.finished:
+            return None
+        if key not in self.writers:
+            kind = _Copy if plan.piece.method == "copy" else _Encode
+            self.writers[key] = kind(plan, self.video, self.audio)
+        return self.writers[key]
+
+    def packet(self, packet: Any) -> bool:
+        """Mux a video packet into its shot's file if that shot is copied."""
+        if packet.pts is None or not packet.size:
+            return False
+        plan = _find(self.plans, packet.pts)
+        if plan is None or plan.piece.method != "copy":
+            return False
+        self._close_before(packet.pts)
+        writer = self._writer(plan)
+        if writer is not None:
+            writer.add(packet)
+        return True
+
+    def frame(self, frame: Any) -> None:
+        """Encode a decoded frame into its shot's file if that shot is encoded."""
+        if frame.pts is None:
+            return
+        self._close_before(frame.pts)
+        plan = _find(self.plans, frame.pts)
+        if plan is not None and plan.piece.method == "encode":
+            writer = self._writer(plan)
+            if writer is not None:
+                writer.add(frame)
+
+    def audio_packet(self, packet: Any) -> None:
+        if packet.pts is None or not packet.size:
+            return
+        at = round(packet.pts * packet.time_base / self.video.time_base)
+        plan = _find(self.plans, at)
+        writer = self._writer(plan) if plan is not None else None
+        if writer is not None:
+            writer.add_audio(packet)
+
+    def _close_before(self, pts: int) -> None:
+        for key in list(self.writers):
+            end = self.writers[key].plan.end_pts
+            if end is not None and end + self.margin <= pts:
+                self.writers.pop(key).close()
+                self.finished.add(key)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
 def _write(path: str, plans: Sequence[_Plan], progress: Progress | None) -> None:
     """One pass: packets of copied shots are muxed as they come, and when any shot is encoded
     every packet is decoded too (the decoder needs all references) and that shot's frames
-    encoded. A file is closed once the stream is past its shot."""
+    encoded. The first audio stream's packets are copied into the file of the shot whose time
+    span holds them."""
     encoding = any(p.piece.method == "encode" for p in plans)
     container = av.open(path, mode="r")
-    writers: dict[int, _Copy | _Encode] = {}
-    done = 0
     try:
-        source = container.streams.video[0]
-        source.thread_type = "AUTO"
-        for packet in container.demux(source):
-            copied = _copy_packet(writers, plans, source, packet)
-            frames = _decode(packet) if encoding else []
-            for frame in frames:
-                _encode_frame(writers, plans, source, frame)
-            done += len(frames) if encoding else int(copied)
-            if progress is not None:
-                progress(done)
+        video = container.streams.video[0]
+        video.thread_type = "AUTO"
+        audio = container.streams.audio[0] if container.streams.audio else None
+        splitter = _Splitter(plans, video, audio)
+        done = 0
+        try:
+            for packet in container.demux(*(s for s in (video, audio) if s is not None)):
+                if audio is not None and packet.stream is audio:
+                    splitter.audio_packet(packet)
+                    continue
+                copied = splitter.packet(packet)
+                frames = _decode(packet) if encoding else []
+                for frame in frames:
+                    splitter.frame(frame)
+                done += len(frames) if encoding else int(copied)
+                if progress is not None:
+                    progress(done)
+        finally:
+            splitter.close()
     finally:
-        for writer in writers.values():
-            writer.close()
         container.close()
-
-
-def _copy_packet(
-    writers: dict[int, _Copy | _Encode], plans: Sequence[_Plan], source: Any, packet: Any
-) -> bool:
-    """Mux ``packet`` into its shot's file if that shot is copied."""
-    if packet.pts is None or not packet.size:
-        return False
-    plan = _find(plans, packet.pts)
-    if plan is None or plan.piece.method != "copy":
-        return False
-    if packet.is_keyframe:
-        _close_before(writers, packet.pts)
-    _writer(writers, plan, source).add(packet)
-    return True
 
 
 def _decode(packet: Any) -> list[Any]:
@@ -219,37 +300,3 @@ def _decode(packet: Any) -> list[Any]:
         return list(packet.decode())
     except av.error.FFmpegError:
         return []
-
-
-def _encode_frame(
-    writers: dict[int, _Copy | _Encode], plans: Sequence[_Plan], source: Any, frame: Any
-) -> None:
-    """Encode ``frame`` into its shot's file if that shot is encoded."""
-    if frame.pts is None:
-        return
-    _close_before(writers, frame.pts, only_encoders=True)
-    plan = _find(plans, frame.pts)
-    if plan is not None and plan.piece.method == "encode":
-        _writer(writers, plan, source).add(frame)
-
-
-def _writer(writers: dict[int, _Copy | _Encode], plan: _Plan, source: Any) -> _Copy | _Encode:
-    key = plan.piece.shot
-    if key not in writers:
-        writers[key] = _Copy(plan, source) if plan.piece.method == "copy" else _Encode(plan, source)
-    return writers[key]
-
-
-def _close_before(
-    writers: dict[int, _Copy | _Encode], pts: int, *, only_encoders: bool = False
-) -> None:
-    """Close the files of shots that end at or before ``pts``: for copies when a keyframe at
-    ``pts`` arrives (nothing after it belongs before it), for encoders when a frame does (frames
-    come in presentation order)."""
-    for key in list(writers):
-        writer = writers[key]
-        if only_encoders and not isinstance(writer, _Encode):
-            continue
-        end = writer.plan.end_pts
-        if end is not None and end <= pts:
-            writers.pop(key).close()

@@ -85,3 +85,45 @@ def test_output_container_follows_the_source() -> None:
     assert output_suffix("mov,mp4,m4a,3gp,3g2,mj2") == ".mp4"
     assert output_suffix("mpegts") == ".mkv"
     assert output_suffix("matroska,webm") == ".mkv"
+
+
+def _with_audio(video: Path, target: Path) -> None:
+    """``video``'s packets and a second of AAC tone per second of video, in one MP4."""
+    with av.open(str(video)) as source, av.open(str(target), mode="w") as out:
+        v_in = source.streams.video[0]
+        v_out = out.add_stream_from_template(v_in)
+        a_out = out.add_stream("aac", rate=48000)
+        seconds = float(v_in.duration * v_in.time_base)
+        for packet in source.demux(v_in):
+            if packet.size:
+                packet.stream = v_out
+                out.mux(packet)
+        tone = (np.sin(np.arange(1024) / 8) * 0.2).astype(np.float32).reshape(1, -1)
+        for k in range(int(seconds * 48000 / 1024)):
+            frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+            frame.sample_rate = 48000
+            frame.pts = k * 1024
+            for packet in a_out.encode(frame):
+                out.mux(packet)
+        for packet in a_out.encode(None):
+            out.mux(packet)
+
+
+def test_split_carries_the_audio_of_each_shot(tmp_path: Path) -> None:
+    """Each file has the audio of its shot's time span (to within an audio packet)."""
+    plain = tmp_path / "plain.mp4"
+    truth = render(PLANS["cuts"], plain)
+    clip = tmp_path / "talk.mp4"
+    _with_audio(plain, clip)
+    outputs = _split(clip, tmp_path / "out")
+    assert [o["start_frame"] for o in outputs] == [0, *truth.cuts]
+    for o in outputs:
+        with av.open(str(o["file"])) as container:
+            assert len(container.streams.video) == 1
+            audio = container.streams.audio[0]
+            packets = [p for p in container.demux(audio) if p.size]
+            first = float(packets[0].pts * audio.time_base)
+            last = float((packets[-1].pts + packets[-1].duration) * audio.time_base)
+        span = float(str(o["end"])) - float(str(o["start"]))
+        assert abs(first) <= 0.03
+        assert abs(last - span) <= 0.05 or o is outputs[-1]
