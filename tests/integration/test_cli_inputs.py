@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import opentimelineio as otio
 import orjson
 import pytest
 
@@ -74,14 +75,15 @@ def test_url_on_loopback_is_refused_by_default(server: MediaServer) -> None:
 
 
 def test_url_with_allow_host_flag(server: MediaServer, clip: tuple[Path, Truth]) -> None:
-    """``--allow-host 127.0.0.1`` admits the local server; the EDL names the URL's file."""
+    """``--allow-host 127.0.0.1`` admits the local server; the timeline points at the URL."""
     _, truth = clip
     url = server.url("/gen/cuts.mp4")
-    done = _run("shots", url, "--allow-host", "127.0.0.1", "--format", "json")
+    done = _run("shots", url, "--allow-host", "127.0.0.1", "--format", "otio")
     assert done.returncode == 0, done.stderr
-    assert orjson.loads(done.stdout)["ShotFrameIds"] == [0, *truth.cuts]
-    otio_text = _run("shots", url, "--allow-host", "127.0.0.1", "--format", "otio").stdout
-    assert url.encode() in otio_text
+    timeline = otio.adapters.read_from_string(done.stdout.decode(), "otio_json")
+    clips = list(timeline.find_clips())
+    assert [c.metadata["videorecog"]["start_frame"] for c in clips] == [0, *truth.cuts]
+    assert {c.media_reference.target_url for c in clips} == {url}
 
 
 def test_url_allowed_by_setting_and_split(
