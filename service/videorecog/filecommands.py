@@ -133,6 +133,7 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
     """Detect the shots, write one file per shot, print ``{"Outputs": [...]}``."""
     from pathlib import Path
 
+    import av.error
     import orjson
 
     from videorecog.analysis.errors import InvalidVideo
@@ -157,7 +158,7 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
                 pieces = split(
                     str(source.path), result.shot_frame_ids, out_dir, source.name, progress
                 )
-    except (InvalidVideo, InvalidFileError, OSError) as exc:
+    except (InvalidVideo, InvalidFileError, OSError, av.error.FFmpegError) as exc:
         return _fail(exc)
     shots = {s.number: s for s in shot_list(result, source.name).shots}
     outputs = [

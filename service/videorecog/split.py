@@ -51,13 +51,14 @@ class _Plan:
     piece: Piece
 
 
-def output_suffix(container_format: str) -> str:
-    """MP4 stays MP4 (and MOV, MOV); anything else goes into Matroska, which takes any codec."""
+def output_suffix(container_format: str, source_suffix: str = "") -> str:
+    """MP4 stays MP4 and MOV stays MOV (by the source's suffix: the two share a demuxer); anything
+    else goes into Matroska, which takes any codec."""
     names = container_format.split(",")
+    if "mov" in names and source_suffix.lower() == ".mov":
+        return ".mov"
     if "mp4" in names:
         return ".mp4"
-    if "mov" in names:
-        return ".mov"
     return ".mkv"
 
 
@@ -73,6 +74,7 @@ def split(
 
     Raises:
         InvalidVideo: the file cannot be read, or has no video frame.
+        av.error.FFmpegError: a file could not be written (a codec the container does not take).
     """
     try:
         container = av.open(path, mode="r")
@@ -83,7 +85,7 @@ def split(
             raise InvalidVideo("InvalidFile.Content", "The file has no video stream.")
         stream = container.streams.video[0]
         pts, keyframes = _survey(container, stream)
-        suffix = output_suffix(container.format.name)
+        suffix = output_suffix(container.format.name, Path(path).suffix)
     finally:
         container.close()
     if not pts:
@@ -282,8 +284,9 @@ def _write(path: str, plans: Sequence[_Plan], progress: Progress | None) -> None
                 if audio is not None and packet.stream is audio:
                     splitter.audio_packet(packet)
                     continue
-                copied = splitter.packet(packet)
+                # Decoded before it is copied: copying re-times the packet.
                 frames = _decode(packet) if encoding else []
+                copied = splitter.packet(packet)
                 for frame in frames:
                     splitter.frame(frame)
                 done += len(frames) if encoding else int(copied)

@@ -85,6 +85,7 @@ def test_output_container_follows_the_source() -> None:
     assert output_suffix("mov,mp4,m4a,3gp,3g2,mj2") == ".mp4"
     assert output_suffix("mpegts") == ".mkv"
     assert output_suffix("matroska,webm") == ".mkv"
+    assert output_suffix("mov,mp4,m4a,3gp,3g2,mj2", ".MOV") == ".mov"
 
 
 def _with_audio(video: Path, target: Path) -> None:
@@ -127,3 +128,40 @@ def test_split_carries_the_audio_of_each_shot(tmp_path: Path) -> None:
         span = float(str(o["end"])) - float(str(o["start"]))
         assert abs(first) <= 0.03
         assert abs(last - span) <= 0.05 or o is outputs[-1]
+
+
+def _keyframes_at(source: Path, target: Path, keyframes: set[int]) -> None:
+    """``source`` encoded again with keyframes at exactly the given frames (and frame 0)."""
+    with av.open(str(source)) as src, av.open(str(target), mode="w") as out:
+        v_in = src.streams.video[0]
+        v_out = out.add_stream("libx264", rate=v_in.average_rate)
+        v_out.width, v_out.height, v_out.pix_fmt = v_in.width, v_in.height, "yuv420p"
+        v_out.options = {"crf": "18", "preset": "veryfast", "x264-params": "scenecut=0"}
+        v_out.codec_context.time_base = v_in.time_base
+        for n, frame in enumerate(src.decode(v_in)):
+            frame.pict_type = (
+                av.video.frame.PictureType.I if n in keyframes else av.video.frame.PictureType.NONE
+            )
+            for packet in v_out.encode(frame):
+                out.mux(packet)
+        for packet in v_out.encode(None):
+            out.mux(packet)
+
+
+def test_split_mixes_copied_and_encoded_shots(tmp_path: Path) -> None:
+    """Shots between keyframes are copied, the others encoded, in one pass, all frame-exact."""
+    plain = tmp_path / "plain.mp4"
+    truth = render(PLANS["cuts_mid_gop"], plain)
+    clip = tmp_path / "mixed.mp4"
+    _keyframes_at(plain, clip, set(truth.cuts[1:]))  # 75 and 120; not 40
+    outputs = _split(clip, tmp_path / "out")
+    assert [o["start_frame"] for o in outputs] == [0, *truth.cuts]
+    # An encoded shot's last frames leave the decoder after the next, copied, shot has begun.
+    assert [o["method"] for o in outputs] == ["encode", "encode", "copy", "copy"]
+    source = _frames(clip)
+    for o in outputs:
+        pieces = _frames(Path(str(o["file"])))
+        first, end = int(str(o["start_frame"])), int(str(o["end_frame"]))
+        assert len(pieces) == end - first
+        assert np.abs(pieces[0] - source[first]).mean() <= 4.0
+        assert np.abs(pieces[-1] - source[end - 1]).mean() <= 4.0
