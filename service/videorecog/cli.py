@@ -15,7 +15,11 @@ from typing import Any, TypeVar
 import orjson
 
 from videorecog import __version__, logs
-from videorecog.filecommands import add_shots_arguments, add_split_arguments
+from videorecog.filecommands import (
+    add_report_arguments,
+    add_shots_arguments,
+    add_split_arguments,
+)
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -195,6 +199,12 @@ def _run_split(settings: Settings, args: argparse.Namespace) -> int:
     return run_split(settings, args)
 
 
+def _run_report(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.filecommands import run_report
+
+    return run_report(settings, args)
+
+
 def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.analysis.errors import InvalidVideo
     from videorecog.analysis.tasks import make_covers
@@ -297,6 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
         _run_split,
     )
     add_split_arguments(split)
+    report = _command(
+        subparsers, "report", "write a storyboard of the shots (HTML and pictures)", [], _run_report
+    )
+    add_report_arguments(report)
     cover = _command(
         subparsers, "cover", "write the covers of a local video, print them as JSON", [], _run_cover
     )

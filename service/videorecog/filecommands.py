@@ -176,3 +176,42 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
     ]
     print(orjson.dumps({"Outputs": outputs}).decode(), flush=True)
     return 0
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--out", default=".", help="output directory (default: current)")
+
+
+def run_report(settings: Settings, args: argparse.Namespace) -> int:
+    """Detect the shots, write the storyboard, print ``{"Report": page, "Pictures": [...]}``."""
+    from pathlib import Path
+
+    import orjson
+
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import detect_shots
+    from videorecog.inputs import open_source
+    from videorecog.progress import FrameProgress
+    from videorecog.protocol.errors import InvalidFileError
+    from videorecog.report import write_report
+    from videorecog.shotlist import shot_list
+
+    try:
+        with open_source(args.file, fetch_rules(settings, args)) as source:
+            _, _, total = video_facts(str(source.path))
+            with FrameProgress(
+                total, description="shots", quiet=args.quiet, delay=args.progress_delay
+            ) as progress:
+                result = detect_shots(str(source.path), progress=progress)
+            shots = shot_list(result, source.name, source.media_url)
+            origin = result.shot_times[0] if result.shot_times else 0.0
+            report = write_report(str(source.path), shots, origin, Path(args.out))
+    except (InvalidVideo, InvalidFileError, OSError) as exc:
+        return _fail(exc)
+    out = {
+        "Report": str(report.page.resolve()),
+        "Pictures": [str(p.resolve()) for p in report.pictures],
+    }
+    print(orjson.dumps(out).decode(), flush=True)
+    return 0
