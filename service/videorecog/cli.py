@@ -19,6 +19,7 @@ from videorecog.filecommands import (
     add_report_arguments,
     add_shots_arguments,
     add_split_arguments,
+    video_facts,
 )
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
 
@@ -213,7 +214,7 @@ def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     stem = Path(args.file).stem
     try:
-        with FrameProgress(description="covers") as progress:
+        with FrameProgress(video_facts(args.file)[2], description="covers") as progress:
             result = make_covers(
                 args.file, str(out_dir), stem, args.gif, args.format, progress=progress
             )
