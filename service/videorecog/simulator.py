@@ -24,7 +24,18 @@ from videorecog.engine.auth import Authenticator
 from videorecog.engine.request import read_request
 from videorecog.protocol import envelope
 from videorecog.protocol.constants import API_VERSION, Action, JobStatus
-from videorecog.protocol.errors import ApiError, RequestError, ServerError, ThrottledError
+from videorecog.protocol.errors import (
+    ApiError,
+    InternalServerErrorBusy,
+    InvalidActionNotFound,
+    InvalidFileDecode,
+    InvalidJobIdNotFound,
+    InvalidVersion,
+    MissingParameter,
+    ServiceUnavailable,
+    ThrottlingUser,
+)
+from videorecog.protocol.tasks import Task, task_for
 from videorecog.settings import Secret
 
 
@@ -40,7 +51,7 @@ class SimulatorConfig:
 
 @dataclass
 class _Job:
-    action: str
+    task: Task
     video_url: str
     ready_at: float  # monotonic
     ready_wall: float  # the same moment on the wall clock, for other processes' timings
@@ -76,11 +87,11 @@ class ApiSimulator:
     def _faults(self) -> None:
         roll = self._rng.random()
         if roll < self.config.throttle_rate:
-            raise ThrottledError("Throttling.User", "Request was denied due to user flow control.")
+            raise ThrottlingUser("Request was denied due to user flow control.")
         if roll < self.config.throttle_rate + self.config.busy_rate:
             if self._rng.random() < 0.5:
-                raise ServerError("InternalServerError.Busy", "The algorithm service is busy.")
-            raise ServerError("ServiceUnavailable", "The service is temporarily unavailable.")
+                raise InternalServerErrorBusy("The algorithm service is busy.")
+            raise ServiceUnavailable("The service is temporarily unavailable.")
 
     async def _handle(self, request: web.Request) -> web.Response:
         request_id = new_request_id()
@@ -93,7 +104,7 @@ class ApiSimulator:
             ) or "unknown"
             version = api.header("x-acs-version") if api.is_acs3 else params.get("Version")
             if version != API_VERSION:
-                raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
+                raise InvalidVersion(f"Specified version {version} is not valid.")
             self._auth.authenticate(api)
             self._faults()
             body = self._act(action_name, params, request_id)
@@ -113,11 +124,12 @@ class ApiSimulator:
         if action in (Action.DETECT_VIDEO_SHOT, Action.GENERATE_VIDEO_COVER):
             url = params.get("VideoUrl", "")
             if not url:
-                raise RequestError("MissingParameter", "VideoUrl is mandatory for this action.")
+                raise MissingParameter("VideoUrl is mandatory for this action.")
             fails = self._rng.random() < self.config.failure_rate
             seconds = self._job_seconds()
+            task = task_for(action, {"IsGif": "false", **params})
             self._jobs[request_id] = _Job(
-                action, url, time.monotonic() + seconds, time.time() + seconds, seconds, fails
+                task, url, time.monotonic() + seconds, time.time() + seconds, seconds, fails
             )
             self.state.submissions[url] += 1
             self.state.job_ids.setdefault(url, []).append(request_id)
@@ -125,9 +137,9 @@ class ApiSimulator:
         if action == Action.GET_ASYNC_JOB_RESULT:
             job = self._jobs.get(params.get("JobId", ""))
             if job is None:
-                raise RequestError("InvalidJobId.NotFound", "The specified job does not exist.")
+                raise InvalidJobIdNotFound("The specified job does not exist.")
             return {"RequestId": request_id, "Data": self._job_data(params["JobId"], job)}
-        raise RequestError("InvalidAction.NotFound", f"Specified api {action} is not found.")
+        raise InvalidActionNotFound(f"Specified api {action} is not found.")
 
     @staticmethod
     def _job_data(job_id: str, job: _Job) -> dict[str, Any]:
@@ -137,22 +149,13 @@ class ApiSimulator:
             return {
                 "JobId": job_id,
                 "Status": JobStatus.PROCESS_FAILED.value,
-                "ErrorCode": "InvalidFile.Decode",
+                "ErrorCode": InvalidFileDecode.code,
                 "ErrorMessage": "simulated failure",
             }
-        result: dict[str, Any] = (
-            {"ShotFrameIds": [0, 25, 50]}
-            if job.action == Action.DETECT_VIDEO_SHOT
-            else {
-                "Outputs": [
-                    {"ImageURL": f"http://simulator.invalid/{job_id}.png", "Confidence": 7.5}
-                ]
-            }
-        )
         return {
             "JobId": job_id,
             "Status": JobStatus.PROCESS_SUCCESS.value,
-            "Result": orjson.dumps(result).decode(),
+            "Result": orjson.dumps(job.task.example(job_id)).decode(),
         }
 
     async def _stats(self, request: web.Request) -> web.Response:

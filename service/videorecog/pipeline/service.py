@@ -25,21 +25,26 @@ from aiokafka.structs import ConsumerRecord
 
 from videorecog.client import VideorecogClient
 from videorecog.pipeline.backoff import PollPolicy, RetryPolicy, TypicalDuration
-from videorecog.pipeline.dispatcher import TASK_ACTIONS, Dispatcher
+from videorecog.pipeline.dispatcher import Dispatcher
 from videorecog.pipeline.events import InvalidEvent, parse_event
 from videorecog.pipeline.joblog import JobLog, job_key
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.offsets import PartitionProgress
 from videorecog.pipeline.publisher import Publisher
 from videorecog.pipeline.schedule import PollSchedule
-from videorecog.pipeline.state import EventState, TaskState
+from videorecog.pipeline.state import (
+    DEADLINE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    EventState,
+    TaskState,
+)
 from videorecog.protocol.constants import JobStatus
-from videorecog.protocol.errors import ApiError
+from videorecog.protocol.errors import ApiError, InvalidJobIdNotFound
+from videorecog.protocol.tasks import TASKS
 from videorecog.settings import Settings
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_JOB_CODES = frozenset({"InvalidJobId.NotFound"})
 Work = tuple[EventState, TaskState]
 
 
@@ -67,7 +72,7 @@ class Pipeline:
             cap_seconds=p.poll_max_seconds,
             deadline_seconds=p.job_timeout_seconds,
         )
-        self._typical = {task: TypicalDuration() for task in TASK_ACTIONS}
+        self._typical = {task: TypicalDuration() for task in TASKS}
         self._events: dict[tuple[TopicPartition, int], EventState] = {}
         self._progress: dict[TopicPartition, PartitionProgress] = {}
         self._paused: set[TopicPartition] = set()
@@ -277,7 +282,7 @@ class Pipeline:
     # --- submitting and polling ---
 
     def _pending(self, task: TaskState, delta: int) -> None:
-        self.metrics.jobs_pending.labels(TASK_ACTIONS[task.task].value).inc(delta)
+        self.metrics.jobs_pending.labels(task.kind.action.value).inc(delta)
 
     async def _submitter(self) -> None:
         while True:
@@ -285,10 +290,12 @@ class Pipeline:
             if state.cancelled:
                 continue
             try:
-                job_id = await self._dispatcher.submit(task.task, state.event.video_url)
+                job_id = await self._dispatcher.submit(task.kind, state.event.video_url)
             except ApiError as exc:
-                status = JobStatus.LIMIT_RETRY_FAILED if exc.retryable else JobStatus.PROCESS_FAILED
-                await self._finish_task(state, task, status, None, exc.code, exc.message)
+                code, message = exc.code, exc.message
+                if exc.retryable:
+                    code, message = RETRIES_EXHAUSTED, f"the last try: {exc}"
+                await self._finish_task(state, task, JobStatus.PROCESS_FAILED, None, code, message)
                 continue
             task.job_id = job_id
             task.submitted = time.monotonic()
@@ -314,9 +321,9 @@ class Pipeline:
             if state.cancelled or task.job_id is None:
                 continue
             try:
-                answer = await self._dispatcher.poll(task.task, task.job_id)
+                answer = await self._dispatcher.poll(task.kind, task.job_id)
             except ApiError as exc:
-                if exc.code in UNKNOWN_JOB_CODES and not task.resubmitted:
+                if isinstance(exc, InvalidJobIdNotFound) and not task.resubmitted:
                     # The API forgot the job (expired, or another account's): submit it anew.
                     task.resubmitted = True
                     self._pending(task, -1)
@@ -326,8 +333,12 @@ class Pipeline:
                     self._schedule.add((state, task), self._next_poll(task))
                 else:
                     self._pending(task, -1)
-                    status = JobStatus.TIMEOUT_FAILED if exc.retryable else JobStatus.PROCESS_FAILED
-                    await self._finish_task(state, task, status, None, exc.code, exc.message)
+                    if exc.retryable:
+                        status, code = JobStatus.TIMEOUT_FAILED, DEADLINE_EXCEEDED
+                        message = f"no final status in time; the last poll: {exc}"
+                    else:
+                        status, code, message = JobStatus.PROCESS_FAILED, exc.code, exc.message
+                    await self._finish_task(state, task, status, None, code, message)
                 continue
             task.polls += 1
             if answer.status.is_final:
@@ -349,8 +360,8 @@ class Pipeline:
                     task,
                     JobStatus.TIMEOUT_FAILED,
                     None,
-                    "TimeoutFailed",
-                    "The job did not finish in time.",
+                    DEADLINE_EXCEEDED,
+                    f"no final status within {self._poll_policy.deadline_seconds:g} s",
                 )
             else:
                 self._schedule.add((state, task), self._next_poll(task))
@@ -377,7 +388,7 @@ class Pipeline:
             code,
             message,
         )
-        action = TASK_ACTIONS[task.task].value
+        action = task.kind.action.value
         self.metrics.jobs_completed.labels(action, status.value).inc()
         if task.submitted:
             self.metrics.job_duration.labels(action).observe(time.monotonic() - task.submitted)
