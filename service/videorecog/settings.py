@@ -1,13 +1,19 @@
 """Settings: read once from the environment (CLI flags override), validated, frozen.
 
-Every variable is declared once in ``VARIABLES``; the CLI derives a flag twin from each name
-(``VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS`` -> ``--kafka-bootstrap-servers``). Nothing else in the
+Every variable is declared once, as a field of its section with ``setting(env, parser, default,
+help)``; ``VARIABLES`` is derived from those fields, the CLI derives a flag twin from each name
+(``VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS`` -> ``--kafka-bootstrap-servers``) and the README's table is
+``markdown_table()`` (a test keeps them equal). Nothing else in the
 package reads ``os.environ``: the settings object is built at the entry point and passed down.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import ipaddress
+import re
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,77 +162,7 @@ def _allow_hosts(raw: str) -> tuple[str, ...]:
     return entries
 
 
-# --- the settings objects ---
-
-
-@dataclass(frozen=True)
-class KafkaSettings:
-    bootstrap_servers: str
-    input_topic: str
-    output_topic: str
-    dlq_topic: str
-    jobs_topic: str
-    group_id: str
-    # Apache Kafka supports the idempotent producer; the embedded tansu broker does not answer
-    # aiokafka's InitProducerId v0, so local stacks turn it off. acks=all is used either way.
-    idempotence: bool
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    endpoint: str
-    access_key_id: str
-    access_key_secret: Secret = field(repr=False)
-    signature: Literal["v1", "acs3"]
-    region_id: str
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    max_inflight: int
-    max_inflight_per_partition: int
-    metrics_host: str
-    metrics_port: int
-    shutdown_grace_seconds: float
-    api_concurrency: int
-    api_rate_per_second: float
-    pollers: int
-    poll_first_seconds: float
-    poll_max_seconds: float
-    job_timeout_seconds: float
-    retry_attempts: int
-    commit_interval_seconds: float
-    session_timeout_ms: int
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    host: str
-    port: int
-    data_dir: Path
-    credentials: Mapping[str, Secret] = field(repr=False)
-    allow_hosts: tuple[str, ...]
-    public_url: str
-    workers: int
-    rate_limit_per_second: float
-    result_retention_seconds: float
-    max_download_bytes: int
-    download_timeout_seconds: float
-
-
-@dataclass(frozen=True)
-class LogSettings:
-    level: str
-    format: Literal["json", "console"]
-
-
-@dataclass(frozen=True)
-class Settings:
-    log: LogSettings
-    kafka: KafkaSettings
-    api: ApiSettings
-    pipeline: PipelineSettings
-    engine: EngineSettings
+# --- declaring a setting: one field, one place ---
 
 
 @dataclass(frozen=True)
@@ -247,316 +183,322 @@ class Variable:
         return "--" + name.lower().replace("_", "-")
 
 
-VARIABLES: tuple[Variable, ...] = (
-    Variable("VIDEORECOG_LOG_LEVEL", "log", "level", _log_level, "INFO", "log level"),
-    Variable(
+@dataclass(frozen=True)
+class _Declared:
+    env: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    secret: bool
+
+
+def setting(
+    env: str, parse: Callable[[str], Any], default: str, help: str, *, secret: bool = False
+) -> Any:
+    """A settings field declared with everything about it: its variable, parser, default, help.
+
+    ``default`` is the raw text, parsed like a value from the environment.
+    """
+    return field(
+        metadata={"setting": _Declared(env, parse, default, help, secret)}, repr=not secret
+    )
+
+
+# --- the settings objects ---
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = setting("VIDEORECOG_LOG_LEVEL", _log_level, "INFO", "log level")
+    format: Literal["json", "console"] = setting(
         "VIDEORECOG_LOG_FORMAT",
-        "log",
-        "format",
         _choice("json", "console"),
         "json",
         "json: one object per line; console: for humans",
-    ),
-    Variable(
+    )
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str = setting(
         "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS",
-        "kafka",
-        "bootstrap_servers",
         _bootstrap_servers,
         "127.0.0.1:9092",
         "Kafka bootstrap servers, host:port[,host:port]",
-    ),
-    Variable(
-        "VIDEORECOG_INPUT_TOPIC",
-        "kafka",
-        "input_topic",
-        _required_text,
-        "video-uploads",
-        "topic of upload events",
-    ),
-    Variable(
+    )
+    input_topic: str = setting(
+        "VIDEORECOG_INPUT_TOPIC", _required_text, "video-uploads", "topic of upload events"
+    )
+    output_topic: str = setting(
         "VIDEORECOG_OUTPUT_TOPIC",
-        "kafka",
-        "output_topic",
         _required_text,
         "video-understanding-results",
         "topic of result records",
-    ),
-    Variable(
+    )
+    dlq_topic: str = setting(
         "VIDEORECOG_DLQ_TOPIC",
-        "kafka",
-        "dlq_topic",
         _required_text,
         "video-uploads.dlq",
         "dead-letter topic for events that can never be processed",
-    ),
-    Variable(
+    )
+    jobs_topic: str = setting(
         "VIDEORECOG_JOBS_TOPIC",
-        "kafka",
-        "jobs_topic",
         _required_text,
         "videorecog-pipeline.jobs",
         "compacted topic recording submitted job ids",
-    ),
-    Variable(
-        "VIDEORECOG_GROUP_ID",
-        "kafka",
-        "group_id",
-        _required_text,
-        "videorecog-pipeline",
-        "consumer group id",
-    ),
-    Variable(
+    )
+    group_id: str = setting(
+        "VIDEORECOG_GROUP_ID", _required_text, "videorecog-pipeline", "consumer group id"
+    )
+    # Apache Kafka supports the idempotent producer; the embedded tansu broker does not answer
+    # aiokafka's InitProducerId v0, so local stacks turn it off. acks=all is used either way.
+    idempotence: bool = setting(
         "VIDEORECOG_KAFKA_IDEMPOTENCE",
-        "kafka",
-        "idempotence",
         _boolean,
         "true",
         "idempotent producer (needs a broker with InitProducerId; off for tansu)",
-    ),
-    Variable(
-        "VIDEORECOG_ENDPOINT",
-        "api",
-        "endpoint",
-        _http_url,
-        "http://127.0.0.1:8080",
-        "API base URL (cloud or engine)",
-    ),
-    Variable(
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "api",
-        "access_key_id",
-        _text,
-        "",
-        "AccessKey id the client signs with",
-    ),
-    Variable(
+    )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    endpoint: str = setting(
+        "VIDEORECOG_ENDPOINT", _http_url, "http://127.0.0.1:8080", "API base URL (cloud or engine)"
+    )
+    access_key_id: str = setting(
+        "ALIBABA_CLOUD_ACCESS_KEY_ID", _text, "", "AccessKey id the client signs with"
+    )
+    access_key_secret: Secret = setting(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        "api",
-        "access_key_secret",
         lambda raw: Secret(raw.strip()),
         "",
         "AccessKey secret",
         secret=True,
-    ),
-    Variable(
+    )
+    signature: Literal["v1", "acs3"] = setting(
         "VIDEORECOG_SIGNATURE",
-        "api",
-        "signature",
         _choice("v1", "acs3"),
         "v1",
         "request signature: v1 (HMAC-SHA1) or acs3 (ACS3-HMAC-SHA256)",
-    ),
-    Variable("VIDEORECOG_REGION_ID", "api", "region_id", _text, "cn-shanghai", "RegionId sent"),
-    Variable(
+    )
+    region_id: str = setting("VIDEORECOG_REGION_ID", _text, "cn-shanghai", "RegionId sent")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    max_inflight: int = setting(
         "VIDEORECOG_MAX_INFLIGHT",
-        "pipeline",
-        "max_inflight",
         _positive_int,
         "1000",
         "bound on events in flight (all partitions)",
-    ),
-    Variable(
+    )
+    max_inflight_per_partition: int = setting(
         "VIDEORECOG_MAX_INFLIGHT_PER_PARTITION",
-        "pipeline",
-        "max_inflight_per_partition",
         _positive_int,
         "500",
         "bound on events in flight per partition",
-    ),
-    Variable(
+    )
+    metrics_host: str = setting(
         "VIDEORECOG_METRICS_HOST",
-        "pipeline",
-        "metrics_host",
         _required_text,
         ALL_INTERFACES,
         "address of /metrics, /healthz, /readyz",
-    ),
-    Variable(
-        "VIDEORECOG_METRICS_PORT",
-        "pipeline",
-        "metrics_port",
-        _port,
-        "9100",
-        "port of /metrics, /healthz, /readyz",
-    ),
-    Variable(
+    )
+    metrics_port: int = setting(
+        "VIDEORECOG_METRICS_PORT", _port, "9100", "port of /metrics, /healthz, /readyz"
+    )
+    shutdown_grace_seconds: float = setting(
         "VIDEORECOG_SHUTDOWN_GRACE_SECONDS",
-        "pipeline",
-        "shutdown_grace_seconds",
         _positive_float,
         "25",
         "drain time on SIGTERM (keep below the pod's grace period)",
-    ),
-    Variable(
+    )
+    api_concurrency: int = setting(
         "VIDEORECOG_API_CONCURRENCY",
-        "pipeline",
-        "api_concurrency",
         _positive_int,
         "8",
         "concurrent API requests per action",
-    ),
-    Variable(
+    )
+    api_rate_per_second: float = setting(
         "VIDEORECOG_API_RATE_LIMIT",
-        "pipeline",
-        "api_rate_per_second",
         _positive_float,
         "2",
         "API requests per second per action (the cloud allows about 2 per account)",
-    ),
-    Variable(
-        "VIDEORECOG_POLLERS",
-        "pipeline",
-        "pollers",
-        _positive_int,
-        "8",
-        "coroutines polling GetAsyncJobResult",
-    ),
-    Variable(
-        "VIDEORECOG_POLL_FIRST_SECONDS",
-        "pipeline",
-        "poll_first_seconds",
-        _positive_float,
-        "1",
-        "wait before a job's first poll",
-    ),
-    Variable(
+    )
+    pollers: int = setting(
+        "VIDEORECOG_POLLERS", _positive_int, "8", "coroutines polling GetAsyncJobResult"
+    )
+    poll_first_seconds: float = setting(
+        "VIDEORECOG_POLL_FIRST_SECONDS", _positive_float, "1", "wait before a job's first poll"
+    )
+    poll_max_seconds: float = setting(
         "VIDEORECOG_POLL_MAX_SECONDS",
-        "pipeline",
-        "poll_max_seconds",
         _positive_float,
         "15",
         "longest wait between two polls of a job",
-    ),
-    Variable(
+    )
+    job_timeout_seconds: float = setting(
         "VIDEORECOG_JOB_TIMEOUT_SECONDS",
-        "pipeline",
-        "job_timeout_seconds",
         _positive_float,
         "1800",
         "a job not final by then is reported TIMEOUT_FAILED",
-    ),
-    Variable(
+    )
+    retry_attempts: int = setting(
         "VIDEORECOG_RETRY_ATTEMPTS",
-        "pipeline",
-        "retry_attempts",
         _positive_int,
         "6",
         "tries of a request that fails with a retryable code",
-    ),
-    Variable(
+    )
+    commit_interval_seconds: float = setting(
         "VIDEORECOG_COMMIT_INTERVAL_SECONDS",
-        "pipeline",
-        "commit_interval_seconds",
         _positive_float,
         "1",
         "how often finished offsets are committed",
-    ),
-    Variable(
+    )
+    session_timeout_ms: int = setting(
         "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS",
-        "pipeline",
-        "session_timeout_ms",
         _positive_int,
         "10000",
         "consumer group session timeout",
-    ),
-    Variable(
-        "VIDEORECOG_ENGINE_HOST",
-        "engine",
-        "host",
-        _required_text,
-        "127.0.0.1",
-        "engine listen address",
-    ),
-    Variable("VIDEORECOG_ENGINE_PORT", "engine", "port", _port, "8080", "engine listen port"),
-    Variable(
+    )
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    host: str = setting(
+        "VIDEORECOG_ENGINE_HOST", _required_text, "127.0.0.1", "engine listen address"
+    )
+    port: int = setting("VIDEORECOG_ENGINE_PORT", _port, "8080", "engine listen port")
+    data_dir: Path = setting(
         "VIDEORECOG_ENGINE_DATA_DIR",
-        "engine",
-        "data_dir",
         lambda raw: Path(raw).expanduser(),
         ".data/engine",
         "job store and cover images",
-    ),
-    Variable(
+    )
+    credentials: Mapping[str, Secret] = setting(
         "VIDEORECOG_ENGINE_CREDENTIALS",
-        "engine",
-        "credentials",
         _credentials,
         "",
         "accepted keys: id:secret[,id:secret] or @file",
         secret=True,
-    ),
-    Variable(
+    )
+    allow_hosts: tuple[str, ...] = setting(
         "VIDEORECOG_ENGINE_ALLOW_HOSTS",
-        "engine",
-        "allow_hosts",
         _allow_hosts,
         "",
         "hosts or CIDRs the URL fetcher admits although private or loopback",
-    ),
-    Variable(
+    )
+    public_url: str = setting(
         "VIDEORECOG_ENGINE_PUBLIC_URL",
-        "engine",
-        "public_url",
         _optional_http_url,
         "",
         "base of the signed cover links (default: http://HOST:PORT)",
-    ),
-    Variable(
-        "VIDEORECOG_ENGINE_WORKERS", "engine", "workers", _positive_int, "2", "analysis processes"
-    ),
-    Variable(
+    )
+    workers: int = setting("VIDEORECOG_ENGINE_WORKERS", _positive_int, "2", "analysis processes")
+    rate_limit_per_second: float = setting(
         "VIDEORECOG_ENGINE_RATE_LIMIT",
-        "engine",
-        "rate_limit_per_second",
         _positive_float,
         "50",
         "requests per second per AccessKey before Throttling.User",
-    ),
-    Variable(
+    )
+    result_retention_seconds: float = setting(
         "VIDEORECOG_ENGINE_RESULT_RETENTION_SECONDS",
-        "engine",
-        "result_retention_seconds",
         _positive_float,
         "86400",
         "how long finished jobs and covers are kept",
-    ),
-    Variable(
+    )
+    max_download_bytes: int = setting(
         "VIDEORECOG_ENGINE_MAX_DOWNLOAD_BYTES",
-        "engine",
-        "max_download_bytes",
         _positive_int,
         str(1 << 30),
         "largest video the fetcher downloads",
-    ),
-    Variable(
+    )
+    download_timeout_seconds: float = setting(
         "VIDEORECOG_ENGINE_DOWNLOAD_TIMEOUT_SECONDS",
-        "engine",
-        "download_timeout_seconds",
         _positive_float,
         "120",
         "time limit of one download",
-    ),
-)
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    log: LogSettings
+    kafka: KafkaSettings
+    api: ApiSettings
+    pipeline: PipelineSettings
+    engine: EngineSettings
+
 
 _SECTIONS: dict[str, type[Any]] = {
-    "log": LogSettings,
-    "kafka": KafkaSettings,
-    "api": ApiSettings,
-    "pipeline": PipelineSettings,
-    "engine": EngineSettings,
+    f.name: typing.get_type_hints(Settings)[f.name] for f in dataclasses.fields(Settings)
 }
+
+
+def _variables() -> tuple[Variable, ...]:
+    out = []
+    for section, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            declared = f.metadata.get("setting")
+            if not isinstance(declared, _Declared):
+                raise TypeError(f"{cls.__name__}.{f.name} is not declared with setting()")
+            d = declared
+            out.append(Variable(d.env, section, f.name, d.parse, d.default, d.help, d.secret))
+    return tuple(out)
+
+
+VARIABLES: tuple[Variable, ...] = _variables()
+"""Every variable, derived from the fields above (the CLI's flags, README's table, the chart's
+environment are checked against it)."""
+
+_BY_ENV = {var.env: var for var in VARIABLES}
+
+# Kubernetes adds <SERVICE>_SERVICE_HOST, <SERVICE>_PORT... for each Service of the namespace; a
+# Service named videorecog-* would put such names under our prefix.
+_SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)\w*)?)$")
+
+
+def _unknown(name: str) -> SettingsError:
+    close = difflib.get_close_matches(name, _BY_ENV, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return SettingsError(f"{name} is not a setting{hint}")
+
+
+def markdown_table() -> str:
+    """The README's configuration table, rows in declaration order."""
+    rows = [
+        "| variable | flag | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for var in VARIABLES:
+        default = f"`{var.default}`" if var.default else "—"
+        rows.append(f"| `{var.env}` | `{var.flag}` | {default} | {var.help} |")
+    return "\n".join(rows)
 
 
 def load(environ: Mapping[str, str], overrides: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ``, with ``overrides`` (keyed by variable name) winning.
 
     Raises:
-        SettingsError: naming the first variable that is invalid.
+        SettingsError: naming the first variable that is invalid, or a ``VIDEORECOG_*`` name
+            (in ``environ`` or ``overrides``) that is no setting.
     """
     overrides = overrides or {}
+    for name in overrides:
+        if name not in _BY_ENV:
+            raise _unknown(name)
+    for name in environ:
+        if (
+            name.startswith("VIDEORECOG_")
+            and name not in _BY_ENV
+            and not _SERVICE_LINK.search(name)
+        ):
+            raise _unknown(name)
     values: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     for var in VARIABLES:
         raw = overrides.get(var.env, environ.get(var.env, var.default))
+        if not isinstance(raw, str):
+            raise SettingsError(f"{var.env}: must be given as text, got {type(raw).__name__}")
         try:
             values[var.section][var.attribute] = var.parse(raw)
         except (ValueError, OSError) as exc:
