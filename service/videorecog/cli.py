@@ -130,8 +130,7 @@ def _run_pipeline(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+    from videorecog.serving import serving
     from videorecog.simulator import ApiSimulator, SimulatorConfig
 
     key_id, _, secret = args.credentials.partition(":")
@@ -144,18 +143,9 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
     simulator = ApiSimulator({key_id: secret}, config)
 
     async def main() -> None:
-        async with stop_signals() as stop:
-            runner = web.AppRunner(simulator.app(), access_log=None, handle_signals=False)
-            await runner.setup()
-            try:
-                await web.TCPSite(runner, args.host, args.port).start()
-                print(
-                    f"API SIMULATOR (no real analysis) on http://{args.host}:{args.port}",
-                    flush=True,
-                )
-                await stop.wait()
-            finally:
-                await runner.cleanup()
+        async with stop_signals() as stop, serving(simulator.app(), args.host, args.port) as port:
+            print(f"API SIMULATOR (no real analysis) on http://{args.host}:{port}", flush=True)
+            await stop.wait()
 
     _run_loop(main())
     return 0

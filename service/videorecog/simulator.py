@@ -19,18 +19,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from videorecog.engine.api import new_request_id
+from videorecog.engine.api import api_response, error_response, new_request_id, read_action
 from videorecog.engine.auth import Authenticator
 from videorecog.engine.request import read_request
-from videorecog.protocol import envelope
-from videorecog.protocol.constants import API_VERSION, Action, JobStatus
+from videorecog.protocol.constants import Action, JobStatus
 from videorecog.protocol.errors import (
     ApiError,
     InternalServerErrorBusy,
     InvalidActionNotFound,
     InvalidFileDecode,
     InvalidJobIdNotFound,
-    InvalidVersion,
     MissingParameter,
     ServiceUnavailable,
     ThrottlingUser,
@@ -99,28 +97,18 @@ class ApiSimulator:
         try:
             api = await read_request(request)
             params = api.params()
-            action_name = (
-                api.header("x-acs-action") if api.is_acs3 else params.get("Action")
-            ) or "unknown"
-            version = api.header("x-acs-version") if api.is_acs3 else params.get("Version")
-            if version != API_VERSION:
-                raise InvalidVersion(f"Specified version {version} is not valid.")
+            action = read_action(api, params)
+            action_name = action.value
             self._auth.authenticate(api)
             self._faults()
-            body = self._act(action_name, params, request_id)
+            body = self._act(action, params, request_id)
         except ApiError as exc:
             self.state.requests[f"{action_name}:{exc.code}"] += 1
-            payload, content_type = envelope.render(
-                "Error", envelope.error_body(request_id, "simulator", exc.code, exc.message), "JSON"
-            )
-            return web.Response(
-                body=payload, status=exc.http_status, headers={"Content-Type": content_type}
-            )
+            return error_response(exc, request_id, "simulator")
         self.state.requests[f"{action_name}:Success"] += 1
-        payload, content_type = envelope.render(f"{action_name}Response", body, "JSON")
-        return web.Response(body=payload, headers={"Content-Type": content_type})
+        return api_response(action, body)
 
-    def _act(self, action: str, params: dict[str, str], request_id: str) -> dict[str, Any]:
+    def _act(self, action: Action, params: dict[str, str], request_id: str) -> dict[str, Any]:
         if action in (Action.DETECT_VIDEO_SHOT, Action.GENERATE_VIDEO_COVER):
             url = params.get("VideoUrl", "")
             if not url:
@@ -139,7 +127,7 @@ class ApiSimulator:
             if job is None:
                 raise InvalidJobIdNotFound("The specified job does not exist.")
             return {"RequestId": request_id, "Data": self._job_data(params["JobId"], job)}
-        raise InvalidActionNotFound(f"Specified api {action} is not found.")
+        raise InvalidActionNotFound(f"Specified api {action.value} is not found.")
 
     @staticmethod
     def _job_data(job_id: str, job: _Job) -> dict[str, Any]:

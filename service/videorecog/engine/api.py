@@ -58,6 +58,47 @@ def _boolean(params: dict[str, str], name: str) -> bool:
     return value == "true"
 
 
+def read_action(request: ApiRequest, params: dict[str, str]) -> Action:
+    """The action asked for, from the ACS3 headers or the v1 parameters.
+
+    Raises: MissingParameter, InvalidActionNotFound, InvalidVersion.
+    """
+    if request.is_acs3:
+        name, version = request.header("x-acs-action"), request.header("x-acs-version")
+    else:
+        name, version = params.get("Action"), params.get("Version")
+    if not name:
+        raise MissingParameter("Action is mandatory for this request.")
+    if not version:
+        raise MissingParameter("Version is mandatory for this request.")
+    try:
+        action = Action(name)
+    except ValueError:
+        raise InvalidActionNotFound(f"Specified api {name} is not found.") from None
+    if version != API_VERSION:
+        raise InvalidVersion(f"Specified version {version} is not valid.")
+    return action
+
+
+def api_response(action: Action, body: dict[str, Any], fmt: str = "JSON") -> web.Response:
+    """A successful answer, in the envelope the cloud uses, JSON or XML."""
+    payload, content_type = envelope.render(f"{action.value}Response", body, fmt)
+    return web.Response(body=payload, content_type=None, headers={"Content-Type": content_type})
+
+
+def error_response(exc: ApiError, request_id: str, host_id: str, fmt: str = "JSON") -> web.Response:
+    """An error answer: RequestId, HostId, Code and Message, with the code's HTTP status."""
+    payload, content_type = envelope.render(
+        "Error", envelope.error_body(request_id, host_id, exc.code, exc.message), fmt
+    )
+    return web.Response(
+        body=payload,
+        status=exc.http_status,
+        content_type=None,
+        headers={"Content-Type": content_type},
+    )
+
+
 class FrontDoor:
     def __init__(
         self,
@@ -90,43 +131,16 @@ class FrontDoor:
             api_request = await read_request(request)
             params = api_request.params()
             fmt = params.get("Format", "JSON").upper()
-            action = self._action(api_request, params)
+            action = read_action(api_request, params)
             action_label = action.value
             key_id = self._auth.authenticate(api_request)
             self._throttle(key_id)
             body = await self._dispatch(action, params, key_id, request_id)
         except ApiError as exc:
             self._metrics.requests.labels(action_label, exc.code).inc()
-            payload, content_type = envelope.render(
-                "Error", envelope.error_body(request_id, host_id, exc.code, exc.message), fmt
-            )
-            return web.Response(
-                body=payload,
-                status=exc.http_status,
-                content_type=None,
-                headers={"Content-Type": content_type},
-            )
+            return error_response(exc, request_id, host_id, fmt)
         self._metrics.requests.labels(action_label, "Success").inc()
-        payload, content_type = envelope.render(f"{action.value}Response", body, fmt)
-        return web.Response(body=payload, content_type=None, headers={"Content-Type": content_type})
-
-    @staticmethod
-    def _action(request: ApiRequest, params: dict[str, str]) -> Action:
-        if request.is_acs3:
-            name, version = request.header("x-acs-action"), request.header("x-acs-version")
-        else:
-            name, version = params.get("Action"), params.get("Version")
-        if not name:
-            raise MissingParameter("Action is mandatory for this request.")
-        if not version:
-            raise MissingParameter("Version is mandatory for this request.")
-        try:
-            action = Action(name)
-        except ValueError:
-            raise InvalidActionNotFound(f"Specified api {name} is not found.") from None
-        if version != API_VERSION:
-            raise InvalidVersion(f"Specified version {version} is not valid.")
-        return action
+        return api_response(action, body, fmt)
 
     def _throttle(self, key_id: str) -> None:
         bucket = self._buckets.get(key_id)

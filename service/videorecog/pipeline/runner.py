@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from videorecog.pipeline.health import serving
+from videorecog.pipeline.health import build_app
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.service import Pipeline
+from videorecog.serving import serving
 from videorecog.settings import Settings, SettingsError
 
 
@@ -24,5 +25,6 @@ async def run(
 ) -> None:
     check(settings)
     pipeline = Pipeline(settings, metrics)
-    async with serving(pipeline, settings.pipeline.metrics_host, settings.pipeline.metrics_port):
+    p = settings.pipeline
+    async with serving(build_app(pipeline), p.metrics_host, p.metrics_port):
         await pipeline.run(stop)

@@ -148,17 +148,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) 
 @contextlib.asynccontextmanager
 async def simulated_api(**config: Any) -> AsyncIterator[tuple[Any, str]]:
     """The API SIMULATOR on a free loopback port: (simulator, endpoint)."""
-    from aiohttp import web
-
-    from videorecog.broker import free_port
+    from videorecog.serving import serving
     from videorecog.simulator import ApiSimulator, SimulatorConfig
 
     simulator = ApiSimulator({"ak-test": CREDENTIALS["ak-test"]}, SimulatorConfig(**config))
-    runner = web.AppRunner(simulator.app(), access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with serving(simulator.app(), "127.0.0.1", 0) as port:
         yield simulator, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()

@@ -14,8 +14,9 @@ from tests.integration.pipeline.conftest import (
     read_all,
     simulated_api,
 )
-from videorecog.pipeline.health import serving
+from videorecog.pipeline.health import build_app
 from videorecog.pipeline.service import Pipeline
+from videorecog.serving import serving
 
 DESIGN_METRICS = [
     "videorecog_pipeline_events_consumed_total",
@@ -46,7 +47,10 @@ async def test_metrics_health_and_readiness(bootstrap_servers: str, topics: Topi
         settings = pipeline_settings(bootstrap_servers, topics, endpoint)
         pipeline = Pipeline(settings)
         stop = asyncio.Event()
-        async with serving(pipeline, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
+        async with (
+            serving(build_app(pipeline), "127.0.0.1", 0) as port,
+            aiohttp.ClientSession() as http,
+        ):
             base = f"http://127.0.0.1:{port}"
             async with http.get(f"{base}/readyz") as response:
                 assert response.status == 503  # not started: no partitions yet
