@@ -20,8 +20,8 @@ from aiohttp import web
 
 from videorecog.broker import EmbeddedBroker, free_port
 from videorecog.engine.app import build_app
-from videorecog.pipeline.health import build_app as health_app
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.runner import started
 from videorecog.pipeline.service import Pipeline
 from videorecog.serving import serving
 from videorecog.settings import Secret, Settings
@@ -90,11 +90,11 @@ class DevStack:
             )
             await self._serve(build_app(self.settings.engine), self.settings.engine.port)
             await self._serve(_media_app(self.media_dir), self._media_port)
-            self.pipeline = Pipeline(self.settings, self.metrics)
-            self.metrics_port = await self._stack.enter_async_context(
-                serving(health_app(self.pipeline), "127.0.0.1", self.settings.pipeline.metrics_port)
+            pipeline, self.metrics_port = await self._stack.enter_async_context(
+                started(self.settings, self.metrics, host="127.0.0.1")
             )
-            self._task = asyncio.create_task(self.pipeline.run(self._stop), name="pipeline")
+            self.pipeline = pipeline
+            self._task = asyncio.create_task(pipeline.run(self._stop), name="pipeline")
             self._stack.push_async_callback(self._stop_pipeline)
         except BaseException:
             await self._stack.aclose()

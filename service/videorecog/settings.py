@@ -258,6 +258,12 @@ class KafkaSettings:
         "true",
         "idempotent producer (needs a broker with InitProducerId; off for tansu)",
     )
+    create_topics: bool = setting(
+        "VIDEORECOG_CREATE_TOPICS",
+        _boolean,
+        "false",
+        "create missing topics at start-up, as `videorecog topics` does",
+    )
 
 
 @dataclass(frozen=True)

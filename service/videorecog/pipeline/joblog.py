@@ -2,18 +2,29 @@
 
 Key: ``<topic>/<partition>/<offset>/<task>`` of the upload event; value: ``{"job_id": ...}``.
 A record is written (and acknowledged) right after submission, before the event can be committed;
-a tombstone clears it once the result is published. Whoever owns the partition next reads the log
-and resumes polling those jobs instead of calling the API again.
+a tombstone clears it once the event's offset is committed. Whoever owns the partition next reads
+the log and resumes polling those jobs instead of calling the API again.
+
+``async with JobLog(producer, topic, reader)`` starts the reader (a consumer outside any group),
+checks that the topic exists, and stops the reader at the end; ``load()`` reads the log.
 """
 
 from __future__ import annotations
 
 import logging
+from types import TracebackType
+from typing import Self
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from videorecog.settings import SettingsError
+
 log = logging.getLogger(__name__)
+
+
+class MissingTopicError(SettingsError):
+    """A topic the pipeline needs does not exist (and it was not asked to create it)."""
 
 
 def job_key(topic: str, partition: int, offset: int, task: str) -> str:
@@ -21,11 +32,36 @@ def job_key(topic: str, partition: int, offset: int, task: str) -> str:
 
 
 class JobLog:
-    def __init__(self, producer: AIOKafkaProducer, bootstrap_servers: str, topic: str) -> None:
+    def __init__(self, producer: AIOKafkaProducer, topic: str, reader: AIOKafkaConsumer) -> None:
         self._producer = producer
-        self._bootstrap = bootstrap_servers
         self._topic = topic
+        self._reader = reader
+        self._partitions: list[TopicPartition] = []
         self._jobs: dict[str, str] = {}
+
+    async def __aenter__(self) -> Self:
+        """Raises: MissingTopicError when the topic does not exist."""
+        await self._reader.start()
+        try:
+            if self._topic not in await self._reader.topics():
+                raise MissingTopicError(
+                    f"job-log topic {self._topic} does not exist: run `videorecog topics` "
+                    "or set VIDEORECOG_CREATE_TOPICS=true"
+                )
+            partitions = self._reader.partitions_for_topic(self._topic) or set()
+            self._partitions = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        except BaseException:
+            await self._reader.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._reader.stop()
 
     def get(self, key: str) -> str | None:
         return self._jobs.get(key)
@@ -45,23 +81,15 @@ class JobLog:
         await self._producer.send_and_wait(self._topic, None, key=key.encode())
 
     async def load(self) -> int:
-        """Read the whole log (it is compacted, so small) into memory; returns the live keys."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self._topic) or set()
-            if not partitions:
-                await consumer.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self._topic) or set()
-            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-            if not tps:
-                return 0
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
+        """Read the log (it is compacted, so small) into memory; returns the live keys."""
+        tps = self._partitions
+        if tps:
+            self._reader.assign(tps)
+            await self._reader.seek_to_beginning(*tps)
+            ends = await self._reader.end_offsets(tps)
             remaining = {tp for tp in tps if ends[tp] > 0}
             while remaining:
-                batches = await consumer.getmany(*remaining, timeout_ms=1000)
+                batches = await self._reader.getmany(*remaining, timeout_ms=1000)
                 for records in batches.values():
                     for record in records:
                         key = (record.key or b"").decode()
@@ -70,9 +98,7 @@ class JobLog:
                         else:
                             self._jobs[key] = str(orjson.loads(record.value)["job_id"])
                 for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
+                    if await self._reader.position(tp) >= ends[tp]:
                         remaining.discard(tp)
-        finally:
-            await consumer.stop()
         log.info("job log loaded", extra={"jobs": len(self._jobs)})
         return len(self._jobs)
