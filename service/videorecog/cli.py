@@ -98,6 +98,11 @@ def _run_topics(settings: Settings, args: argparse.Namespace) -> int:
     _run_loop(ensure_topics(settings.kafka.bootstrap_servers, specs))
     for spec in specs:
         print(f"topic {spec.name}: {spec.partitions} partition(s)", flush=True)
+    if args.migrate_job_log:
+        from videorecog.pipeline.joblog import migrate
+
+        moved = _run_loop(migrate(settings.kafka.bootstrap_servers, settings.kafka.jobs_topic))
+        print(f"job log {settings.kafka.jobs_topic}: {moved} entries moved", flush=True)
     return 0
 
 
@@ -242,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     topics.add_argument("--partitions", type=int, default=3, help="input/output/job-log partitions")
     topics.add_argument("--replication-factor", type=int, default=1, help="replicas per partition")
+    topics.add_argument(
+        "--migrate-job-log",
+        action="store_true",
+        help="move job-log entries written by earlier versions where this one reads them "
+        "(once, with the pipeline stopped)",
+    )
     _command(
         subparsers,
         "demo",

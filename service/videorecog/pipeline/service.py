@@ -198,10 +198,12 @@ class Pipeline:
         self._tracker.drop(revoked)
         self._committer.forget(revoked)
         self._intake.revoked(revoked)
+        self._joblog.forget({tp.partition for tp in revoked})
         log.info("partitions revoked", extra={"partitions": sorted(t.partition for t in revoked)})
 
     async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        # The previous owners may have recorded jobs for events we are about to read again.
-        await self._joblog.load()
+        # The previous owners may have recorded jobs for events we are about to read again: read
+        # the job log of these partitions (only these, once per assignment).
+        await self._joblog.load({tp.partition for tp in assigned})
         self._intake.release()
         log.info("partitions assigned", extra={"partitions": sorted(t.partition for t in assigned)})
