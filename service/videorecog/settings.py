@@ -3,163 +3,43 @@
 Every variable is declared once, as a field of its section with ``setting(env, parser, default,
 help)``; ``VARIABLES`` is derived from those fields, the CLI derives a flag twin from each name
 (``VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS`` -> ``--kafka-bootstrap-servers``) and the README's table is
-``markdown_table()`` (a test keeps them equal). Nothing else in the
-package reads ``os.environ``: the settings object is built at the entry point and passed down.
+``markdown_table()`` (a test keeps them equal); the parsers are in ``parsers.py``. Nothing else in
+the package reads ``os.environ``: the settings object is built at the entry point and passed down.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import ipaddress
 import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+
+from videorecog import parsers
+from videorecog.parsers import Secret
+
+__all__ = [
+    "VARIABLES",
+    "ApiSettings",
+    "EngineSettings",
+    "KafkaSettings",
+    "LogSettings",
+    "PipelineSettings",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "Variable",
+    "load",
+    "markdown_table",
+    "setting",
+]
 
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
-
-
-class Secret:
-    """A string that never shows itself in logs, reprs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-
-# In a pod the kubelet and Prometheus reach the metrics port from outside the container.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
-
-# --- parsers: each takes the raw string and returns the typed value or raises ValueError ---
-
-
-def _text(raw: str) -> str:
-    return raw.strip()
-
-
-def _required_text(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError(f"must be a positive integer, got {raw!r}")
-    return value
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError(f"must be a TCP port (0-65535), got {raw!r}")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError(f"must be a positive number, got {raw!r}")
-    return value
-
-
-def _boolean(raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"must be true or false, got {raw!r}")
-
-
-def _bootstrap_servers(raw: str) -> str:
-    servers = [s.strip() for s in raw.split(",") if s.strip()]
-    if not servers:
-        raise ValueError("must list at least one host:port")
-    for server in servers:
-        host, sep, port = server.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise ValueError(f"{server!r} is not host:port")
-    return ",".join(servers)
-
-
-def _http_url(raw: str) -> str:
-    value = raw.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError(f"must be an http(s) URL, got {raw!r}")
-    return value
-
-
-def _optional_http_url(raw: str) -> str:
-    return _http_url(raw) if raw.strip() else ""
-
-
-def _log_level(raw: str) -> str:
-    value = raw.strip().upper()
-    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
-    return value
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _credentials(raw: str) -> Mapping[str, Secret]:
-    """``id:secret[,id:secret]``, or ``@/path/to/file`` holding one ``id:secret`` per line."""
-    text = raw.strip()
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8").replace("\n", ",")
-    pairs: dict[str, Secret] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item or item.startswith("#"):
-            continue
-        key_id, sep, secret = item.partition(":")
-        if not sep or not key_id or not secret:
-            raise ValueError("each entry must be id:secret")
-        pairs[key_id] = Secret(secret)
-    return pairs
-
-
-def _allow_hosts(raw: str) -> tuple[str, ...]:
-    entries = tuple(e.strip().lower() for e in raw.split(",") if e.strip())
-    for entry in entries:
-        if "/" in entry:
-            ipaddress.ip_network(entry, strict=False)  # raises ValueError with a clear message
-    return entries
 
 
 # --- declaring a setting: one field, one place ---
@@ -209,10 +89,10 @@ def setting(
 
 @dataclass(frozen=True)
 class LogSettings:
-    level: str = setting("VIDEORECOG_LOG_LEVEL", _log_level, "INFO", "log level")
+    level: str = setting("VIDEORECOG_LOG_LEVEL", parsers.log_level, "INFO", "log level")
     format: Literal["json", "console"] = setting(
         "VIDEORECOG_LOG_FORMAT",
-        _choice("json", "console"),
+        parsers.choice("json", "console"),
         "json",
         "json: one object per line; console: for humans",
     )
@@ -222,45 +102,45 @@ class LogSettings:
 class KafkaSettings:
     bootstrap_servers: str = setting(
         "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS",
-        _bootstrap_servers,
+        parsers.bootstrap_servers,
         "127.0.0.1:9092",
         "Kafka bootstrap servers, host:port[,host:port]",
     )
     input_topic: str = setting(
-        "VIDEORECOG_INPUT_TOPIC", _required_text, "video-uploads", "topic of upload events"
+        "VIDEORECOG_INPUT_TOPIC", parsers.required_text, "video-uploads", "topic of upload events"
     )
     output_topic: str = setting(
         "VIDEORECOG_OUTPUT_TOPIC",
-        _required_text,
+        parsers.required_text,
         "video-understanding-results",
         "topic of result records",
     )
     dlq_topic: str = setting(
         "VIDEORECOG_DLQ_TOPIC",
-        _required_text,
+        parsers.required_text,
         "video-uploads.dlq",
         "dead-letter topic for events that can never be processed",
     )
     jobs_topic: str = setting(
         "VIDEORECOG_JOBS_TOPIC",
-        _required_text,
+        parsers.required_text,
         "videorecog-pipeline.jobs",
         "compacted topic recording submitted job ids",
     )
     group_id: str = setting(
-        "VIDEORECOG_GROUP_ID", _required_text, "videorecog-pipeline", "consumer group id"
+        "VIDEORECOG_GROUP_ID", parsers.required_text, "videorecog-pipeline", "consumer group id"
     )
     # Apache Kafka supports the idempotent producer; the embedded tansu broker does not answer
     # aiokafka's InitProducerId v0, so local stacks turn it off. acks=all is used either way.
     idempotence: bool = setting(
         "VIDEORECOG_KAFKA_IDEMPOTENCE",
-        _boolean,
+        parsers.boolean,
         "true",
         "idempotent producer (needs a broker with InitProducerId; off for tansu)",
     )
     create_topics: bool = setting(
         "VIDEORECOG_CREATE_TOPICS",
-        _boolean,
+        parsers.boolean,
         "false",
         "create missing topics at start-up, as `videorecog topics` does",
     )
@@ -269,10 +149,13 @@ class KafkaSettings:
 @dataclass(frozen=True)
 class ApiSettings:
     endpoint: str = setting(
-        "VIDEORECOG_ENDPOINT", _http_url, "http://127.0.0.1:8080", "API base URL (cloud or engine)"
+        "VIDEORECOG_ENDPOINT",
+        parsers.http_url,
+        "http://127.0.0.1:8080",
+        "API base URL (cloud or engine)",
     )
     access_key_id: str = setting(
-        "ALIBABA_CLOUD_ACCESS_KEY_ID", _text, "", "AccessKey id the client signs with"
+        "ALIBABA_CLOUD_ACCESS_KEY_ID", parsers.text, "", "AccessKey id the client signs with"
     )
     access_key_secret: Secret = setting(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
@@ -283,87 +166,90 @@ class ApiSettings:
     )
     signature: Literal["v1", "acs3"] = setting(
         "VIDEORECOG_SIGNATURE",
-        _choice("v1", "acs3"),
+        parsers.choice("v1", "acs3"),
         "v1",
         "request signature: v1 (HMAC-SHA1) or acs3 (ACS3-HMAC-SHA256)",
     )
-    region_id: str = setting("VIDEORECOG_REGION_ID", _text, "cn-shanghai", "RegionId sent")
+    region_id: str = setting("VIDEORECOG_REGION_ID", parsers.text, "cn-shanghai", "RegionId sent")
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     max_inflight: int = setting(
         "VIDEORECOG_MAX_INFLIGHT",
-        _positive_int,
+        parsers.positive_int,
         "1000",
         "bound on events in flight (all partitions)",
     )
     max_inflight_per_partition: int = setting(
         "VIDEORECOG_MAX_INFLIGHT_PER_PARTITION",
-        _positive_int,
+        parsers.positive_int,
         "500",
         "bound on events in flight per partition",
     )
     metrics_host: str = setting(
         "VIDEORECOG_METRICS_HOST",
-        _required_text,
-        ALL_INTERFACES,
+        parsers.required_text,
+        parsers.ALL_INTERFACES,
         "address of /metrics, /healthz, /readyz",
     )
     metrics_port: int = setting(
-        "VIDEORECOG_METRICS_PORT", _port, "9100", "port of /metrics, /healthz, /readyz"
+        "VIDEORECOG_METRICS_PORT", parsers.port, "9100", "port of /metrics, /healthz, /readyz"
     )
     shutdown_grace_seconds: float = setting(
         "VIDEORECOG_SHUTDOWN_GRACE_SECONDS",
-        _positive_float,
+        parsers.positive_float,
         "25",
         "drain time on SIGTERM (keep below the pod's grace period)",
     )
     api_concurrency: int = setting(
         "VIDEORECOG_API_CONCURRENCY",
-        _positive_int,
+        parsers.positive_int,
         "8",
         "concurrent API requests per action",
     )
     api_rate_per_second: float = setting(
         "VIDEORECOG_API_RATE_LIMIT",
-        _positive_float,
+        parsers.positive_float,
         "2",
         "API requests per second per action (the cloud allows about 2 per account)",
     )
     pollers: int = setting(
-        "VIDEORECOG_POLLERS", _positive_int, "8", "coroutines polling GetAsyncJobResult"
+        "VIDEORECOG_POLLERS", parsers.positive_int, "8", "coroutines polling GetAsyncJobResult"
     )
     poll_first_seconds: float = setting(
-        "VIDEORECOG_POLL_FIRST_SECONDS", _positive_float, "1", "wait before a job's first poll"
+        "VIDEORECOG_POLL_FIRST_SECONDS",
+        parsers.positive_float,
+        "1",
+        "wait before a job's first poll",
     )
     poll_max_seconds: float = setting(
         "VIDEORECOG_POLL_MAX_SECONDS",
-        _positive_float,
+        parsers.positive_float,
         "15",
         "longest wait between two polls of a job",
     )
     job_timeout_seconds: float = setting(
         "VIDEORECOG_JOB_TIMEOUT_SECONDS",
-        _positive_float,
+        parsers.positive_float,
         "1800",
         "a job not final by then is reported TIMEOUT_FAILED",
     )
     retry_attempts: int = setting(
         "VIDEORECOG_RETRY_ATTEMPTS",
-        _positive_int,
+        parsers.positive_int,
         "6",
         "tries of a request that fails with a retryable code",
     )
     commit_interval_seconds: float = setting(
         "VIDEORECOG_COMMIT_INTERVAL_SECONDS",
-        _positive_float,
+        parsers.positive_float,
         "1",
         "how often finished offsets are committed",
     )
     session_timeout_ms: int = setting(
         "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS",
-        _positive_int,
+        parsers.positive_int,
         "10000",
         "consumer group session timeout",
     )
@@ -372,9 +258,9 @@ class PipelineSettings:
 @dataclass(frozen=True)
 class EngineSettings:
     host: str = setting(
-        "VIDEORECOG_ENGINE_HOST", _required_text, "127.0.0.1", "engine listen address"
+        "VIDEORECOG_ENGINE_HOST", parsers.required_text, "127.0.0.1", "engine listen address"
     )
-    port: int = setting("VIDEORECOG_ENGINE_PORT", _port, "8080", "engine listen port")
+    port: int = setting("VIDEORECOG_ENGINE_PORT", parsers.port, "8080", "engine listen port")
     data_dir: Path = setting(
         "VIDEORECOG_ENGINE_DATA_DIR",
         lambda raw: Path(raw).expanduser(),
@@ -383,45 +269,47 @@ class EngineSettings:
     )
     credentials: Mapping[str, Secret] = setting(
         "VIDEORECOG_ENGINE_CREDENTIALS",
-        _credentials,
+        parsers.credentials,
         "",
         "accepted keys: id:secret[,id:secret] or @file",
         secret=True,
     )
     allow_hosts: tuple[str, ...] = setting(
         "VIDEORECOG_ENGINE_ALLOW_HOSTS",
-        _allow_hosts,
+        parsers.allow_hosts,
         "",
         "hosts or CIDRs the URL fetcher admits although private or loopback",
     )
     public_url: str = setting(
         "VIDEORECOG_ENGINE_PUBLIC_URL",
-        _optional_http_url,
+        parsers.optional_http_url,
         "",
         "base of the signed cover links (default: http://HOST:PORT)",
     )
-    workers: int = setting("VIDEORECOG_ENGINE_WORKERS", _positive_int, "2", "analysis processes")
+    workers: int = setting(
+        "VIDEORECOG_ENGINE_WORKERS", parsers.positive_int, "2", "analysis processes"
+    )
     rate_limit_per_second: float = setting(
         "VIDEORECOG_ENGINE_RATE_LIMIT",
-        _positive_float,
+        parsers.positive_float,
         "50",
         "requests per second per AccessKey before Throttling.User",
     )
     result_retention_seconds: float = setting(
         "VIDEORECOG_ENGINE_RESULT_RETENTION_SECONDS",
-        _positive_float,
+        parsers.positive_float,
         "86400",
         "how long finished jobs and covers are kept",
     )
     max_download_bytes: int = setting(
         "VIDEORECOG_ENGINE_MAX_DOWNLOAD_BYTES",
-        _positive_int,
+        parsers.positive_int,
         str(1 << 30),
         "largest video the fetcher downloads",
     )
     download_timeout_seconds: float = setting(
         "VIDEORECOG_ENGINE_DOWNLOAD_TIMEOUT_SECONDS",
-        _positive_float,
+        parsers.positive_float,
         "120",
         "time limit of one download",
     )
