@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 
 from videorecog.engine.api import api_response, error_response, new_request_id, read_action
 from videorecog.engine.auth import Authenticator
@@ -34,6 +36,7 @@ from videorecog.protocol.errors import (
     ThrottlingUser,
 )
 from videorecog.protocol.tasks import Task, task_for
+from videorecog.serving import add_health_routes
 from videorecog.settings import Secret
 
 
@@ -71,11 +74,19 @@ class ApiSimulator:
         self._auth = Authenticator({k: Secret(v) for k, v in credentials.items()})
         self._jobs: dict[str, _Job] = {}
         self._rng = random.Random(config.seed)
+        self.registry = CollectorRegistry()
+        self._requests = PromCounter(
+            "videorecog_simulator_requests",
+            "Requests answered, by action and code",
+            ["action", "code"],
+            registry=self.registry,
+        )
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/", self._handle)
         app.router.add_get("/stats", self._stats)
+        add_health_routes(app, self.registry)
         return app
 
     def _job_seconds(self) -> float:
@@ -104,8 +115,10 @@ class ApiSimulator:
             body = self._act(action, params, request_id)
         except ApiError as exc:
             self.state.requests[f"{action_name}:{exc.code}"] += 1
+            self._requests.labels(action_name, exc.code).inc()
             return error_response(exc, request_id, "simulator")
         self.state.requests[f"{action_name}:Success"] += 1
+        self._requests.labels(action_name, "Success").inc()
         return api_response(action, body)
 
     def _act(self, action: Action, params: dict[str, str], request_id: str) -> dict[str, Any]:

@@ -52,3 +52,21 @@ async def test_a_failed_start_closes_what_was_opened() -> None:
         async with serving(app, "127.0.0.1", 0):
             pytest.fail("the app must not serve")
     assert events == ["open a", "open b", "close b", "close a"]
+
+
+async def test_the_simulator_serves_health_and_counts_its_answers() -> None:
+    from videorecog.simulator import ApiSimulator, SimulatorConfig
+
+    simulator = ApiSimulator({"ak": "sk"}, SimulatorConfig())
+    async with serving(simulator.app(), "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{port}"
+        for path in ("/healthz", "/readyz"):
+            async with http.get(base + path) as response:
+                assert response.status == 200
+        async with http.get(base + "/") as response:
+            assert response.status == 400  # no Action
+        async with http.get(base + "/metrics") as response:
+            text = await response.text()
+    assert (
+        'videorecog_simulator_requests_total{action="unknown",code="MissingParameter"} 1.0' in text
+    )

@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 60.0
 
 
+def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error inside nested groups of one (a part's own TaskGroup wraps it again)."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
@@ -159,9 +167,10 @@ class Pipeline:
                 for part in parts:
                     part.cancel()
         except BaseExceptionGroup as group_error:
-            if len(group_error.exceptions) == 1:
-                raise group_error.exceptions[0] from None
-            raise
+            error = _sole(group_error)
+            if error is group_error:
+                raise
+            raise error from None
         finally:
             # 4. Commit what is done. (5. The app's cleanup closes consumer, log, client, producer.)
             with contextlib.suppress(KafkaError):
