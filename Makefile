@@ -48,7 +48,17 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix service tests bench
 	$(BIN)/ruff format service tests bench
 
+# TransNetV2 (a reference in bench/shots.py) decodes with the ffmpeg binary: Debian's ffmpeg
+# package, installed when missing.
+FFMPEG := $(shell command -v ffmpeg 2>/dev/null)
 bench: $(VENV)/.installed-bench
+ifeq ($(FFMPEG),)
+	@echo "installing ffmpeg (Debian package ffmpeg)"
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends ffmpeg >/dev/null \
+	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends ffmpeg >/dev/null; }
+endif
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

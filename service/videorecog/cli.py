@@ -8,7 +8,6 @@ import contextlib
 import os
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 
 from videorecog import __version__, logs
+from videorecog.filecommands import add_shots_arguments, add_split_arguments
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -178,44 +178,30 @@ def _run_dev(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-class _Progress:
-    """Frames done so far, on stderr, at most every few seconds."""
-
-    def __init__(self, every_seconds: float = 3.0) -> None:
-        self._every = every_seconds
-        self._last = time.monotonic()
-
-    def __call__(self, frames: int) -> None:
-        now = time.monotonic()
-        if now - self._last >= self._every:
-            self._last = now
-            print(f"... {frames} frames analysed", file=sys.stderr, flush=True)
-
-
 def _run_shots(settings: Settings, args: argparse.Namespace) -> int:
-    from videorecog.analysis.errors import InvalidVideo
-    from videorecog.analysis.tasks import detect_shots
+    from videorecog.filecommands import run_shots
 
-    try:
-        result = detect_shots(args.file, progress=_Progress())
-    except InvalidVideo as exc:
-        print(f"videorecog: {exc}", file=sys.stderr)
-        return 1
-    out = {"ShotFrameIds": result.shot_frame_ids, "frames": result.frames, "fps": result.fps}
-    print(orjson.dumps(out).decode())
-    return 0
+    return run_shots(settings, args)
+
+
+def _run_split(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.filecommands import run_split
+
+    return run_split(settings, args)
 
 
 def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.analysis.errors import InvalidVideo
     from videorecog.analysis.tasks import make_covers
+    from videorecog.progress import FrameProgress
 
     out_dir = Path(args.out)
     stem = Path(args.file).stem
     try:
-        result = make_covers(
-            args.file, str(out_dir), stem, args.gif, args.format, progress=_Progress()
-        )
+        with FrameProgress(description="covers") as progress:
+            result = make_covers(
+                args.file, str(out_dir), stem, args.gif, args.format, progress=progress
+            )
     except InvalidVideo as exc:
         print(f"videorecog: {exc}", file=sys.stderr)
         return 1
@@ -297,9 +283,21 @@ def build_parser() -> argparse.ArgumentParser:
         _run_engine,
     )
     shots = _command(
-        subparsers, "shots", "print the shot boundaries of a local video as JSON", [], _run_shots
+        subparsers,
+        "shots",
+        "print the shots of a video: JSON, CSV, EDL, OTIO or FCP XML",
+        [],
+        _run_shots,
     )
-    shots.add_argument("file", help="a local video file")
+    add_shots_arguments(shots)
+    split = _command(
+        subparsers,
+        "split",
+        "write one file per shot (frame-exact), print them as JSON",
+        [],
+        _run_split,
+    )
+    add_split_arguments(split)
     cover = _command(
         subparsers, "cover", "write the covers of a local video, print them as JSON", [], _run_cover
     )

@@ -1,46 +1,83 @@
 """Shot boundary detection: hard cuts and gradual transitions, streaming, in bounded memory.
 
-Signals, per frame, from a small YUV image:
-- ``hist``: a normalised Y/U/V histogram; its L1 distance between two frames is ~0 for the same
-  content (even moving) and approaches 1 for unrelated pictures.
-- ``luma``: the small luma plane, for the pixel-change test of cuts.
+The signals (``signals.py``) of each frame against the previous one: the histogram, pixel and
+structure changes. Frames are taken in chunks and measured with one numpy call per signal per
+chunk; only the few frames that pass the cheap tests are looked at one by one.
 
-Hard cut at frame t: the histogram distance to frame t-1 stands out from its neighbourhood
-(``cut_ratio`` times the mean over a rolling window, and at least ``cut_min``), and the picture
-does not come back within ``flash_frames`` (a flash or a single corrupt frame does).
+Hard cut at frame t: the three changes at t stand out from those of the frames around it (the
+geometric mean of each change over the median of its ``window`` neighbours on either side, plus
+a noise floor, is at least ``cut_standout``), the structure change among them
+(``cut_structure_min``: a brightness change alone is no cut). Every decision is relative to the
+video itself: a busy, noisy or dark video raises its own baseline. Not a cut either:
+- a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
+  ``flash_frames`` after the jump whose change from one just before it is ordinary;
+- a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``).
 
-Gradual transition centred at t: a one-way move between two steady appearances. The mean
-histogram of the C frames before t-W and that of the C frames after t+W differ (``gradual_min``),
-each context is coherent (every frame near its context's mean: ``context_ratio``), and no single
-step between t-W and t+W is large (the change is spread out: ``gradual_ratio``). Dissolves, fades
-and wipes pass; camera motion, however fast, wanders around one scene and fails the first two.
-A run of such centres is one transition, reported at the run's midpoint.
+Gradual transition centred at t, tested with each half-window W of ``gradual_windows`` (a long
+dissolve fills a short window): a one-way move between two steady stretches. Either the change
+from frame t-W to t+W stands out from the changes inside the C-frame contexts beside the window
+(``gradual_standout``, short window only: in a moving shot pixels drift further over a longer
+span), or the contexts' mean histograms differ (``gradual_min``, ``context_ratio`` times the
+farthest frame from its context's mean) and the change still stands out a little
+(``gradual_corroboration``: an exposure drift does not). Then no single step makes the change
+(``gradual_ratio``), the middle frame is a blend of the two ends (``blend_residual_max``), and no
+global shift explains it (``motion_residual_max``). A run of such centres is one transition;
+overlapping ones (both windows, a broken run) are reported once, at the median of their middles.
 
-Fade through black: a run of dark frames (mean luma under ``dark_luma``) entered and left by
-luminance ramps. When the dark run is too short to be a shot of its own it is one transition,
-reported at its centre; otherwise the fade-out and the fade-in are each a boundary (at their
-ramps' midpoints, or at the dark run's edges when the ramp is a hard cut). Other detections inside
-a fade are dropped: the steep middle of a fast fade looks like a cut to the histogram.
+Fade through black or white: a run of dark (mean luma under ``dark_luma``) or bright and flat
+(``white_luma``, ``white_contrast``) frames entered and left by luminance ramps; into white at
+once is a flash, not a fade. When the run is too
+short to be a shot of its own it is one transition, reported at its centre; otherwise the fade-out
+and the fade-in are each a boundary (at their ramps' midpoints, or at the run's edges when the
+ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
+looks like a cut to the histogram.
 
-Finally boundaries closer than ``min_shot_seconds`` to the previous one are dropped.
-Per-frame scalars (mean luma) are kept for the whole video: a few bytes a frame; images only ever
-for the last ``2(W+C)+1`` frames.
+There is no minimum shot length: a shot of a few frames between two cuts is kept. Only
+detections within ``merge_frames`` of each other are one boundary (a cut before a gradual
+transition, else the stronger).
+
+Memory: two scalars a frame (mean luma, contrast) for the whole video; pictures only for the last
+``2(W+C)`` frames of the longest window and one chunk.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from videorecog.analysis.decode import Frame, Image
+from videorecog.analysis.decode import Frame
+from videorecog.analysis.signals import (
+    FLAT_CONTRAST,
+    FloatArray,
+    Image,
+    blend_residual,
+    changes,
+    hist_distance,
+    histogram,
+    histograms,
+    shapes,
+    shift_residual,
+    shrink,
+)
 
-FloatArray = npt.NDArray[np.float32]
+__all__ = [
+    "AdaptiveShotDetector",
+    "Boundary",
+    "CutGate",
+    "DetectorParams",
+    "ShotDetector",
+    "hist_distance",
+    "histogram",
+    "may_hide_cut",
+]
+
+CHUNK = 64  # frames measured together
 
 
 @dataclass(frozen=True)
@@ -59,20 +96,39 @@ class ShotDetector(Protocol):
 
 @dataclass(frozen=True)
 class DetectorParams:
-    """Named defaults, tuned on the labelled clips and the synthetic benchmark set."""
+    """Named defaults. Each threshold is a ratio to the video's own changes or a noise floor."""
 
-    window: int = 8  # W: half-window of the adaptive threshold and of the gradual test
-    cut_min: float = 0.12  # smallest histogram distance that may be a cut
-    cut_ratio: float = 2.5  # how far a cut must stand above its neighbourhood's mean
-    # ...and the pixels must change too (mean |luma step| / 255): a flat field whose grey level
-    # crosses a histogram bin edge moves the histogram but is no cut.
-    cut_min_pixel: float = 0.04
-    flash_frames: int = 3  # a picture that returns within this many frames was a flash
-    flash_similarity: float = 0.5  # "returns": distance back below this share of the jump
-    context: int = 8  # C: frames averaged on each side for the gradual test
-    gradual_min: float = 0.17  # distance between the before- and after-context mean histograms
-    context_ratio: float = 1.5  # that distance over the largest frame-to-context-mean distance
-    gradual_ratio: float = 2.5  # spread-out test: t-W vs t+W distance / largest single step
+    window: int = 8  # half-window of the cut test's neighbourhood
+    # How many times its neighbours' median change a cut's change is (geometric mean over the
+    # histogram, pixel and structure changes).
+    cut_standout: float = 3.0
+    # Noise floors added to the neighbours' median (a still shot changes by about nothing):
+    # histogram, pixel and structure changes.
+    floors: tuple[float, float, float] = (0.005, 0.02, 0.005)
+    # The survey decodes skipped frames for real where their decoded neighbours' change stands
+    # out this much: lower than ``cut_standout``, so no cut is blended away.
+    survey_standout: float = 2.0
+    cut_structure_min: float = 1.5  # ...and the structure change alone at least this much
+    flash_frames: int = 4  # a picture that returns within this many frames was a flash
+    # "returns": standing out under this share of the jump, and less than a cut would
+    flash_similarity: float = 0.5
+    merge_frames: int = 2  # detections this close are one boundary
+    # A jolt of the camera, not a cut: after the best global shift less than this share of the
+    # change is left.
+    jolt_residual_max: float = 0.5
+    # W: the gradual test's half-windows, one test each (a dissolve longer than 2W fills it).
+    gradual_windows: tuple[int, ...] = (8, 16)
+    context: int = 8  # C: the steady stretch expected on each side of the window
+    # The change from frame t-W to t+W over the larger change inside the contexts beside it
+    # (t-W-C to t-W, t+W to t+W+C), geometric mean over the three signals.
+    gradual_standout: float = 3.0
+    # ...or the mean histograms of the two contexts differ (``gradual_min``), over
+    # ``context_ratio`` times the largest distance of a context's frame from its mean, and the
+    # change still stands out ``gradual_corroboration`` times (an exposure drift does not).
+    gradual_min: float = 0.17
+    context_ratio: float = 1.5
+    gradual_corroboration: float = 1.3
+    gradual_ratio: float = 2.5  # spread-out test: that change over the largest single step
     # ...and frame t must be close to a blend of frames t-W and t+W (on luma shrunk 4x more, which
     # tolerates the slow motion inside a dissolve but not the displacement of a fast pan).
     blend_residual_max: float = 0.5
@@ -81,155 +137,116 @@ class DetectorParams:
     # frames t-W/2 and t+W/2 (residual after the best shift below this share of the raw change).
     motion_residual_max: float = 0.5
     dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
+    # ...and over which, with less contrast than ``white_contrast``, a frame is white (limited-
+    # range video puts white at 235).
+    white_luma: float = 215.0
+    white_contrast: float = 8.0
     ramp_min_rise: float = 25.0  # a fade ramp climbs at least this much mean luma
     ramp_max_frames: int = 60
-    ramp_min_step: float = 0.3  # along a ramp mean luma rises at least this much per frame
-    min_shot_seconds: float = 0.3
+    ramp_min_step: float = 0.3  # along a ramp mean luma moves at least this much per frame
+    # A dark or white run shorter than this is the turn of one fade, not a shot of its own.
+    min_plain_shot_seconds: float = 0.3
     histogram_bins: tuple[int, int, int] = (16, 8, 8)  # Y, U, V
 
 
+def standout(change: FloatArray, baseline: FloatArray, params: DetectorParams) -> FloatArray:
+    """How many times ``baseline`` (plus the noise floors) each change is, the geometric mean over
+    the three signals (last axis)."""
+    floors = np.asarray(params.floors, dtype=np.float32)
+    return np.asarray(np.cbrt(np.prod(change / (baseline + floors), axis=-1)), dtype=np.float32)
+
+
 @dataclass
-class _Features:
-    index: int
-    hist: FloatArray
-    luma: FloatArray
-    # Sum of the histograms of every frame so far, this one included: the mean histogram of any
-    # run of frames is then one subtraction (the gradual test takes two per frame).
-    cumulative: npt.NDArray[np.float64]
-    step: float = 0.0  # histogram distance to the previous frame
-    pixel_step: float = 0.0  # mean absolute luma change from the previous frame, 0..1
-    context_distance: float = 0.0
-    _coarse: FloatArray | None = None
-    _spectrum: npt.NDArray[np.complex128] | None = None
+class _Pictures:
+    """Measures of consecutive frames ``first``, ``first + 1``, ...: what the tests need."""
+
+    first: int
+    hist: FloatArray  # N x bins
+    luma: FloatArray  # N x H x W
+    units: FloatArray  # N x blocks x pixels: each block's luma less its mean, length 1
+    flat: npt.NDArray[np.bool_]  # N x blocks: blocks without structure
+    contrast: FloatArray  # N
+    steps: FloatArray  # N x 3: histogram, pixel, structure change from the previous frame
+
+    @classmethod
+    def measure(cls, first: int, images: Image, params: DetectorParams) -> _Pictures:
+        luma = images[:, 0].astype(np.float32)
+        units, block_contrast, contrast = shapes(luma)
+        hist = histograms(images, params.histogram_bins)
+        steps = np.zeros((len(images), 3), dtype=np.float32)
+        flat = block_contrast < FLAT_CONTRAST
+        pictures = cls(first, hist, luma, units, flat, contrast, steps)
+        if len(images) > 1:
+            steps[1:] = pictures.changes(
+                np.arange(first, first + len(images) - 1), np.arange(first + 1, first + len(images))
+            )
+        return pictures
 
     @property
-    def coarse(self) -> FloatArray:
-        """Luma shrunk 4x more, for the blend test (only frames near a transition need it)."""
-        if self._coarse is None:
-            self._coarse = shrink(self.luma, 4)
-        return self._coarse
+    def end(self) -> int:
+        return self.first + len(self.hist)
 
-    @property
-    def spectrum(self) -> npt.NDArray[np.complex128]:
-        """The motion test compares each frame twice (as the earlier and as the later picture):
-        its spectrum is computed once."""
-        if self._spectrum is None:
-            self._spectrum = spectrum(self.luma)
-        return self._spectrum
+    def changes(self, a: Iterable[int] | np.ndarray, b: Iterable[int] | np.ndarray) -> FloatArray:
+        """N x 3 changes from frames ``a`` to frames ``b`` (frame numbers)."""
+        i = np.asarray(a, dtype=np.int64) - self.first
+        j = np.asarray(b, dtype=np.int64) - self.first
+        hist = np.abs(self.hist[j] - self.hist[i]).sum(axis=1) / 6.0
+        pixel, structure = changes(
+            self.luma[i],
+            self.units[i],
+            self.flat[i],
+            self.contrast[i],
+            self.luma[j],
+            self.units[j],
+            self.flat[j],
+            self.contrast[j],
+        )
+        return np.stack([hist, pixel, structure], axis=1).astype(np.float32)
 
+    def extend(self, images: Image, params: DetectorParams, keep_from: int) -> _Pictures:
+        """These pictures from ``keep_from`` on, then ``images`` (the frames that follow)."""
+        new = _Pictures.measure(self.end, images, params)
+        start = keep_from - self.first
+        joined = _Pictures(
+            keep_from,
+            np.concatenate([self.hist[start:], new.hist]),
+            np.concatenate([self.luma[start:], new.luma]),
+            np.concatenate([self.units[start:], new.units]),
+            np.concatenate([self.flat[start:], new.flat]),
+            np.concatenate([self.contrast[start:], new.contrast]),
+            np.concatenate([self.steps[start:], new.steps]),
+        )
+        if len(joined.hist) > len(new.hist):
+            link = self.end
+            joined.steps[link - keep_from] = joined.changes([link - 1], [link])[0]
+        return joined
 
-def histogram(yuv: npt.NDArray[np.uint8], bins: tuple[int, int, int]) -> FloatArray:
-    """Concatenated Y, U, V histograms, each normalised to sum 1 (planar input: 3 x H x W)."""
-    shifts, offsets = _bin_layout(bins)
-    # One bincount over all three planes: each plane's bin numbers moved past the previous ones
-    # (still within uint8: the bins number at most 3 x 256 / 2).
-    codes = (yuv.reshape(3, -1) >> shifts) + offsets
-    counts = np.bincount(codes.ravel(), minlength=sum(bins))
-    return (counts / (yuv.size // 3)).astype(np.float32)
+    def hist_of(self, frame: int) -> FloatArray:
+        return np.asarray(self.hist[frame - self.first], dtype=np.float32)
 
-
-@functools.cache
-def _bin_layout(bins: tuple[int, int, int]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    if sum(bins) > 256:
-        raise ValueError(f"at most 256 histogram bins in all, not {bins}")
-    shifts = np.array([[8 - int(np.log2(n))] for n in bins], dtype=np.uint8)
-    offsets = np.array([[0], [bins[0]], [bins[0] + bins[1]]], dtype=np.uint8)
-    return shifts, offsets
-
-
-def _mean_hist(first: _Features, last: _Features) -> FloatArray:
-    """The mean histogram of the frames from ``first`` to ``last``, both included."""
-    total = last.cumulative - first.cumulative + first.hist
-    return (total / (last.index - first.index + 1)).astype(np.float32)
-
-
-def _farthest(features: list[_Features], mean: FloatArray) -> float:
-    """The largest ``hist_distance`` of any of ``features`` from ``mean``."""
-    return float(np.abs(np.stack([f.hist for f in features]) - mean).sum(axis=1).max()) / 6.0
-
-
-def _shift_residual(start: _Features, end: _Features) -> float:
-    return shift_residual(start.luma, end.luma, spectra=(start.spectrum, end.spectrum))
+    def luma_of(self, frame: int) -> FloatArray:
+        return np.asarray(self.luma[frame - self.first], dtype=np.float32)
 
 
-def hist_distance(a: FloatArray, b: FloatArray) -> float:
-    """Mean over Y, U, V of half the L1 distance: 0 (same) .. 1 (disjoint)."""
-    return float(np.abs(a - b).sum() / 6.0)
+def _chunks(frames: Iterable[Frame]) -> Iterator[Image]:
+    iterator = iter(frames)
+    while batch := list(itertools.islice(iterator, CHUNK)):
+        yield np.stack([f.image for f in batch])
 
 
-def shrink(luma: FloatArray, factor: int) -> FloatArray:
-    """Average ``factor`` x ``factor`` blocks."""
-    h, w = (luma.shape[0] // factor) * factor, (luma.shape[1] // factor) * factor
-    blocks = luma[:h, :w].reshape(h // factor, factor, w // factor, factor)
-    return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)
+@dataclass
+class _Scale:
+    """One window size of the gradual test, and the run of centres that passed it so far."""
 
+    window: int  # W
+    reach: int  # W + C: frames needed on either side of a centre
+    next: int = -1  # the next centre to test
+    first: int = -1  # the run: first and last centre, and the largest change seen
+    last: int = -1
+    peak: float = 0.0
 
-def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> float:
-    """How far ``middle`` is from the best ``a*start + b*end``, relative to |end - start|;
-    infinite when the best blend is not a plausible mix (weights far outside 0..1)."""
-    basis = np.stack([start.ravel(), end.ravel()], axis=1)
-    coeffs, *_ = np.linalg.lstsq(basis, middle.ravel(), rcond=None)
-    if not all(-0.25 <= float(c) <= 1.25 for c in coeffs):
-        return float("inf")
-    residual = float(np.linalg.norm(middle.ravel() - basis @ coeffs))
-    return residual / (float(np.linalg.norm(end - start)) + 1e-6)
-
-
-def spectrum(luma: FloatArray) -> npt.NDArray[np.complex128]:
-    """The 2-D spectrum of a picture without its mean, for phase correlation."""
-    return np.fft.rfft2(luma - luma.mean())
-
-
-def shift_residual(
-    start: FloatArray,
-    end: FloatArray,
-    max_shift: float = 0.4,
-    spectra: tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128]] | None = None,
-) -> float:
-    """How much of the change from ``start`` to ``end`` remains after the best global shift
-    (found by phase correlation), 0..1+; 1 when no plausible shift helps. ``spectra``: the two
-    pictures' ``spectrum``, when already known."""
-    h, w = start.shape
-    a, b = spectra or (spectrum(start), spectrum(end))
-    cross = a * np.conj(b)
-    correlation = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=(h, w))
-    dy, dx = (int(v) for v in np.unravel_index(int(np.argmax(correlation)), correlation.shape))
-    dy, dx = (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
-    if abs(dy) > max_shift * h or abs(dx) > max_shift * w:
-        return 1.0
-    # start[y, x] ~ end[y - dy, x - dx]: compare the overlapping parts.
-    moved = start[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
-    landed = end[max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
-    raw = float(np.abs(end - start).mean()) + 1e-6
-    return float(np.abs(moved - landed).mean()) / raw
-
-
-def may_hide_cut(
-    previous: Image | None,
-    before: Image,
-    after: Image,
-    following: Image | None,
-    params: DetectorParams,
-) -> bool:
-    """Whether the frames between ``before`` and ``after``, decoded pictures a few frames apart,
-    must be seen one by one: the change between the two passes the cut test's thresholds
-    (``cut_min_pixel``, ``cut_min`` and ``cut_ratio`` over the changes between the decoded
-    pictures either side, ``previous`` to ``before`` and ``after`` to ``following``). For
-    anything else -- motion, transitions, which keep changing from one decoded picture to the
-    next -- a blend of the two stands in."""
-    pixels = float(np.abs(after[0].astype(np.int16) - before[0]).mean()) / 255.0
-    if pixels < params.cut_min_pixel:
-        return False
-    bins = params.histogram_bins
-    start, end = histogram(before, bins), histogram(after, bins)
-    change = hist_distance(start, end)
-    if change < params.cut_min:
-        return False
-    around = [
-        hist_distance(histogram(previous, bins), start) if previous is not None else 0.0,
-        hist_distance(end, histogram(following, bins)) if following is not None else 0.0,
-    ]
-    return change >= params.cut_ratio * max(around)
+    def __post_init__(self) -> None:
+        self.next = self.reach
 
 
 @dataclass
@@ -240,127 +257,245 @@ class AdaptiveShotDetector:
 
     def detect(self, frames: Iterable[Frame], fps: float) -> list[Boundary]:
         p = self.params
-        half = p.window + p.context
-        size = 2 * half + 1
-        recent: collections.deque[_Features] = collections.deque(maxlen=size)
-        candidates: list[Boundary] = []
-        run: list[_Features] = []
-        means: list[float] = []
-        previous: _Features | None = None
-        for frame in frames:
-            luma = frame.image[0].astype(np.float32)
-            hist = histogram(frame.image, p.histogram_bins)
-            cumulative = hist + previous.cumulative if previous is not None else hist.astype(float)
-            feats = _Features(frame.index, hist, luma, cumulative)
-            means.append(float(luma.sum()) / luma.size)
-            if previous is not None:
-                feats.step = hist_distance(previous.hist, feats.hist)
-                feats.pixel_step = float(np.abs(luma - previous.luma).sum()) / (255.0 * luma.size)
-            previous = feats
-            recent.append(feats)
-            if len(recent) == size:
-                self._evaluate(list(recent), candidates, run)
-        # The last frames never sit in the middle of a full window (nor any frame of a clip
-        # shorter than one window): test them for cuts with what is left.
-        tail = list(recent)
-        first = half + 1 if len(tail) == size else 1
-        for centre in range(first, len(tail)):
-            self._cut_at(tail, centre, candidates)
-        self._close_run(run, candidates)
-        fades, dark_runs = self._fades(np.asarray(means, dtype=np.float32), fps)
-        quiet = [f.span for f in fades] + dark_runs
+        found: list[Boundary] = []
+        # One gradual test per window size: a long dissolve fills a short window.
+        scales = [_Scale(w, w + p.context) for w in p.gradual_windows]
+        means: list[FloatArray] = []
+        contrasts: list[FloatArray] = []
+        pictures: _Pictures | None = None
+        next_cut = 1
+        for images in _chunks(frames):
+            keep_from = max(0, min([next_cut - p.window - 1] + [s.next - s.reach for s in scales]))
+            pictures = (
+                _Pictures.measure(0, images, p)
+                if pictures is None
+                else pictures.extend(images, p, keep_from)
+            )
+            means.append(pictures.luma[-len(images) :].mean(axis=(1, 2)))
+            contrasts.append(pictures.contrast[-len(images) :])
+            ready = pictures.end - 1 - p.window  # the last centre with a full window after it
+            found += self._cuts(pictures, range(next_cut, ready + 1))
+            next_cut = max(next_cut, ready + 1)
+            for scale in scales:
+                last = pictures.end - 1 - scale.reach
+                self._gradual(pictures, scale, range(scale.next, last + 1), found)
+                scale.next = max(scale.next, last + 1)
+        if pictures is None:
+            return []
+        # The last frames never sit in the middle of a full window: test them for cuts with what
+        # is left.
+        found += self._cuts(pictures, range(next_cut, pictures.end))
+        for scale in scales:
+            self._close(scale, found)
+        fades, plain_runs = self._fades(np.concatenate(means), np.concatenate(contrasts), fps)
+        # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
+        # first or last frame, looks like a cut. A plain run's own first frame may still be a cut
+        # into it that the fade test did not see (too small a step).
+        spans = [(f.span[0] - 1, f.span[1] + 1) for f in fades] + plain_runs
         kept = [
             b
-            for b in candidates
+            for b in found
             if not any(
                 (lo < b.frame <= hi) if b.kind == "cut" else (b.span[0] <= hi and b.span[1] >= lo)
-                for lo, hi in quiet
+                for lo, hi in spans
             )
         ]
         ordered = self._merge_gradual(sorted(kept, key=lambda b: b.frame))
-        return self._min_length(sorted(ordered + fades, key=lambda b: b.frame), fps)
+        return self._merge_close(sorted(ordered + fades, key=lambda b: b.frame))
 
-    def _evaluate(
-        self, window: list[_Features], found: list[Boundary], run: list[_Features]
+    def _cuts(self, pictures: _Pictures, centres: range) -> list[Boundary]:
+        p = self.params
+        if not centres:
+            return []
+        t = np.asarray(centres, dtype=np.int64)
+        offsets = np.r_[-p.window : 0, 1 : p.window + 1]
+        around = t[:, None] + offsets
+        # Frame 0 has no change of its own, and the last frames have fewer neighbours.
+        usable = (around >= max(1, pictures.first + 1)) & (around < pictures.end)
+        steps = pictures.steps[np.clip(around, pictures.first, pictures.end - 1) - pictures.first]
+        steps = np.where(usable[..., None], steps, np.nan)
+        full = usable.all(axis=1)
+        baseline = np.empty((len(t), 3), dtype=np.float32)
+        if full.any():
+            baseline[full] = np.median(steps[full], axis=1)
+        if not full.all():
+            some = ~full & usable.any(axis=1)
+            baseline[~full] = 0.0
+            if some.any():
+                baseline[some] = np.nanmedian(steps[some], axis=1)
+        here = pictures.steps[t - pictures.first]
+        jumps = standout(here, baseline, p)
+        # A change of brightness alone (a flash fading, a light switched on) is no cut: the
+        # structure must change more than around it too.
+        floor = p.floors[2]
+        reshaped = here[:, 2] / (baseline[:, 2] + floor) >= p.cut_structure_min
+        found = []
+        for k in np.flatnonzero((jumps >= p.cut_standout) & reshaped):
+            frame = int(t[k])
+            if not self._returns(pictures, frame, baseline[k], float(jumps[k])) and not (
+                self._moved(pictures, frame)
+            ):
+                score = float(here[k, 0])
+                found.append(Boundary(frame, "cut", score, (frame, frame)))
+        return found
+
+    def _returns(self, pictures: _Pictures, frame: int, baseline: FloatArray, jump: float) -> bool:
+        """A flash (or a corrupt frame) jumps away and back: a picture after the jump whose change
+        from one before it, at most ``flash_frames + 1`` frames earlier, stands out less than half
+        the jump does and less than a cut would over that many frames (``cut_standout`` times
+        the square root of the gap: a moving shot drifts further over more frames)."""
+        p = self.params
+        behind = range(max(pictures.first, frame - 1 - p.flash_frames), frame)
+        ahead = range(frame, min(pictures.end, frame + 1 + p.flash_frames))
+        pairs = [
+            (b, a)
+            for b in behind
+            for a in ahead
+            if (b, a) != (frame - 1, frame) and a - b <= p.flash_frames + 1
+        ]
+        if not pairs:
+            return False
+        before, after = (np.asarray(side) for side in zip(*pairs, strict=True))
+        back = standout(pictures.changes(before, after), baseline, p)
+        bar = np.minimum(p.flash_similarity * jump, p.cut_standout * np.sqrt(after - before))
+        return bool((back < bar).any())
+
+    def _moved(self, pictures: _Pictures, frame: int) -> bool:
+        """A jolt of the camera: one global shift explains the change (a cut leaves most of it)."""
+        return (
+            shift_residual(pictures.luma_of(frame - 1), pictures.luma_of(frame))
+            < self.params.jolt_residual_max
+        )
+
+    def _gradual(
+        self, pictures: _Pictures, run: _Scale, centres: range, found: list[Boundary]
     ) -> None:
         p = self.params
-        w, c = p.window, p.context
-        half = w + c
-        if window[0].index == 0:
-            # The first frames are centres too, with a partial window: a cut at frame 3 counts.
-            for early in range(1, half):
-                self._cut_at(window, early, found)
-        self._cut_at(window, half, found)
-        centre = window[half]
-        before = _mean_hist(window[0], window[c])
-        after = _mean_hist(window[-c - 1], window[-1])
-        distance = hist_distance(before, after)
-        centre.context_distance = distance
-        # The tests in order of cost; most frames fail the first (the two contexts look alike),
-        # and the frames around a hard cut the second (one step makes all the change).
-        if (
-            distance >= p.gradual_min
-            and hist_distance(window[c].hist, window[-c - 1].hist)
-            >= p.gradual_ratio * max(f.step for f in window[c + 1 : -c])
-            and distance
-            >= p.context_ratio
-            * max(_farthest(window[: c + 1], before), _farthest(window[-c - 1 :], after))
-            and blend_residual(centre.coarse, window[c].coarse, window[-c - 1].coarse)
-            <= p.blend_residual_max
-            # Over half the window: a fast pan moves less than the search range, a dissolve still
-            # changes plenty.
-            and _shift_residual(window[c + w // 2], window[-c - 1 - w // 2]) > p.motion_residual_max
-        ):
-            run.append(centre)
-        else:
-            self._close_run(run, found)
-
-    def _close_run(self, run: list[_Features], found: list[Boundary]) -> None:
-        if len(run) < self.params.min_run:
-            run.clear()
+        if not centres:
             return
-        first, last = run[0].index, run[-1].index
-        peak = max(f.context_distance for f in run)
-        found.append(
-            Boundary(
-                (first + last + 1) // 2,
-                "gradual",
-                peak,
-                (first - self.params.window, last + self.params.window),
-            )
+        w, c = run.window, p.context
+        t = np.asarray(centres, dtype=np.int64)
+        # The change across the window against the changes inside each context beside it.
+        across = pictures.changes(t - w, t + w)
+        contexts = np.maximum(
+            pictures.changes(t - w - c, t - w), pictures.changes(t + w, t + w + c)
         )
-        run.clear()
+        rise = standout(across, contexts, p)
+        # In a moving shot pixels and structure drift further the longer the span: over a long
+        # window they stand out from the short contexts anywhere, so there they only corroborate
+        # the contexts' mean histograms below.
+        alone = rise >= p.gradual_standout if w == p.window else np.zeros(len(t), dtype=bool)
+        # ...or, robust to motion inside the shots, the mean histograms of the contexts differ
+        # more than any of their frames differs from its own context's mean.
+        first = pictures.first
+        cumulative = np.concatenate(
+            [np.zeros((1, pictures.hist.shape[1])), np.cumsum(pictures.hist, axis=0)]
+        )
+        before = (cumulative[t - w + 1 - first] - cumulative[t - w - c - first]) / (c + 1)
+        after = (cumulative[t + w + c + 1 - first] - cumulative[t + w - first]) / (c + 1)
+        distance = np.abs(before - after).sum(axis=1) / 6.0
+        passed = alone.copy()
+        for i in np.flatnonzero(
+            ~alone & (rise >= p.gradual_corroboration) & (distance >= p.gradual_min)
+        ):
+            lo, hi = int(t[i]) - w - c - first, int(t[i]) + w - first
+            farthest = (
+                max(
+                    float(np.abs(pictures.hist[lo : lo + c + 1] - before[i]).sum(axis=1).max()),
+                    float(np.abs(pictures.hist[hi : hi + c + 1] - after[i]).sum(axis=1).max()),
+                )
+                / 6.0
+            )
+            passed[i] = distance[i] >= p.context_ratio * farthest
+        for j in np.flatnonzero(passed):
+            passed[j] = self._transition_at(pictures, int(t[j]), w, across[j])
+        for k, frame in enumerate(centres):
+            if passed[k]:
+                if run.first < 0:
+                    run.first = frame
+                run.last = frame
+                run.peak = max(run.peak, float(rise[k]))
+            else:
+                self._close(run, found)
 
-    def _fades(self, means: FloatArray, fps: float) -> tuple[list[Boundary], list[tuple[int, int]]]:
-        """Fade boundaries, and the dark runs (inside which nothing else is a boundary)."""
+    def _transition_at(self, pictures: _Pictures, centre: int, w: int, across: FloatArray) -> bool:
+        p = self.params
+        start, end = centre - w, centre + w
+        steps = pictures.steps[start + 1 - pictures.first : end + 1 - pictures.first]
+        if float(standout(across, steps.max(axis=0), p)) < p.gradual_ratio:
+            return False  # one step makes most of the change: a cut's neighbourhood
+        if (
+            blend_residual(
+                shrink(pictures.luma_of(centre), 4),
+                shrink(pictures.luma_of(start), 4),
+                shrink(pictures.luma_of(end), 4),
+            )
+            > p.blend_residual_max
+        ):
+            return False
+        # Over half the window: a fast pan moves less than the search range, a dissolve still
+        # changes plenty.
+        return (
+            shift_residual(pictures.luma_of(start + w // 2), pictures.luma_of(end - w // 2))
+            > p.motion_residual_max
+        )
+
+    def _close(self, run: _Scale, found: list[Boundary]) -> None:
+        if run.first >= 0 and run.last - run.first + 1 >= self.params.min_run:
+            # Centre t passes while frames t-W and t+W bracket the transition: from (its last
+            # frame - W) to (its first frame + W). So it spans about last-W .. first+W.
+            ends = sorted((run.last - run.window, run.first + run.window))
+            found.append(
+                Boundary((run.first + run.last + 1) // 2, "gradual", run.peak, (ends[0], ends[1]))
+            )
+        run.first, run.last, run.peak = -1, -1, 0.0
+
+    def _fades(
+        self, means: FloatArray, contrasts: FloatArray, fps: float
+    ) -> tuple[list[Boundary], list[tuple[int, int]]]:
+        """Fade boundaries, and the plain (black or white) runs inside which nothing else is a
+        boundary."""
         p = self.params
         dark = means < p.dark_luma
+        white = (means > p.white_luma) & (contrasts < p.white_contrast)
         found: list[Boundary] = []
         runs: list[tuple[int, int]] = []
         n = len(means)
         k = 0
         while k < n:
-            if not dark[k]:
+            if not (dark[k] or white[k]):
                 k += 1
                 continue
+            plain = dark if dark[k] else white
+            # Walking away from a black run luma rises; from a white one it falls.
+            sign = 1.0 if dark[k] else -1.0
             d0 = k
-            while k < n and dark[k]:
+            while k < n and plain[k]:
                 k += 1
             d1 = k - 1
             runs.append((d0, d1))
-            out_start = self._ramp(means, d0 - 1, -1)
-            in_end = self._ramp(means, d1 + 1, +1)
-            has_out = d0 > 0 and out_start < d0 and means[out_start] - means[d0] >= p.ramp_min_rise
-            has_in = d1 < n - 1 and in_end > d1 and means[in_end] - means[d1] >= p.ramp_min_rise
-            is_shot = (d1 - d0 + 1) >= max(1, round(p.min_shot_seconds * fps))
+            out_start = self._ramp(means * sign, d0 - 1, -1)
+            in_end = self._ramp(means * sign, d1 + 1, +1)
+            rise_out = sign * (means[out_start] - means[d0]) if 0 <= out_start < n else 0.0
+            rise_in = sign * (means[in_end] - means[d1]) if 0 <= in_end < n else 0.0
+            has_out = d0 > 0 and out_start < d0 and rise_out >= p.ramp_min_rise
+            has_in = d1 < n - 1 and in_end > d1 and rise_in >= p.ramp_min_rise
+            is_shot = (d1 - d0 + 1) >= max(1, round(p.min_plain_shot_seconds * fps))
+            # Into white at once (most of the rise in one frame) is a flash, a photographer's or
+            # a strobe, whatever follows.
+            is_flash = sign < 0 and (
+                not has_out or sign * (means[d0 - 1] - means[d0]) >= 0.5 * rise_out
+            )
             if not is_shot:
-                if d0 > 0 and d1 < n - 1 and (has_out or has_in):
+                if d0 > 0 and d1 < n - 1 and (has_out or has_in) and not is_flash:
                     lo = out_start if has_out else d0
                     hi = in_end if has_in else d1
                     found.append(Boundary((d0 + d1 + 1) // 2, "gradual", 1.0, (lo, hi)))
                 continue
-            # A one-frame ramp is a hard cut into (or out of) black.
-            if has_out and out_start == d0 - 1:
+            # A one-frame ramp is a hard cut into (or out of) the plain run.
+            if is_flash:
+                pass
+            elif has_out and out_start == d0 - 1:
                 found.append(Boundary(d0, "cut", 1.0, (d0, d0)))
             elif has_out:
                 found.append(Boundary((out_start + d0) // 2, "gradual", 1.0, (out_start, d0 - 1)))
@@ -370,69 +505,120 @@ class AdaptiveShotDetector:
                 found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
         return found, runs
 
-    def _ramp(self, means: FloatArray, start: int, direction: int) -> int:
-        """Walk from ``start`` away from a dark run while mean luma keeps rising."""
+    def _ramp(self, levels: FloatArray, start: int, direction: int) -> int:
+        """Walk from ``start`` away from a plain run while ``levels`` keep rising."""
         p = self.params
-        n = len(means)
+        n = len(levels)
         if not 0 <= start < n:
             return start - direction
         k = start
         while (
             0 <= k + direction < n
             and abs(k + direction - start) < p.ramp_max_frames
-            and means[k + direction] >= means[k] + p.ramp_min_step
+            and levels[k + direction] >= levels[k] + p.ramp_min_step
         ):
             k += direction
         return k
 
-    def _cut_at(self, window: list[_Features], centre: int, found: list[Boundary]) -> None:
-        p = self.params
-        here = window[centre]
-        if here.step < p.cut_min or here.pixel_step < p.cut_min_pixel:
-            return
-        neighbours = [f.step for i, f in enumerate(window) if i not in (centre, centre + 1)]
-        baseline = float(np.mean(neighbours)) if neighbours else 0.0
-        if here.step < p.cut_ratio * (baseline + 0.01):
-            return
-        # A flash (or a corrupt frame) jumps away and back: the pictures on either side of it
-        # match. Compare the frames before this jump with those after it, both ways in time.
-        behind = window[max(0, centre - 1 - p.flash_frames) : centre]
-        ahead = window[centre : centre + 1 + p.flash_frames]
-        for b in behind:
-            for a in ahead:
-                is_the_jump = b is window[centre - 1] and a is here
-                if (
-                    not is_the_jump
-                    and hist_distance(b.hist, a.hist) < p.flash_similarity * here.step
-                ):
-                    return
-        found.append(Boundary(here.index, "cut", here.step, (here.index, here.index)))
-
     @staticmethod
     def _merge_gradual(boundaries: list[Boundary]) -> list[Boundary]:
-        """One transition whose run broke in the middle gives overlapping spans: join them."""
-        merged: list[Boundary] = []
+        """One transition seen by both window sizes, or whose run broke in the middle, gives
+        overlapping spans: one boundary, at the median of their midpoints (the long window's
+        span is the rougher estimate, so no single span's middle is the best guess)."""
+        groups: list[list[Boundary]] = []
         for b in boundaries:
-            last = merged[-1] if merged else None
-            if last is not None and b.kind == last.kind == "gradual" and b.span[0] <= last.span[1]:
-                lo, hi = last.span[0], max(last.span[1], b.span[1])
-                merged[-1] = Boundary(
-                    (lo + hi + 1) // 2, "gradual", max(last.score, b.score), (lo, hi)
-                )
+            last = groups[-1] if groups else None
+            if (
+                last is not None
+                and b.kind == last[-1].kind == "gradual"
+                and b.span[0] <= max(g.span[1] for g in last)
+            ):
+                last.append(b)
             else:
-                merged.append(b)
-        return merged
+                groups.append([b])
+        return [
+            Boundary(
+                int(np.median([g.frame for g in group])),
+                group[0].kind,
+                max(g.score for g in group),
+                (min(g.span[0] for g in group), max(g.span[1] for g in group)),
+            )
+            for group in groups
+        ]
 
-    def _min_length(self, boundaries: list[Boundary], fps: float) -> list[Boundary]:
-        gap = max(1, round(self.params.min_shot_seconds * fps))
+    def _merge_close(self, boundaries: list[Boundary]) -> list[Boundary]:
+        """Detections within ``merge_frames`` of each other are one boundary: a cut rather than
+        a gradual transition, else the stronger."""
         kept: list[Boundary] = []
         for b in boundaries:
             if b.frame <= 0:
                 continue
-            if kept and b.frame - kept[-1].frame < gap:
-                # Two boundaries too close for a shot between them: keep the stronger one.
-                if b.score > kept[-1].score:
+            if kept and b.frame - kept[-1].frame <= self.params.merge_frames:
+                last = kept[-1]
+                if (b.kind == "cut", b.score) > (last.kind == "cut", last.score):
                     kept[-1] = b
                 continue
             kept.append(b)
         return kept
+
+
+class CutGate:
+    """Whether the frames between ``before`` and ``after``, decoded pictures a few frames apart,
+    must be seen one by one: the change between the two stands out (``survey_standout``, below
+    the cut test's own bar) from the changes between the decoded pictures either side,
+    ``previous`` to ``before`` and ``after`` to ``following``. For anything else -- motion,
+    transitions, which keep changing from one decoded picture to the next -- a blend of the two
+    stands in. Each decoded picture comes up to three times in a row: the last few measures are
+    kept."""
+
+    def __init__(self, params: DetectorParams) -> None:
+        self.params = params
+        self._measured: collections.deque[tuple[Image, _Pictures]] = collections.deque(maxlen=4)
+
+    def _measure(self, image: Image) -> _Pictures:
+        for known, measured in self._measured:
+            if known is image:
+                return measured
+        measured = _Pictures.measure(0, image[None], self.params)
+        self._measured.append((image, measured))
+        return measured
+
+    def _change(self, a: Image, b: Image) -> FloatArray:
+        first, second = self._measure(a), self._measure(b)
+        hist = hist_distance(first.hist[0], second.hist[0])
+        pixel, structure = changes(
+            first.luma,
+            first.units,
+            first.flat,
+            first.contrast,
+            second.luma,
+            second.units,
+            second.flat,
+            second.contrast,
+        )
+        return np.array([hist, pixel[0], structure[0]], dtype=np.float32)
+
+    def __call__(
+        self, previous: Image | None, before: Image, after: Image, following: Image | None
+    ) -> bool:
+        change = self._change(before, after)
+        bar = self.params.survey_standout
+        nothing = np.zeros(3, dtype=np.float32)
+        if float(standout(change, nothing, self.params)) < bar:
+            return False  # too small to be a cut even in a still shot
+        around = [
+            self._change(previous, before) if previous is not None else nothing,
+            self._change(after, following) if following is not None else nothing,
+        ]
+        return float(standout(change, np.maximum(*around), self.params)) >= bar
+
+
+def may_hide_cut(
+    previous: Image | None,
+    before: Image,
+    after: Image,
+    following: Image | None,
+    params: DetectorParams,
+) -> bool:
+    """``CutGate``'s answer for one gap (nothing kept between calls)."""
+    return CutGate(params)(previous, before, after, following)

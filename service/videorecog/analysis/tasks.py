@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image as PILImage
 
-from videorecog.analysis import covers, decode, faces, gif
+from videorecog.analysis import covers, decode, gif
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram, may_hide_cut
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, CutGate, histogram
 from videorecog.analysis.survey import Survey, SurveyUnavailable
 
 ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
-SAMPLE_WIDTH = 160  # cover candidates are scored at this width
+SAMPLE_WIDTH = 320  # cover candidates are scored at this width (fine enough to tell blur)
 SAMPLE_EVERY_SECONDS = 0.25
-IMAGE_COVERS = 3
+IMAGE_COVERS = 5  # the most GenerateVideoCover returns; each from a different shot
 SHORTLIST = 8  # best-per-shot candidates that are looked at for faces
 FACE_PREVIEW_WIDTH = 480
 GIF_COVERS = 2
+# Below this many pixels a frame decodes faster than the survey can skip it: decoded in full.
+SURVEY_MIN_PIXELS = 640 * 360
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class ShotsResult:
     shot_frame_ids: list[int]
     frames: int
     fps: float
+    # The stream's own timestamps (seconds), exact on variable frame rate: the first frame of each
+    # shot, and the end of the last frame (its time plus the interval before it).
+    shot_times: list[float] = field(default_factory=list)
+    end_time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class _Pass:
     boundaries: list[Boundary]
     frames: int
     pool: covers.CandidatePool
+    times: array[float] = field(default_factory=lambda: array("d"))  # each frame's, in order
 
 
 Progress = Callable[[int], None]
@@ -72,16 +79,37 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _analyse(
-    path: str, with_candidates: bool, progress: Progress | None = None, survey: bool = True
+    path: str,
+    with_candidates: bool,
+    progress: Progress | None = None,
+    survey: bool | None = None,
 ) -> _Pass:
     """One pass over the video. ``survey``: decode reference frames only where that is exact
-    (``survey.Survey``); a stream that cannot be surveyed is decoded again in full."""
+    (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
+    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed."""
+    if survey is None:
+        survey = _frame_pixels(path) >= SURVEY_MIN_PIXELS
     if survey:
         try:
             return _analysis_pass(path, with_candidates, progress, surveyed=True)
         except SurveyUnavailable:
             pass
     return _analysis_pass(path, with_candidates, progress, surveyed=False)
+
+
+def _frame_pixels(path: str) -> int:
+    """Width x height of the video stream (0 when it cannot be read: the pass will say why)."""
+    try:
+        container = decode.open_video(path)
+    except InvalidVideo:
+        return 0
+    try:
+        _, info = decode.probe(container)
+    except InvalidVideo:
+        return 0
+    finally:
+        container.close()
+    return info.width * info.height
 
 
 def _analysis_pass(
@@ -96,13 +124,14 @@ def _analysis_pass(
         pool = covers.CandidatePool()
         detector = AdaptiveShotDetector()
         count = 0
+        times = array("d")
         source: Iterable[decode.Frame] = (
             Survey(
                 container,
                 stream,
                 width=width,
                 height=height,
-                must_decode=functools.partial(may_hide_cut, params=detector.params),
+                must_decode=CutGate(detector.params),
                 sample_every=sample_every,
                 sample_size=sample_size,
             )
@@ -123,6 +152,7 @@ def _analysis_pass(
             nonlocal count
             for frame in source:
                 count += 1
+                times.append(frame.time)
                 if progress is not None:
                     progress(count)
                 if frame.sample is not None:
@@ -134,11 +164,11 @@ def _analysis_pass(
             boundaries = detector.detect(frames(), info.fps)
     finally:
         container.close()
-    return _Pass(info, boundaries, count, pool)
+    return _Pass(info, boundaries, count, pool, times)
 
 
 def detect_shots(
-    path: str, progress: Progress | None = None, *, survey: bool = True
+    path: str, progress: Progress | None = None, *, survey: bool | None = None
 ) -> ShotsResult:
     """ShotFrameIds: 0 and the first frame of every later shot.
 
@@ -147,7 +177,11 @@ def detect_shots(
     """
     result = _analyse(path, with_candidates=False, progress=progress, survey=survey)
     ids = [0] + [b.frame for b in result.boundaries]
-    return ShotsResult(ids, result.frames, result.info.fps)
+    times = result.times
+    last = times[-1] if times else 0.0
+    step = last - times[-2] if len(times) > 1 else 1.0 / (result.info.fps or 25.0)
+    shot_times = [times[i] for i in ids] if times else []
+    return ShotsResult(ids, result.frames, result.info.fps, shot_times, last + step)
 
 
 def make_covers(
@@ -158,15 +192,27 @@ def make_covers(
     image_format: str = "png",
     progress: Progress | None = None,
 ) -> CoversResult:
-    """Write the covers into ``out_dir`` as ``<stem>-<n>.<ext>``, best first.
+    """Write the covers into ``out_dir`` as ``<stem>-<n>.<ext>``, best first (``covers``: frames
+    judged against the video's own, one cover per shot, defective frames only as a last resort).
 
     Raises:
-        InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame is usable.
+        InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame has visible content.
     """
     result = _analyse(path, with_candidates=True, progress=progress)
     candidates = result.pool.all()
-    ranked = covers.best_per_shot(candidates, result.boundaries, result.frames, result.info.fps)
+    ranked = covers.best_per_shot(
+        candidates, result.boundaries, result.frames, result.info.fps, result.pool.reference()
+    )
+    if not ranked:
+        raise InvalidVideo(
+            "InvalidFile.Content",
+            "No frame has visible content (black or flat throughout).",
+        )
+    if is_gif:
+        ranked = _long_enough(ranked, result.times, result.info.fps)
     shortlist = ranked[:SHORTLIST]
+    from videorecog.analysis import faces  # OpenCV: loaded only when covers are made
+
     previews = decode.frame_at_times(
         path, [p.candidate.time for p in shortlist], width=FACE_PREVIEW_WIDTH
     )
@@ -177,20 +223,15 @@ def make_covers(
         for p in shortlist
     ]
     picks = covers.diverse(rescored, GIF_COVERS if is_gif else IMAGE_COVERS)
-    if not picks:
-        raise InvalidVideo(
-            "InvalidFile.Content",
-            "No frame is usable as a cover (black, blank or blurred throughout).",
-        )
     box = covers.bars(candidates)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[CoverFile] = []
     if is_gif:
-        fps = result.info.fps or 25.0
         for n, pick in enumerate(picks):
-            start, end = gif.segment(pick.candidate.time, pick.shot[0] / fps, pick.shot[1] / fps)
-            frames = gif.read_segment(path, start, end, box)
+            first, end = _times_of(pick.clean, result.times, result.info.fps)
+            start, stop = gif.segment(pick.candidate.time, first, end)
+            frames = gif.read_segment(path, start, stop, box)
             if not frames:
                 continue
             name = f"{stem}-{n}.gif"
@@ -213,3 +254,29 @@ def make_covers(
     if not files:
         raise InvalidVideo("InvalidFile.Decode", "The chosen cover frames could not be decoded.")
     return CoversResult(files, result.frames)
+
+
+def _times_of(frames: tuple[int, int], times: Sequence[float], fps: float) -> tuple[float, float]:
+    """Times of a frame range (first, end exclusive) from the stream's own timestamps (exact on
+    variable frame rate); past the last frame, one frame interval after it."""
+    step = times[-1] - times[-2] if len(times) > 1 else 1.0 / (fps or 25.0)
+
+    def at(frame: int) -> float:
+        if frame < len(times):
+            return times[frame]
+        return (times[-1] if times else 0.0) + step * (frame - len(times) + 1)
+
+    return at(frames[0]), at(frames[1])
+
+
+def _long_enough(
+    ranked: list[covers.Pick], times: Sequence[float], fps: float
+) -> list[covers.Pick]:
+    """For GIF covers, the shots whose clean part holds a whole preview, when there are any."""
+    shortest = gif.GIF_SECONDS[0] + 2 * gif.EDGE_MARGIN_SECONDS
+    long = [p for p in ranked if _span(_times_of(p.clean, times, fps)) >= shortest]
+    return long or ranked
+
+
+def _span(times: tuple[float, float]) -> float:
+    return times[1] - times[0]

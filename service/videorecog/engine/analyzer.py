@@ -23,6 +23,12 @@ def _init_child(level: str, fmt: str) -> None:
     logs.configure(level, fmt)
 
 
+def _warm() -> None:
+    """Run in each worker as soon as the pool starts, so that no job pays for starting a
+    process and importing the analysis (OpenCV's face finder included)."""
+    from videorecog.analysis import faces  # noqa: F401
+
+
 class Analyzer:
     """``shots()`` and ``covers()``; raises InvalidFileError or ServerError as the API would."""
 
@@ -38,12 +44,16 @@ class Analyzer:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_child,
             initargs=self._child_logging,
         )
+        # The executor starts a worker per task waiting: one warm-up task each starts them all.
+        for _ in range(self._workers):
+            pool.submit(_warm)
+        return pool
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -81,7 +81,7 @@ def test_cuts_between_keyframes_are_decoded_exactly(clips: dict[str, Clip]) -> N
         for _ in surveyed:
             pass
     assert surveyed.seeks >= len(clip.truth.cuts)
-    ids = detect_shots(str(clip.path)).shot_frame_ids
+    ids = detect_shots(str(clip.path), survey=True).shot_frame_ids
     assert ids == [0, *clip.truth.cuts]
     assert ids == detect_shots(str(clip.path), survey=False).shot_frame_ids
 
@@ -91,7 +91,7 @@ def test_boundaries_match_full_decoding(name: str, clips: dict[str, Clip]) -> No
     """Cuts at the same frames; each gradual transition found inside the same true span."""
     clip = clips[name]
     path = str(clip.path)
-    surveyed = detect_shots(path).shot_frame_ids
+    surveyed = detect_shots(path, survey=True).shot_frame_ids
     full = detect_shots(path, survey=False).shot_frame_ids
     labels = Labels(tuple(clip.truth.cuts), tuple(clip.truth.gradual))
     assert score(surveyed, labels) == score(full, labels), (surveyed, full)
@@ -123,7 +123,7 @@ def test_damaged_packets_leave_it_to_full_decoding(clips: dict[str, Clip], tmp_p
     with opened(damaged) as (container, stream), pytest.raises(SurveyUnavailable):
         for _ in survey(container, stream):
             pass
-    result = detect_shots(str(damaged))
+    result = detect_shots(str(damaged), survey=True)
     assert result.frames == detect_shots(str(damaged), survey=False).frames
     assert result.shot_frame_ids == detect_shots(str(damaged), survey=False).shot_frame_ids
 
@@ -162,7 +162,7 @@ def test_hevc_is_surveyed_too(clips: dict[str, Clip], tmp_path: Path) -> None:
         frames = sum(1 for _ in surveyed)
     assert frames == clip.truth.frames
     assert surveyed.blended > frames // 4
-    assert detect_shots(str(path)).shot_frame_ids == [0, *clip.truth.cuts]
+    assert detect_shots(str(path), survey=True).shot_frame_ids == [0, *clip.truth.cuts]
 
 
 def test_frequent_seeking_back_turns_to_decoding_in_full(tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_frequent_seeking_back_turns_to_decoding_in_full(tmp_path: Path) -> None
     assert frames == truth.frames
     assert surveyed.decode_all
     assert surveyed.seeks < len(truth.cuts)
-    assert detect_shots(str(path)).shot_frame_ids == [0, *truth.cuts]
+    assert detect_shots(str(path), survey=True).shot_frame_ids == [0, *truth.cuts]
 
 
 def test_a_long_run_of_frames_not_given_back_stops_the_survey(
@@ -191,4 +191,4 @@ def test_a_long_run_of_frames_not_given_back_stops_the_survey(
     with opened(path) as (container, stream), pytest.raises(SurveyUnavailable):
         for _ in survey(container, stream):
             pass
-    assert detect_shots(str(path)).shot_frame_ids == [0, *clips["cuts"].truth.cuts]
+    assert detect_shots(str(path), survey=True).shot_frame_ids == [0, *clips["cuts"].truth.cuts]

@@ -1,0 +1,150 @@
+"""What the shot detector measures of small YUV pictures, one frame or many at once.
+
+- ``histogram``: normalised Y/U/V histograms; their L1 distance (``hist_distance``) is ~0 for the
+  same content (even moving) and approaches 1 for unrelated pictures, but is blind to a cut
+  between two shots of one palette.
+- pixel change: the mean absolute luma change over the pictures' own contrast (their luma
+  standard deviation), so a dark or washed-out video changes as much at a cut as a crisp one.
+- structure change: one minus the correlation of the two luma planes; blind to brightness and
+  contrast, high when the layout of the picture changes.
+Both are taken block by block on a 4 x 4 grid, and the median block counts: a cut changes the
+whole picture, a caption, a logo or a person walking by only part of it.
+- ``blend_residual`` and ``shift_residual``: is a picture a mix of two others (a dissolve), is a
+  change one global shift (camera motion)?
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+Image = npt.NDArray[np.uint8]
+
+# Luma levels added to a picture's contrast before dividing by it: a flat field is not infinitely
+# sensitive to noise.
+CONTRAST_FLOOR = 2.0
+# Below this luma standard deviation a picture is flat: it has no structure to correlate.
+FLAT_CONTRAST = 0.5
+GRID = 4  # blocks across and down, for the changes that must cover most of the picture
+
+
+def histograms(yuv: Image, bins: tuple[int, int, int]) -> FloatArray:
+    """Concatenated Y, U, V histograms of each planar picture (N x 3 x H x W), each normalised to
+    sum 1: N x sum(bins)."""
+    shifts, offsets = _bin_layout(bins)
+    n = yuv.shape[0]
+    total = sum(bins)
+    # Every other pixel each way: a quarter of the work, the same distribution within noise.
+    sampled = yuv[:, :, ::2, ::2]
+    # One bincount for all pictures and planes: each plane's bin numbers moved past the previous
+    # ones (still within uint8), each picture's past the previous picture's.
+    codes = (sampled.reshape(n, 3, -1) >> shifts) + offsets
+    index = np.uint16 if n * total < 2**16 else np.int64
+    per_picture = np.arange(n, dtype=index)[:, None, None] * np.asarray(total, dtype=index)
+    counts = np.bincount((codes.astype(index) + per_picture).ravel(), minlength=n * total)
+    return np.asarray(counts.reshape(n, total) / sampled[0, 0].size, dtype=np.float32)
+
+
+def histogram(yuv: Image, bins: tuple[int, int, int]) -> FloatArray:
+    """``histograms`` of one planar picture (3 x H x W)."""
+    return np.asarray(histograms(yuv[None], bins)[0], dtype=np.float32)
+
+
+@functools.cache
+def _bin_layout(bins: tuple[int, int, int]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    if sum(bins) > 256:
+        raise ValueError(f"at most 256 histogram bins in all, not {bins}")
+    shifts = np.array([[8 - int(np.log2(n))] for n in bins], dtype=np.uint8)
+    offsets = np.array([[0], [bins[0]], [bins[0] + bins[1]]], dtype=np.uint8)
+    return shifts, offsets
+
+
+def hist_distance(a: FloatArray, b: FloatArray) -> float:
+    """Mean over Y, U, V of half the L1 distance: 0 (same) .. 1 (disjoint)."""
+    return float(np.abs(a - b).sum() / 6.0)
+
+
+def blocks(luma: FloatArray) -> FloatArray:
+    """The pictures cut into a ``GRID`` x ``GRID`` grid of blocks: N x blocks x pixels."""
+    n, h, w = luma.shape
+    bh, bw = h // GRID, w // GRID
+    cropped = luma[:, : bh * GRID, : bw * GRID].reshape(n, GRID, bh, GRID, bw)
+    return cropped.transpose(0, 1, 3, 2, 4).reshape(n, GRID * GRID, bh * bw)
+
+
+def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each picture's blocks less their means, scaled to length 1 (zeros for a flat block), each
+    block's contrast, and the picture's contrast (luma standard deviation): N x blocks x pixels,
+    N x blocks and N, from N x H x W."""
+    flat = luma.reshape(luma.shape[0], -1)
+    contrast = flat.std(axis=1).astype(np.float32)
+    parts = blocks(luma)
+    centred = parts - parts.mean(axis=2, keepdims=True)
+    norms = np.sqrt(np.einsum("ijk,ijk->ij", centred, centred))
+    block_contrast = (norms / np.sqrt(parts.shape[2])).astype(np.float32)
+    scale = np.where(block_contrast >= FLAT_CONTRAST, 1.0 / np.maximum(norms, 1e-6), 0.0)
+    return (centred * scale[..., None]).astype(np.float32), block_contrast, contrast
+
+
+def changes(
+    luma_a: FloatArray,
+    units_a: FloatArray,
+    flat_a: npt.NDArray[np.bool_],
+    contrast_a: FloatArray,
+    luma_b: FloatArray,
+    units_b: FloatArray,
+    flat_b: npt.NDArray[np.bool_],
+    contrast_b: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Pixel and structure changes from pictures ``a`` to pictures ``b`` (row by row), each the
+    median over the blocks: a caption, a logo or one person moving changes a few blocks, a cut
+    nearly all of them. ``flat``: which blocks have no structure (N x blocks)."""
+    per_block = blocks(np.abs(luma_b - luma_a)).mean(axis=2)
+    pixel = np.median(per_block, axis=1) / (0.5 * (contrast_a + contrast_b) + CONTRAST_FLOOR)
+    correlation = np.einsum("ijk,ijk->ij", units_a, units_b)
+    # Flat to flat: nothing changed; flat to textured (or back): all of the structure did.
+    structure = np.where(flat_a | flat_b, (flat_a != flat_b).astype(np.float32), 1.0 - correlation)
+    return pixel.astype(np.float32), np.median(structure, axis=1).astype(np.float32)
+
+
+def shrink(luma: FloatArray, factor: int) -> FloatArray:
+    """Average ``factor`` x ``factor`` blocks."""
+    h, w = (luma.shape[0] // factor) * factor, (luma.shape[1] // factor) * factor
+    blocks = luma[:h, :w].reshape(h // factor, factor, w // factor, factor)
+    return np.asarray(blocks.mean(axis=(1, 3)), dtype=np.float32)
+
+
+def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> float:
+    """How far ``middle`` is from the best ``a*start + b*end``, relative to |end - start|;
+    infinite when the best blend is not a plausible mix (weights far outside 0..1)."""
+    basis = np.stack([start.ravel(), end.ravel()], axis=1)
+    coeffs, *_ = np.linalg.lstsq(basis, middle.ravel(), rcond=None)
+    if not all(-0.25 <= float(c) <= 1.25 for c in coeffs):
+        return float("inf")
+    residual = float(np.linalg.norm(middle.ravel() - basis @ coeffs))
+    return residual / (float(np.linalg.norm(end - start)) + 1e-6)
+
+
+def spectrum(luma: FloatArray) -> npt.NDArray[np.complex128]:
+    """The 2-D spectrum of a picture without its mean, for phase correlation."""
+    return np.fft.rfft2(luma - luma.mean())
+
+
+def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -> float:
+    """How much of the change from ``start`` to ``end`` remains after the best global shift
+    (found by phase correlation), 0..1+; 1 when no plausible shift helps."""
+    h, w = start.shape
+    cross = spectrum(start) * np.conj(spectrum(end))
+    correlation = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=(h, w))
+    dy, dx = (int(v) for v in np.unravel_index(int(np.argmax(correlation)), correlation.shape))
+    dy, dx = (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
+    if abs(dy) > max_shift * h or abs(dx) > max_shift * w:
+        return 1.0
+    # start[y, x] ~ end[y - dy, x - dx]: compare the overlapping parts.
+    moved = start[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+    landed = end[max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
+    raw = float(np.abs(end - start).mean()) + 1e-6
+    return float(np.abs(moved - landed).mean()) / raw

@@ -1,0 +1,178 @@
+"""The one-shot file commands behind ``cli.py``: ``videorecog shots`` and ``videorecog split``.
+
+Each takes a FILE that is a path, ``-`` or an http(s) URL (``inputs.py``), shows a progress bar on
+a terminal (``progress.py``), prints its result on standard output and errors on standard error
+(exit 1 for a video or input that cannot be used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from videorecog.inputs import FetchRules, allow_list
+from videorecog.settings import Settings
+
+if TYPE_CHECKING:
+    from videorecog.shotlist import ShotList
+
+FORMATS = ("json", "csv", "edl", "otio", "fcpxml")
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, ``--quiet`` and ``--allow-host``: what every file command takes."""
+    parser.add_argument("file", help="a video: a path, - for standard input, or an http(s) URL")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="fetch from this host or CIDR although it is private or loopback (repeatable; "
+        "adds to VIDEORECOG_ENGINE_ALLOW_HOSTS)",
+    )
+    # Tests set it to 0 to see the bar on a short video.
+    parser.add_argument("--progress-delay", type=float, default=2.0, help=argparse.SUPPRESS)
+
+
+def add_shots_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--format",
+        default="json",
+        choices=FORMATS,
+        help="json (default), csv (PySceneDetect's scene list), edl (CMX 3600), "
+        "otio (OpenTimelineIO), fcpxml (Final Cut Pro X XML)",
+    )
+
+
+def render(shots: ShotList, fmt: str, width: int = 0, height: int = 0) -> str:
+    from videorecog import shotlist, timelines
+
+    writers: dict[str, Callable[[ShotList], str]] = {
+        "json": shotlist.to_json,
+        "csv": shotlist.to_csv,
+        "edl": timelines.to_edl,
+        "otio": timelines.to_otio_json,
+        "fcpxml": lambda s: timelines.to_fcpxml(s, width, height),
+    }
+    return writers[fmt](shots)
+
+
+def _fail(error: Exception) -> int:
+    print(f"videorecog: {error}", file=sys.stderr)
+    if getattr(error, "code", "") == "InvalidFile.Unsafe":
+        print(
+            "videorecog: to fetch from this host anyway, pass --allow-host HOST "
+            "(or set VIDEORECOG_ENGINE_ALLOW_HOSTS)",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def run_shots(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import detect_shots
+    from videorecog.inputs import open_source
+    from videorecog.progress import FrameProgress
+    from videorecog.protocol.errors import InvalidFileError
+    from videorecog.shotlist import shot_list
+
+    try:
+        with open_source(args.file, fetch_rules(settings, args)) as source:
+            width, height, total = video_facts(str(source.path))
+            with FrameProgress(
+                total, description="shots", quiet=args.quiet, delay=args.progress_delay
+            ) as progress:
+                result = detect_shots(str(source.path), progress=progress)
+    except (InvalidVideo, InvalidFileError, OSError) as exc:
+        return _fail(exc)
+    shots = shot_list(result, source.name, source.media_url)
+    sys.stdout.write(render(shots, args.format, width, height))
+    sys.stdout.flush()
+    return 0
+
+
+def fetch_rules(settings: Settings, args: argparse.Namespace) -> FetchRules:
+    engine = settings.engine
+    return FetchRules(
+        allow_list(engine.allow_hosts, args.allow_host),
+        engine.max_download_bytes,
+        engine.download_timeout_seconds,
+    )
+
+
+def video_facts(path: str) -> tuple[int, int, int]:
+    """Width, height and the frames expected (from the container; 0 when it does not say), or
+    zeros when the file cannot be read (the analysis will say why)."""
+    from videorecog.analysis import decode
+    from videorecog.analysis.errors import InvalidVideo
+
+    try:
+        container = decode.open_video(path)
+    except InvalidVideo:
+        return 0, 0, 0
+    try:
+        stream, info = decode.probe(container)
+        total = stream.frames or round(info.duration * info.fps)
+        return info.width, info.height, int(total)
+    except InvalidVideo:
+        return 0, 0, 0
+    finally:
+        container.close()
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--out", default=".", help="output directory (default: current)")
+
+
+def run_split(settings: Settings, args: argparse.Namespace) -> int:
+    """Detect the shots, write one file per shot, print ``{"Outputs": [...]}``."""
+    from pathlib import Path
+
+    import av.error
+    import orjson
+
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import detect_shots
+    from videorecog.inputs import open_source
+    from videorecog.progress import FrameProgress
+    from videorecog.protocol.errors import InvalidFileError
+    from videorecog.shotlist import shot_list
+    from videorecog.split import split
+
+    out_dir = Path(args.out)
+    try:
+        with open_source(args.file, fetch_rules(settings, args)) as source:
+            _, _, total = video_facts(str(source.path))
+            with FrameProgress(
+                total, description="shots", quiet=args.quiet, delay=args.progress_delay
+            ) as progress:
+                result = detect_shots(str(source.path), progress=progress)
+            with FrameProgress(
+                result.frames, description="split", quiet=args.quiet, delay=args.progress_delay
+            ) as progress:
+                pieces = split(
+                    str(source.path), result.shot_frame_ids, out_dir, source.name, progress
+                )
+    except (InvalidVideo, InvalidFileError, OSError, av.error.FFmpegError) as exc:
+        return _fail(exc)
+    shots = {s.number: s for s in shot_list(result, source.name).shots}
+    outputs = [
+        {
+            "file": str(p.path.resolve()),
+            "shot": p.shot,
+            "start_frame": p.start_frame,
+            "end_frame": p.end_frame,
+            "frames": p.end_frame - p.start_frame,
+            "start": round(shots[p.shot].start, 6),
+            "end": round(shots[p.shot].end, 6),
+            "method": p.method,
+        }
+        for p in pieces
+    ]
+    print(orjson.dumps({"Outputs": outputs}).decode(), flush=True)
+    return 0

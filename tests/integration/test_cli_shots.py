@@ -1,0 +1,136 @@
+"""``videorecog shots`` as a process: the five formats on a generated clip, and the progress bar
+on a terminal (a pseudo-terminal) but not on a pipe or with ``--quiet``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import pty
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import opentimelineio as otio
+import orjson
+import pytest
+
+from tests.clips import PLANS
+from videorecog.samples import Truth, render
+
+COMMAND = [sys.executable, "-m", "videorecog", "shots"]
+
+
+@pytest.fixture(scope="module")
+def cuts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
+    path = tmp_path_factory.mktemp("shots") / "cuts.mp4"
+    return path, render(PLANS["cuts"], path)
+
+
+def _shots(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_every_format_gives_the_detected_cuts(cuts: tuple[Path, Truth]) -> None:
+    """json, csv, edl, otio and fcpxml all put shots at the clip's real cuts (25 fps)."""
+    path, truth = cuts
+    starts = [0, *truth.cuts]
+    running = {
+        fmt: subprocess.Popen(
+            [*COMMAND, str(path), "--format", fmt],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for fmt in ("json", "csv", "edl", "otio", "fcpxml")
+    }
+    out = {}
+    for fmt, process in running.items():
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, (fmt, stderr)
+        assert stderr == "", fmt  # no bar on a pipe, nothing else either
+        out[fmt] = subprocess.CompletedProcess(process.args, 0, stdout, stderr)
+    data = orjson.loads(out["json"].stdout)
+    assert data["ShotFrameIds"] == starts
+    assert data["frames"] == truth.frames
+    assert [s["start"] for s in data["shots"]] == pytest.approx([f / 25 for f in starts])
+    rows = list(csv.reader(io.StringIO(out["csv"].stdout)))
+    assert [int(r[1]) - 1 for r in rows[2:]] == starts
+    for fmt, adapter, extra in (
+        ("edl", "cmx_3600", {"rate": 25}),
+        ("otio", "otio_json", {}),
+        ("fcpxml", "fcpx_xml", {}),
+    ):
+        timeline = otio.adapters.read_from_string(out[fmt].stdout, adapter, **extra)
+        clips = list(timeline.find_clips())
+        got = [round(c.source_range.start_time.to_seconds() * 25) for c in clips]
+        assert got == starts, fmt
+        assert round(clips[-1].source_range.end_time_exclusive().to_seconds() * 25) == (
+            truth.frames
+        )
+    fcp_clip = next(
+        iter(otio.adapters.read_from_string(out["fcpxml"].stdout, "fcpx_xml").find_clips())
+    )
+    assert fcp_clip.media_reference.target_url == path.resolve().as_uri()
+
+
+def test_a_missing_file_fails_with_a_message(tmp_path: Path) -> None:
+    """Exit 1 and one line on standard error; nothing on standard output."""
+    done = _shots(str(tmp_path / "nope.mp4"))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "nope.mp4" in done.stderr
+
+
+def _on_terminal(*args: str) -> tuple[int, str, str]:
+    """Run with standard error on a pseudo-terminal: exit code, stdout, what the terminal got."""
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [*COMMAND, *args], stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL
+        )
+        os.close(slave)
+        seen = bytearray()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout = process.communicate(timeout=60)[0]
+        return process.returncode, stdout.decode(), seen.decode(errors="replace")
+    finally:
+        os.close(master)
+
+
+def test_progress_bar_on_a_terminal(cuts: tuple[Path, Truth]) -> None:
+    """On a terminal the bar shows frames done of the total and the rate; stdout stays JSON."""
+    path, truth = cuts
+    code, stdout, terminal = _on_terminal(str(path), "--progress-delay", "0")
+    assert code == 0
+    assert orjson.loads(stdout)["ShotFrameIds"] == [0, *truth.cuts]
+    assert f"/{truth.frames}" in terminal
+    assert "frames/s" in terminal
+    assert "shots" in terminal
+
+
+def test_no_progress_bar_with_quiet(cuts: tuple[Path, Truth]) -> None:
+    """``--quiet`` keeps the terminal silent."""
+    path, _ = cuts
+    code, _, terminal = _on_terminal(str(path), "--progress-delay", "0", "--quiet")
+    assert code == 0
+    assert "frames" not in terminal
+
+
+def test_no_progress_bar_on_a_pipe(cuts: tuple[Path, Truth]) -> None:
+    """Standard error that is not a terminal gets no bar."""
+    path, _ = cuts
+    done = _shots(str(path), "--progress-delay", "0")
+    assert done.returncode == 0
+    assert done.stderr == ""

@@ -1,0 +1,147 @@
+"""The shot detector on real footage: the labelled clips, and clips composed from their shots with
+a known change (darkened, overlaid, flashed, faded through white) whose truth is exact."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from tests.support import SHARED_MEDIA
+from videorecog.analysis.scoring import Labels, score
+from videorecog.analysis.tasks import detect_shots
+
+pytestmark = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+
+Rgb = npt.NDArray[np.uint8]
+LOW_RES = SHARED_MEDIA / "transnet_test.mp4"  # 160x90, 129 hand-labelled cuts
+
+
+def _labels(name: str) -> Labels:
+    data = json.loads((SHARED_MEDIA / "labels" / f"{name}.json").read_text())
+    return Labels(
+        tuple(data["cuts"]),
+        tuple(tuple(g) for g in data["gradual"]),
+        tuple(tuple(u["frames"]) for u in data["uncertain"]),
+    )
+
+
+def _frames(path: Path, first: int, count: int) -> list[Rgb]:
+    """Frames ``first`` .. ``first + count - 1`` of a video, as RGB arrays."""
+    out: list[Rgb] = []
+    with av.open(str(path)) as container:
+        for k, frame in enumerate(container.decode(video=0)):
+            if k >= first + count:
+                break
+            if k >= first:
+                out.append(frame.to_ndarray(format="rgb24"))
+    return out
+
+
+def _upscaled(frames: Sequence[Rgb], width: int, height: int) -> Iterator[Rgb]:
+    from PIL import Image
+
+    for f in frames:
+        yield np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.BICUBIC))
+
+
+def _write(path: Path, frames: Sequence[Rgb], fps: int = 25) -> Path:
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+# Three shots of the low-resolution clip, well inside their labelled boundaries.
+SHOTS = [(2510, 24), (2620, 30), (2720, 28)]
+
+
+@pytest.fixture(scope="module")
+def shots() -> list[list[Rgb]]:
+    return [list(_upscaled(_frames(LOW_RES, a, n), 320, 180)) for a, n in SHOTS]
+
+
+def test_low_resolution_real_clip_scores_at_least_097() -> None:
+    """160x90 music-video footage, 129 hand-labelled cuts, strobe lighting: F1 >= 0.97."""
+    outcome = score(detect_shots(str(LOW_RES)).shot_frame_ids, _labels(LOW_RES.name))
+    assert outcome.f1 >= 0.97, outcome
+
+
+def test_short_real_shots_are_kept() -> None:
+    """Every labelled shot shorter than a third of a second keeps both its cuts (no minimum
+    shot length): 17 and 24 are seven frames apart."""
+    cuts = _labels(LOW_RES.name).cuts
+    ids = detect_shots(str(LOW_RES)).shot_frame_ids
+    short = [(a, b) for a, b in itertools.pairwise(cuts) if b - a < 8]
+    assert short, "the clip has short shots"
+    for a, b in short:
+        assert any(abs(i - a) <= 2 for i in ids), (a, b)
+        assert any(abs(i - b) <= 2 for i in ids), (a, b)
+
+
+def test_a_darkened_video_has_the_same_cuts(shots: list[list[Rgb]], tmp_path: Path) -> None:
+    """Decisions are relative to the video's own changes: the same cuts at a fifth of the
+    brightness."""
+    frames = [f for shot in shots for f in shot]
+    dark = [(f.astype(np.float32) * 0.2).astype(np.uint8) for f in frames]
+    bright_ids = detect_shots(str(_write(tmp_path / "bright.mp4", frames))).shot_frame_ids
+    dark_ids = detect_shots(str(_write(tmp_path / "dark.mp4", dark))).shot_frame_ids
+    assert bright_ids == [0, 24, 54]
+    assert dark_ids == bright_ids
+
+
+def test_flashes_and_overlays_are_not_cuts(shots: list[list[Rgb]], tmp_path: Path) -> None:
+    """Inside one real shot: a one-frame and a three-frame flash, and a station logo that
+    appears for twenty frames, change nothing."""
+    frames = [f.copy() for f in shots[2] + shots[2][::-1]]  # 56 frames of one shot
+    for k in (10, 30, 31, 32):
+        frames[k] = np.clip(frames[k].astype(np.int16) + 150, 0, 255).astype(np.uint8)
+    for k in range(20, 40):
+        frames[k][8:32, 250:310] = (250, 250, 40)
+    assert detect_shots(str(_write(tmp_path / "distracted.mp4", frames))).shot_frame_ids == [0]
+
+
+def test_a_fade_through_white_is_one_gradual_boundary(
+    shots: list[list[Rgb]], tmp_path: Path
+) -> None:
+    """Shot A fades to white over 8 frames, holds white for 3, and shot B fades in over 8: one
+    boundary inside the fade."""
+    a, b = shots[0], shots[2]
+    white = np.full_like(a[0], 255)
+    out = [*a[:16]]
+    out += [(f * (1 - k / 8) + white * (k / 8)).astype(np.uint8) for k, f in enumerate(a[16:24])]
+    out += [white] * 3
+    out += [(f * (k / 8) + white * (1 - k / 8)).astype(np.uint8) for k, f in enumerate(b[:8])]
+    out += b[8:]
+    ids = detect_shots(str(_write(tmp_path / "white.mp4", out))).shot_frame_ids
+    assert len(ids) == 2, ids
+    assert 16 <= ids[1] <= 35, ids
+
+
+@pytest.mark.parametrize(("width", "height"), [(160, 90), (1920, 1080)])
+def test_the_same_cuts_at_any_resolution(width: int, height: int, tmp_path: Path) -> None:
+    """The three real shots at 160x90 (as filmed) and upscaled to 1080p: the same two cuts."""
+    frames = [
+        f
+        for a, n in SHOTS
+        for f in (
+            _frames(LOW_RES, a, n)
+            if width == 160
+            else list(_upscaled(_frames(LOW_RES, a, n), width, height))
+        )
+    ]
+    ids = detect_shots(str(_write(tmp_path / f"{width}.mp4", frames))).shot_frame_ids
+    assert ids == [0, 24, 54]
