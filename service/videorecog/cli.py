@@ -103,6 +103,11 @@ def _run_topics(settings: Settings, args: argparse.Namespace) -> int:
     _run_loop(ensure_topics(settings.kafka.bootstrap_servers, specs))
     for spec in specs:
         print(f"topic {spec.name}: {spec.partitions} partition(s)", flush=True)
+    if args.migrate_job_log:
+        from videorecog.pipeline.joblog import migrate
+
+        moved = _run_loop(migrate(settings.kafka.bootstrap_servers, settings.kafka.jobs_topic))
+        print(f"job log {settings.kafka.jobs_topic}: {moved} entries moved", flush=True)
     return 0
 
 
@@ -135,8 +140,7 @@ def _run_pipeline(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+    from videorecog.serving import serving
     from videorecog.simulator import ApiSimulator, SimulatorConfig
 
     key_id, _, secret = args.credentials.partition(":")
@@ -149,18 +153,9 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
     simulator = ApiSimulator({key_id: secret}, config)
 
     async def main() -> None:
-        async with stop_signals() as stop:
-            runner = web.AppRunner(simulator.app(), access_log=None, handle_signals=False)
-            await runner.setup()
-            try:
-                await web.TCPSite(runner, args.host, args.port).start()
-                print(
-                    f"API SIMULATOR (no real analysis) on http://{args.host}:{args.port}",
-                    flush=True,
-                )
-                await stop.wait()
-            finally:
-                await runner.cleanup()
+        async with stop_signals() as stop, serving(simulator.app(), args.host, args.port) as port:
+            print(f"API SIMULATOR (no real analysis) on http://{args.host}:{port}", flush=True)
+            await stop.wait()
 
     _run_loop(main())
     return 0
@@ -249,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     topics.add_argument("--partitions", type=int, default=3, help="input/output/job-log partitions")
     topics.add_argument("--replication-factor", type=int, default=1, help="replicas per partition")
+    topics.add_argument(
+        "--migrate-job-log",
+        action="store_true",
+        help="move job-log entries written by earlier versions where this one reads them "
+        "(once, with the pipeline stopped)",
+    )
     _command(
         subparsers,
         "demo",

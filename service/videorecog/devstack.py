@@ -20,9 +20,10 @@ from aiohttp import web
 
 from videorecog.broker import EmbeddedBroker, free_port
 from videorecog.engine.app import build_app
-from videorecog.pipeline.health import serving
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.runner import started
 from videorecog.pipeline.service import Pipeline
+from videorecog.serving import serving
 from videorecog.settings import Secret, Settings
 from videorecog.topics import ensure_topics, service_topics
 
@@ -77,11 +78,8 @@ class DevStack:
             engine=engine,
         )
 
-    async def _serve(self, app: web.Application, port: int) -> None:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        self._stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+    async def _serve(self, app: web.Application, port: int) -> int:
+        return await self._stack.enter_async_context(serving(app, "127.0.0.1", port))
 
     async def __aenter__(self) -> Self:
         try:
@@ -92,11 +90,11 @@ class DevStack:
             )
             await self._serve(build_app(self.settings.engine), self.settings.engine.port)
             await self._serve(_media_app(self.media_dir), self._media_port)
-            self.pipeline = Pipeline(self.settings, self.metrics)
-            self.metrics_port = await self._stack.enter_async_context(
-                serving(self.pipeline, "127.0.0.1", self.settings.pipeline.metrics_port)
+            pipeline, self.metrics_port = await self._stack.enter_async_context(
+                started(self.settings, self.metrics, host="127.0.0.1")
             )
-            self._task = asyncio.create_task(self.pipeline.run(self._stop), name="pipeline")
+            self.pipeline = pipeline
+            self._task = asyncio.create_task(pipeline.run(self._stop), name="pipeline")
             self._stack.push_async_callback(self._stop_pipeline)
         except BaseException:
             await self._stack.aclose()

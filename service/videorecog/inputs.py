@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from videorecog.protocol.errors import InvalidFileError
+from videorecog.protocol.errors import InvalidFileContent
 
 STDIN = "-"
 _SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".flv", ".ts", ".mpg", ".mpeg")
@@ -65,7 +65,7 @@ def open_source(
             with path.open("wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
             if path.stat().st_size == 0:
-                raise InvalidFileError("InvalidFile.Content", "Standard input was empty.")
+                raise InvalidFileContent("Standard input was empty.")
             yield Source(path, "stdin", None)
         return
     if is_url(spec):

@@ -1,232 +1,48 @@
 """Settings: read once from the environment (CLI flags override), validated, frozen.
 
-Every variable is declared once in ``VARIABLES``; the CLI derives a flag twin from each name
-(``VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS`` -> ``--kafka-bootstrap-servers``). Nothing else in the
-package reads ``os.environ``: the settings object is built at the entry point and passed down.
+Every variable is declared once, as a field of its section with ``setting(env, parser, default,
+help)``; ``VARIABLES`` is derived from those fields, the CLI derives a flag twin from each name
+(``VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS`` -> ``--kafka-bootstrap-servers``) and the README's table is
+``markdown_table()`` (a test keeps them equal); the parsers are in ``parsers.py``. Nothing else in
+the package reads ``os.environ``: the settings object is built at the entry point and passed down.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import dataclasses
+import difflib
+import re
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+
+from videorecog import parsers
+from videorecog.parsers import Secret
+
+__all__ = [
+    "VARIABLES",
+    "ApiSettings",
+    "EngineSettings",
+    "KafkaSettings",
+    "LogSettings",
+    "PipelineSettings",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "Variable",
+    "load",
+    "markdown_table",
+    "setting",
+]
 
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
-class Secret:
-    """A string that never shows itself in logs, reprs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-
-# In a pod the kubelet and Prometheus reach the metrics port from outside the container.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
-
-# --- parsers: each takes the raw string and returns the typed value or raises ValueError ---
-
-
-def _text(raw: str) -> str:
-    return raw.strip()
-
-
-def _required_text(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError(f"must be a positive integer, got {raw!r}")
-    return value
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError(f"must be a TCP port (0-65535), got {raw!r}")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError(f"must be a positive number, got {raw!r}")
-    return value
-
-
-def _boolean(raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"must be true or false, got {raw!r}")
-
-
-def _bootstrap_servers(raw: str) -> str:
-    servers = [s.strip() for s in raw.split(",") if s.strip()]
-    if not servers:
-        raise ValueError("must list at least one host:port")
-    for server in servers:
-        host, sep, port = server.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise ValueError(f"{server!r} is not host:port")
-    return ",".join(servers)
-
-
-def _http_url(raw: str) -> str:
-    value = raw.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError(f"must be an http(s) URL, got {raw!r}")
-    return value
-
-
-def _optional_http_url(raw: str) -> str:
-    return _http_url(raw) if raw.strip() else ""
-
-
-def _log_level(raw: str) -> str:
-    value = raw.strip().upper()
-    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
-    return value
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _credentials(raw: str) -> Mapping[str, Secret]:
-    """``id:secret[,id:secret]``, or ``@/path/to/file`` holding one ``id:secret`` per line."""
-    text = raw.strip()
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8").replace("\n", ",")
-    pairs: dict[str, Secret] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item or item.startswith("#"):
-            continue
-        key_id, sep, secret = item.partition(":")
-        if not sep or not key_id or not secret:
-            raise ValueError("each entry must be id:secret")
-        pairs[key_id] = Secret(secret)
-    return pairs
-
-
-def _allow_hosts(raw: str) -> tuple[str, ...]:
-    entries = tuple(e.strip().lower() for e in raw.split(",") if e.strip())
-    for entry in entries:
-        if "/" in entry:
-            ipaddress.ip_network(entry, strict=False)  # raises ValueError with a clear message
-    return entries
-
-
-# --- the settings objects ---
-
-
-@dataclass(frozen=True)
-class KafkaSettings:
-    bootstrap_servers: str
-    input_topic: str
-    output_topic: str
-    dlq_topic: str
-    jobs_topic: str
-    group_id: str
-    # Apache Kafka supports the idempotent producer; the embedded tansu broker does not answer
-    # aiokafka's InitProducerId v0, so local stacks turn it off. acks=all is used either way.
-    idempotence: bool
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    endpoint: str
-    access_key_id: str
-    access_key_secret: Secret = field(repr=False)
-    signature: Literal["v1", "acs3"]
-    region_id: str
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    max_inflight: int
-    max_inflight_per_partition: int
-    metrics_host: str
-    metrics_port: int
-    shutdown_grace_seconds: float
-    api_concurrency: int
-    api_rate_per_second: float
-    pollers: int
-    poll_first_seconds: float
-    poll_max_seconds: float
-    job_timeout_seconds: float
-    retry_attempts: int
-    commit_interval_seconds: float
-    session_timeout_ms: int
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    host: str
-    port: int
-    data_dir: Path
-    credentials: Mapping[str, Secret] = field(repr=False)
-    allow_hosts: tuple[str, ...]
-    public_url: str
-    workers: int
-    rate_limit_per_second: float
-    result_retention_seconds: float
-    max_download_bytes: int
-    download_timeout_seconds: float
-
-
-@dataclass(frozen=True)
-class LogSettings:
-    level: str
-    format: Literal["json", "console"]
-
-
-@dataclass(frozen=True)
-class Settings:
-    log: LogSettings
-    kafka: KafkaSettings
-    api: ApiSettings
-    pipeline: PipelineSettings
-    engine: EngineSettings
+# --- declaring a setting: one field, one place ---
 
 
 @dataclass(frozen=True)
@@ -247,316 +63,336 @@ class Variable:
         return "--" + name.lower().replace("_", "-")
 
 
-VARIABLES: tuple[Variable, ...] = (
-    Variable("VIDEORECOG_LOG_LEVEL", "log", "level", _log_level, "INFO", "log level"),
-    Variable(
+@dataclass(frozen=True)
+class _Declared:
+    env: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    secret: bool
+
+
+def setting(
+    env: str, parse: Callable[[str], Any], default: str, help: str, *, secret: bool = False
+) -> Any:
+    """A settings field declared with everything about it: its variable, parser, default, help.
+
+    ``default`` is the raw text, parsed like a value from the environment.
+    """
+    return field(
+        metadata={"setting": _Declared(env, parse, default, help, secret)}, repr=not secret
+    )
+
+
+# --- the settings objects ---
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = setting("VIDEORECOG_LOG_LEVEL", parsers.log_level, "INFO", "log level")
+    format: Literal["json", "console"] = setting(
         "VIDEORECOG_LOG_FORMAT",
-        "log",
-        "format",
-        _choice("json", "console"),
+        parsers.choice("json", "console"),
         "json",
         "json: one object per line; console: for humans",
-    ),
-    Variable(
+    )
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str = setting(
         "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS",
-        "kafka",
-        "bootstrap_servers",
-        _bootstrap_servers,
+        parsers.bootstrap_servers,
         "127.0.0.1:9092",
         "Kafka bootstrap servers, host:port[,host:port]",
-    ),
-    Variable(
-        "VIDEORECOG_INPUT_TOPIC",
-        "kafka",
-        "input_topic",
-        _required_text,
-        "video-uploads",
-        "topic of upload events",
-    ),
-    Variable(
+    )
+    input_topic: str = setting(
+        "VIDEORECOG_INPUT_TOPIC", parsers.required_text, "video-uploads", "topic of upload events"
+    )
+    output_topic: str = setting(
         "VIDEORECOG_OUTPUT_TOPIC",
-        "kafka",
-        "output_topic",
-        _required_text,
+        parsers.required_text,
         "video-understanding-results",
         "topic of result records",
-    ),
-    Variable(
+    )
+    dlq_topic: str = setting(
         "VIDEORECOG_DLQ_TOPIC",
-        "kafka",
-        "dlq_topic",
-        _required_text,
+        parsers.required_text,
         "video-uploads.dlq",
         "dead-letter topic for events that can never be processed",
-    ),
-    Variable(
+    )
+    jobs_topic: str = setting(
         "VIDEORECOG_JOBS_TOPIC",
-        "kafka",
-        "jobs_topic",
-        _required_text,
+        parsers.required_text,
         "videorecog-pipeline.jobs",
         "compacted topic recording submitted job ids",
-    ),
-    Variable(
-        "VIDEORECOG_GROUP_ID",
-        "kafka",
-        "group_id",
-        _required_text,
-        "videorecog-pipeline",
-        "consumer group id",
-    ),
-    Variable(
+    )
+    group_id: str = setting(
+        "VIDEORECOG_GROUP_ID", parsers.required_text, "videorecog-pipeline", "consumer group id"
+    )
+    # Apache Kafka supports the idempotent producer; the embedded tansu broker does not answer
+    # aiokafka's InitProducerId v0, so local stacks turn it off. acks=all is used either way.
+    idempotence: bool = setting(
         "VIDEORECOG_KAFKA_IDEMPOTENCE",
-        "kafka",
-        "idempotence",
-        _boolean,
+        parsers.boolean,
         "true",
         "idempotent producer (needs a broker with InitProducerId; off for tansu)",
-    ),
-    Variable(
+    )
+    create_topics: bool = setting(
+        "VIDEORECOG_CREATE_TOPICS",
+        parsers.boolean,
+        "false",
+        "create missing topics at start-up, as `videorecog topics` does",
+    )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    endpoint: str = setting(
         "VIDEORECOG_ENDPOINT",
-        "api",
-        "endpoint",
-        _http_url,
+        parsers.http_url,
         "http://127.0.0.1:8080",
         "API base URL (cloud or engine)",
-    ),
-    Variable(
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "api",
-        "access_key_id",
-        _text,
-        "",
-        "AccessKey id the client signs with",
-    ),
-    Variable(
+    )
+    access_key_id: str = setting(
+        "ALIBABA_CLOUD_ACCESS_KEY_ID", parsers.text, "", "AccessKey id the client signs with"
+    )
+    access_key_secret: Secret = setting(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        "api",
-        "access_key_secret",
         lambda raw: Secret(raw.strip()),
         "",
         "AccessKey secret",
         secret=True,
-    ),
-    Variable(
+    )
+    signature: Literal["v1", "acs3"] = setting(
         "VIDEORECOG_SIGNATURE",
-        "api",
-        "signature",
-        _choice("v1", "acs3"),
+        parsers.choice("v1", "acs3"),
         "v1",
         "request signature: v1 (HMAC-SHA1) or acs3 (ACS3-HMAC-SHA256)",
-    ),
-    Variable("VIDEORECOG_REGION_ID", "api", "region_id", _text, "cn-shanghai", "RegionId sent"),
-    Variable(
+    )
+    region_id: str = setting("VIDEORECOG_REGION_ID", parsers.text, "cn-shanghai", "RegionId sent")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    max_inflight: int = setting(
         "VIDEORECOG_MAX_INFLIGHT",
-        "pipeline",
-        "max_inflight",
-        _positive_int,
+        parsers.positive_int,
         "1000",
         "bound on events in flight (all partitions)",
-    ),
-    Variable(
+    )
+    max_inflight_per_partition: int = setting(
         "VIDEORECOG_MAX_INFLIGHT_PER_PARTITION",
-        "pipeline",
-        "max_inflight_per_partition",
-        _positive_int,
+        parsers.positive_int,
         "500",
         "bound on events in flight per partition",
-    ),
-    Variable(
+    )
+    metrics_host: str = setting(
         "VIDEORECOG_METRICS_HOST",
-        "pipeline",
-        "metrics_host",
-        _required_text,
-        ALL_INTERFACES,
+        parsers.required_text,
+        parsers.ALL_INTERFACES,
         "address of /metrics, /healthz, /readyz",
-    ),
-    Variable(
-        "VIDEORECOG_METRICS_PORT",
-        "pipeline",
-        "metrics_port",
-        _port,
-        "9100",
-        "port of /metrics, /healthz, /readyz",
-    ),
-    Variable(
+    )
+    metrics_port: int = setting(
+        "VIDEORECOG_METRICS_PORT", parsers.port, "9100", "port of /metrics, /healthz, /readyz"
+    )
+    shutdown_grace_seconds: float = setting(
         "VIDEORECOG_SHUTDOWN_GRACE_SECONDS",
-        "pipeline",
-        "shutdown_grace_seconds",
-        _positive_float,
+        parsers.positive_float,
         "25",
         "drain time on SIGTERM (keep below the pod's grace period)",
-    ),
-    Variable(
+    )
+    api_concurrency: int = setting(
         "VIDEORECOG_API_CONCURRENCY",
-        "pipeline",
-        "api_concurrency",
-        _positive_int,
+        parsers.positive_int,
         "8",
         "concurrent API requests per action",
-    ),
-    Variable(
+    )
+    api_rate_per_second: float = setting(
         "VIDEORECOG_API_RATE_LIMIT",
-        "pipeline",
-        "api_rate_per_second",
-        _positive_float,
+        parsers.positive_float,
         "2",
         "API requests per second per action (the cloud allows about 2 per account)",
-    ),
-    Variable(
-        "VIDEORECOG_POLLERS",
-        "pipeline",
-        "pollers",
-        _positive_int,
-        "8",
-        "coroutines polling GetAsyncJobResult",
-    ),
-    Variable(
+    )
+    pollers: int = setting(
+        "VIDEORECOG_POLLERS", parsers.positive_int, "8", "coroutines polling GetAsyncJobResult"
+    )
+    poll_first_seconds: float = setting(
         "VIDEORECOG_POLL_FIRST_SECONDS",
-        "pipeline",
-        "poll_first_seconds",
-        _positive_float,
+        parsers.positive_float,
         "1",
         "wait before a job's first poll",
-    ),
-    Variable(
+    )
+    poll_max_seconds: float = setting(
         "VIDEORECOG_POLL_MAX_SECONDS",
-        "pipeline",
-        "poll_max_seconds",
-        _positive_float,
+        parsers.positive_float,
         "15",
         "longest wait between two polls of a job",
-    ),
-    Variable(
+    )
+    job_timeout_seconds: float = setting(
         "VIDEORECOG_JOB_TIMEOUT_SECONDS",
-        "pipeline",
-        "job_timeout_seconds",
-        _positive_float,
+        parsers.positive_float,
         "1800",
         "a job not final by then is reported TIMEOUT_FAILED",
-    ),
-    Variable(
+    )
+    retry_attempts: int = setting(
         "VIDEORECOG_RETRY_ATTEMPTS",
-        "pipeline",
-        "retry_attempts",
-        _positive_int,
+        parsers.positive_int,
         "6",
         "tries of a request that fails with a retryable code",
-    ),
-    Variable(
+    )
+    commit_interval_seconds: float = setting(
         "VIDEORECOG_COMMIT_INTERVAL_SECONDS",
-        "pipeline",
-        "commit_interval_seconds",
-        _positive_float,
+        parsers.positive_float,
         "1",
         "how often finished offsets are committed",
-    ),
-    Variable(
+    )
+    session_timeout_ms: int = setting(
         "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS",
-        "pipeline",
-        "session_timeout_ms",
-        _positive_int,
+        parsers.positive_int,
         "10000",
         "consumer group session timeout",
-    ),
-    Variable(
-        "VIDEORECOG_ENGINE_HOST",
-        "engine",
-        "host",
-        _required_text,
-        "127.0.0.1",
-        "engine listen address",
-    ),
-    Variable("VIDEORECOG_ENGINE_PORT", "engine", "port", _port, "8080", "engine listen port"),
-    Variable(
+    )
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    host: str = setting(
+        "VIDEORECOG_ENGINE_HOST", parsers.required_text, "127.0.0.1", "engine listen address"
+    )
+    port: int = setting("VIDEORECOG_ENGINE_PORT", parsers.port, "8080", "engine listen port")
+    data_dir: Path = setting(
         "VIDEORECOG_ENGINE_DATA_DIR",
-        "engine",
-        "data_dir",
         lambda raw: Path(raw).expanduser(),
         ".data/engine",
         "job store and cover images",
-    ),
-    Variable(
+    )
+    credentials: Mapping[str, Secret] = setting(
         "VIDEORECOG_ENGINE_CREDENTIALS",
-        "engine",
-        "credentials",
-        _credentials,
+        parsers.credentials,
         "",
         "accepted keys: id:secret[,id:secret] or @file",
         secret=True,
-    ),
-    Variable(
+    )
+    allow_hosts: tuple[str, ...] = setting(
         "VIDEORECOG_ENGINE_ALLOW_HOSTS",
-        "engine",
-        "allow_hosts",
-        _allow_hosts,
+        parsers.allow_hosts,
         "",
         "hosts or CIDRs the URL fetcher admits although private or loopback",
-    ),
-    Variable(
+    )
+    public_url: str = setting(
         "VIDEORECOG_ENGINE_PUBLIC_URL",
-        "engine",
-        "public_url",
-        _optional_http_url,
+        parsers.optional_http_url,
         "",
         "base of the signed cover links (default: http://HOST:PORT)",
-    ),
-    Variable(
-        "VIDEORECOG_ENGINE_WORKERS", "engine", "workers", _positive_int, "2", "analysis processes"
-    ),
-    Variable(
+    )
+    workers: int = setting(
+        "VIDEORECOG_ENGINE_WORKERS", parsers.positive_int, "2", "analysis processes"
+    )
+    rate_limit_per_second: float = setting(
         "VIDEORECOG_ENGINE_RATE_LIMIT",
-        "engine",
-        "rate_limit_per_second",
-        _positive_float,
+        parsers.positive_float,
         "50",
         "requests per second per AccessKey before Throttling.User",
-    ),
-    Variable(
+    )
+    result_retention_seconds: float = setting(
         "VIDEORECOG_ENGINE_RESULT_RETENTION_SECONDS",
-        "engine",
-        "result_retention_seconds",
-        _positive_float,
+        parsers.positive_float,
         "86400",
         "how long finished jobs and covers are kept",
-    ),
-    Variable(
+    )
+    max_download_bytes: int = setting(
         "VIDEORECOG_ENGINE_MAX_DOWNLOAD_BYTES",
-        "engine",
-        "max_download_bytes",
-        _positive_int,
+        parsers.positive_int,
         str(1 << 30),
         "largest video the fetcher downloads",
-    ),
-    Variable(
+    )
+    download_timeout_seconds: float = setting(
         "VIDEORECOG_ENGINE_DOWNLOAD_TIMEOUT_SECONDS",
-        "engine",
-        "download_timeout_seconds",
-        _positive_float,
+        parsers.positive_float,
         "120",
         "time limit of one download",
-    ),
-)
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    log: LogSettings
+    kafka: KafkaSettings
+    api: ApiSettings
+    pipeline: PipelineSettings
+    engine: EngineSettings
+
 
 _SECTIONS: dict[str, type[Any]] = {
-    "log": LogSettings,
-    "kafka": KafkaSettings,
-    "api": ApiSettings,
-    "pipeline": PipelineSettings,
-    "engine": EngineSettings,
+    f.name: typing.get_type_hints(Settings)[f.name] for f in dataclasses.fields(Settings)
 }
+
+
+def _variables() -> tuple[Variable, ...]:
+    out = []
+    for section, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            declared = f.metadata.get("setting")
+            if not isinstance(declared, _Declared):
+                raise TypeError(f"{cls.__name__}.{f.name} is not declared with setting()")
+            d = declared
+            out.append(Variable(d.env, section, f.name, d.parse, d.default, d.help, d.secret))
+    return tuple(out)
+
+
+VARIABLES: tuple[Variable, ...] = _variables()
+"""Every variable, derived from the fields above (the CLI's flags, README's table, the chart's
+environment are checked against it)."""
+
+_BY_ENV = {var.env: var for var in VARIABLES}
+
+# Kubernetes adds <SERVICE>_SERVICE_HOST, <SERVICE>_PORT... for each Service of the namespace; a
+# Service named videorecog-* would put such names under our prefix.
+_SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)\w*)?)$")
+
+
+def _unknown(name: str) -> SettingsError:
+    close = difflib.get_close_matches(name, _BY_ENV, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return SettingsError(f"{name} is not a setting{hint}")
+
+
+def markdown_table() -> str:
+    """The README's configuration table, rows in declaration order."""
+    rows = [
+        "| variable | flag | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for var in VARIABLES:
+        default = f"`{var.default}`" if var.default else "—"
+        rows.append(f"| `{var.env}` | `{var.flag}` | {default} | {var.help} |")
+    return "\n".join(rows)
 
 
 def load(environ: Mapping[str, str], overrides: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ``, with ``overrides`` (keyed by variable name) winning.
 
     Raises:
-        SettingsError: naming the first variable that is invalid.
+        SettingsError: naming the first variable that is invalid, or a ``VIDEORECOG_*`` name
+            (in ``environ`` or ``overrides``) that is no setting.
     """
     overrides = overrides or {}
+    for name in overrides:
+        if name not in _BY_ENV:
+            raise _unknown(name)
+    for name in environ:
+        if (
+            name.startswith("VIDEORECOG_")
+            and name not in _BY_ENV
+            and not _SERVICE_LINK.search(name)
+        ):
+            raise _unknown(name)
     values: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     for var in VARIABLES:
         raw = overrides.get(var.env, environ.get(var.env, var.default))
+        if not isinstance(raw, str):
+            raise SettingsError(f"{var.env}: must be given as text, got {type(raw).__name__}")
         try:
             values[var.section][var.attribute] = var.parse(raw)
         except (ValueError, OSError) as exc:

@@ -18,13 +18,25 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 
-from videorecog.engine.api import new_request_id
+from videorecog.engine.api import api_response, error_response, new_request_id, read_action
 from videorecog.engine.auth import Authenticator
 from videorecog.engine.request import read_request
-from videorecog.protocol import envelope
-from videorecog.protocol.constants import API_VERSION, Action, JobStatus
-from videorecog.protocol.errors import ApiError, RequestError, ServerError, ThrottledError
+from videorecog.protocol.constants import Action, JobStatus
+from videorecog.protocol.errors import (
+    ApiError,
+    InternalServerErrorBusy,
+    InvalidActionNotFound,
+    InvalidFileDecode,
+    InvalidJobIdNotFound,
+    MissingParameter,
+    ServiceUnavailable,
+    ThrottlingUser,
+)
+from videorecog.protocol.tasks import Task, task_for
+from videorecog.serving import add_health_routes
 from videorecog.settings import Secret
 
 
@@ -40,7 +52,7 @@ class SimulatorConfig:
 
 @dataclass
 class _Job:
-    action: str
+    task: Task
     video_url: str
     ready_at: float  # monotonic
     ready_wall: float  # the same moment on the wall clock, for other processes' timings
@@ -62,11 +74,19 @@ class ApiSimulator:
         self._auth = Authenticator({k: Secret(v) for k, v in credentials.items()})
         self._jobs: dict[str, _Job] = {}
         self._rng = random.Random(config.seed)
+        self.registry = CollectorRegistry()
+        self._requests = PromCounter(
+            "videorecog_simulator_requests",
+            "Requests answered, by action and code",
+            ["action", "code"],
+            registry=self.registry,
+        )
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/", self._handle)
         app.router.add_get("/stats", self._stats)
+        add_health_routes(app, self.registry)
         return app
 
     def _job_seconds(self) -> float:
@@ -76,11 +96,11 @@ class ApiSimulator:
     def _faults(self) -> None:
         roll = self._rng.random()
         if roll < self.config.throttle_rate:
-            raise ThrottledError("Throttling.User", "Request was denied due to user flow control.")
+            raise ThrottlingUser("Request was denied due to user flow control.")
         if roll < self.config.throttle_rate + self.config.busy_rate:
             if self._rng.random() < 0.5:
-                raise ServerError("InternalServerError.Busy", "The algorithm service is busy.")
-            raise ServerError("ServiceUnavailable", "The service is temporarily unavailable.")
+                raise InternalServerErrorBusy("The algorithm service is busy.")
+            raise ServiceUnavailable("The service is temporarily unavailable.")
 
     async def _handle(self, request: web.Request) -> web.Response:
         request_id = new_request_id()
@@ -88,36 +108,29 @@ class ApiSimulator:
         try:
             api = await read_request(request)
             params = api.params()
-            action_name = (
-                api.header("x-acs-action") if api.is_acs3 else params.get("Action")
-            ) or "unknown"
-            version = api.header("x-acs-version") if api.is_acs3 else params.get("Version")
-            if version != API_VERSION:
-                raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
+            action = read_action(api, params)
+            action_name = action.value
             self._auth.authenticate(api)
             self._faults()
-            body = self._act(action_name, params, request_id)
+            body = self._act(action, params, request_id)
         except ApiError as exc:
             self.state.requests[f"{action_name}:{exc.code}"] += 1
-            payload, content_type = envelope.render(
-                "Error", envelope.error_body(request_id, "simulator", exc.code, exc.message), "JSON"
-            )
-            return web.Response(
-                body=payload, status=exc.http_status, headers={"Content-Type": content_type}
-            )
+            self._requests.labels(action_name, exc.code).inc()
+            return error_response(exc, request_id, "simulator")
         self.state.requests[f"{action_name}:Success"] += 1
-        payload, content_type = envelope.render(f"{action_name}Response", body, "JSON")
-        return web.Response(body=payload, headers={"Content-Type": content_type})
+        self._requests.labels(action_name, "Success").inc()
+        return api_response(action, body)
 
-    def _act(self, action: str, params: dict[str, str], request_id: str) -> dict[str, Any]:
+    def _act(self, action: Action, params: dict[str, str], request_id: str) -> dict[str, Any]:
         if action in (Action.DETECT_VIDEO_SHOT, Action.GENERATE_VIDEO_COVER):
             url = params.get("VideoUrl", "")
             if not url:
-                raise RequestError("MissingParameter", "VideoUrl is mandatory for this action.")
+                raise MissingParameter("VideoUrl is mandatory for this action.")
             fails = self._rng.random() < self.config.failure_rate
             seconds = self._job_seconds()
+            task = task_for(action, {"IsGif": "false", **params})
             self._jobs[request_id] = _Job(
-                action, url, time.monotonic() + seconds, time.time() + seconds, seconds, fails
+                task, url, time.monotonic() + seconds, time.time() + seconds, seconds, fails
             )
             self.state.submissions[url] += 1
             self.state.job_ids.setdefault(url, []).append(request_id)
@@ -125,9 +138,9 @@ class ApiSimulator:
         if action == Action.GET_ASYNC_JOB_RESULT:
             job = self._jobs.get(params.get("JobId", ""))
             if job is None:
-                raise RequestError("InvalidJobId.NotFound", "The specified job does not exist.")
+                raise InvalidJobIdNotFound("The specified job does not exist.")
             return {"RequestId": request_id, "Data": self._job_data(params["JobId"], job)}
-        raise RequestError("InvalidAction.NotFound", f"Specified api {action} is not found.")
+        raise InvalidActionNotFound(f"Specified api {action.value} is not found.")
 
     @staticmethod
     def _job_data(job_id: str, job: _Job) -> dict[str, Any]:
@@ -137,22 +150,13 @@ class ApiSimulator:
             return {
                 "JobId": job_id,
                 "Status": JobStatus.PROCESS_FAILED.value,
-                "ErrorCode": "InvalidFile.Decode",
+                "ErrorCode": InvalidFileDecode.code,
                 "ErrorMessage": "simulated failure",
             }
-        result: dict[str, Any] = (
-            {"ShotFrameIds": [0, 25, 50]}
-            if job.action == Action.DETECT_VIDEO_SHOT
-            else {
-                "Outputs": [
-                    {"ImageURL": f"http://simulator.invalid/{job_id}.png", "Confidence": 7.5}
-                ]
-            }
-        )
         return {
             "JobId": job_id,
             "Status": JobStatus.PROCESS_SUCCESS.value,
-            "Result": orjson.dumps(result).decode(),
+            "Result": orjson.dumps(job.task.example(job_id)).decode(),
         }
 
     async def _stats(self, request: web.Request) -> web.Response:

@@ -185,6 +185,23 @@ def test_rendered_environment_is_a_valid_configuration(scenario: str) -> None:
         load(env)  # raises SettingsError naming any bad value
 
 
+def test_chart_defaults_are_the_settings_defaults() -> None:
+    """With the least values, every variable the chart sets (but the deployment's own addresses)
+    holds the default declared in settings.py: the two cannot drift apart."""
+    site_specific = {"VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS", "VIDEORECOG_ENDPOINT"}
+    by_env = {var.env: var for var in VARIABLES}
+    defaults = {var.env: var.parse(var.default) for var in VARIABLES if not var.secret}
+    drift = []
+    for _, pod in _pod_specs(render(scenario_values("minimal"))):
+        for container in pod["containers"]:
+            for name, value in _env(container).items():
+                if name in site_specific or not isinstance(value, str) or by_env[name].secret:
+                    continue
+                if by_env[name].parse(value) != defaults[name]:
+                    drift.append((container["name"], name, value, by_env[name].default))
+    assert not drift
+
+
 def test_container_arguments_are_videorecog_commands(scenario: str) -> None:
     for _, pod in _pod_specs(render(scenario_values(scenario))):
         for container in pod["containers"]:

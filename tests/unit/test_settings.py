@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from videorecog.settings import VARIABLES, Secret, SettingsError, load
+from videorecog.settings import VARIABLES, Secret, Settings, SettingsError, load
 
 
 def test_defaults_match_the_design_contract() -> None:
@@ -89,3 +90,40 @@ def test_every_variable_has_a_distinct_flag() -> None:
     assert len(flags) == len(set(flags))
     assert "--kafka-bootstrap-servers" in flags
     assert "--access-key-secret" in flags
+
+
+def test_every_field_is_a_declared_setting() -> None:
+    """Each field of each section is one variable: VARIABLES is derived, never written twice."""
+    fields = [
+        (section.name, f.name)
+        for section in dataclasses.fields(Settings)
+        for f in dataclasses.fields(getattr(load({}), section.name))
+    ]
+    assert [(v.section, v.attribute) for v in VARIABLES] == fields
+    assert len({v.env for v in VARIABLES}) == len(VARIABLES)
+
+
+@pytest.mark.parametrize("where", ["environment", "override"])
+def test_a_misspelt_name_is_a_settings_error(where: str) -> None:
+    """A VIDEORECOG_* name that is no setting stops start-up, naming it and the likely one."""
+    name = {"VIDEORECOG_MAX_INFLIHGT": "10"}
+    with pytest.raises(SettingsError, match=r"^VIDEORECOG_MAX_INFLIHGT .*VIDEORECOG_MAX_INFLIGHT"):
+        load(name) if where == "environment" else load({}, name)
+
+
+def test_kubernetes_service_links_are_not_settings() -> None:
+    """Variables Kubernetes adds for a Service named videorecog-* are left alone."""
+    settings = load(
+        {
+            "VIDEORECOG_ENGINE_SERVICE_HOST": "10.0.0.9",
+            "VIDEORECOG_ENGINE_SERVICE_PORT": "8080",
+            "VIDEORECOG_ENGINE_PORT_8080_TCP_ADDR": "10.0.0.9",
+            "VIDEORECOG_PIPELINE_PORT": "tcp://10.0.0.8:9100",
+        }
+    )
+    assert settings.engine.port == 8080
+
+
+def test_a_value_that_is_not_text_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match=r"^VIDEORECOG_MAX_INFLIGHT: must be given as text"):
+        load({"VIDEORECOG_MAX_INFLIGHT": 10})  # type: ignore[dict-item]

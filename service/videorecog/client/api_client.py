@@ -17,7 +17,8 @@ from yarl import URL
 from videorecog.client.signing import PreparedRequest, sign_acs3, sign_v1
 from videorecog.protocol import envelope
 from videorecog.protocol.constants import Action, JobStatus
-from videorecog.protocol.errors import ApiError, ServerError, TransportError, make_error
+from videorecog.protocol.errors import ApiError, InternalServerError, TransportError, error_for
+from videorecog.protocol.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ class VideorecogClient:
         body = await self.call(Action.GENERATE_VIDEO_COVER, params)
         return str(body["RequestId"])
 
+    async def submit(self, task: Task, video_url: str) -> str:
+        """Start the job of ``task`` (protocol/tasks.py); returns its job id. Raises: ApiError."""
+        body = await self.call(task.action, {"VideoUrl": video_url, **task.params})
+        return str(body["RequestId"])
+
     async def get_async_job_result(self, job_id: str) -> JobResult:
         """Raises: ApiError (a job the API does not know: code ``JobNotFound`` or similar)."""
         body = await self.call(Action.GET_ASYNC_JOB_RESULT, {"JobId": job_id})
@@ -139,12 +145,12 @@ class VideorecogClient:
             body = envelope.parse(payload, content_type)
         except ValueError:
             if status >= 400:
-                raise ServerError(
-                    "InternalServerError", f"HTTP {status} with no API body", http_status=status
+                raise InternalServerError(
+                    f"HTTP {status} with no API body", http_status=status
                 ) from None
             raise
         if status >= 400:
-            raise make_error(
+            raise error_for(
                 str(body.get("Code", "InternalServerError")),
                 body.get("Message"),
                 http_status=status,

@@ -14,7 +14,7 @@ from typing import Any
 from videorecog import logs
 from videorecog.analysis import tasks
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.protocol.errors import InvalidFileError, ServerError
+from videorecog.protocol.errors import InternalServerErrorAlgo, error_for
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,15 @@ class Analyzer:
         try:
             return await loop.run_in_executor(self._pool, fn, *args)
         except InvalidVideo as exc:
-            raise InvalidFileError(exc.code, exc.message) from None
+            raise error_for(exc.code, exc.message) from None
         except BrokenProcessPool:
             log.error("analysis worker died; starting a new pool")
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            raise ServerError("InternalServerError.Algo", "The analysis worker died.") from None
+            raise InternalServerErrorAlgo("The analysis worker died.") from None
         except (MemoryError, RuntimeError, ValueError, OSError) as exc:
             log.exception("analysis failed")
-            raise ServerError("InternalServerError.Algo", f"The analysis failed: {exc}") from None
+            raise InternalServerErrorAlgo(f"The analysis failed: {exc}") from None
 
     async def shots(self, video: Path) -> tasks.ShotsResult:
         result: tasks.ShotsResult = await self._run(tasks.detect_shots, str(video))

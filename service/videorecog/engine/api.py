@@ -24,7 +24,16 @@ from videorecog.engine.request import ApiRequest, read_request
 from videorecog.engine.runner import JobRunner
 from videorecog.protocol import envelope
 from videorecog.protocol.constants import API_VERSION, Action, JobStatus
-from videorecog.protocol.errors import ApiError, RequestError, ThrottledError
+from videorecog.protocol.errors import (
+    ApiError,
+    InvalidActionNotFound,
+    InvalidJobIdNotFound,
+    InvalidParameter,
+    InvalidVersion,
+    MissingParameter,
+    ThrottlingUser,
+)
+from videorecog.protocol.tasks import task_for
 from videorecog.protocol.urls import check_url_syntax
 from videorecog.ratelimit import TokenBucket
 
@@ -38,15 +47,56 @@ def new_request_id() -> str:
 def _required(params: dict[str, str], name: str) -> str:
     value = params.get(name, "")
     if not value:
-        raise RequestError("MissingParameter", f"{name} is mandatory for this action.")
+        raise MissingParameter(f"{name} is mandatory for this action.")
     return value
 
 
 def _boolean(params: dict[str, str], name: str) -> bool:
     value = _required(params, name).lower()
     if value not in ("true", "false"):
-        raise RequestError("InvalidParameter", f"{name} must be true or false.")
+        raise InvalidParameter(f"{name} must be true or false.")
     return value == "true"
+
+
+def read_action(request: ApiRequest, params: dict[str, str]) -> Action:
+    """The action asked for, from the ACS3 headers or the v1 parameters.
+
+    Raises: MissingParameter, InvalidActionNotFound, InvalidVersion.
+    """
+    if request.is_acs3:
+        name, version = request.header("x-acs-action"), request.header("x-acs-version")
+    else:
+        name, version = params.get("Action"), params.get("Version")
+    if not name:
+        raise MissingParameter("Action is mandatory for this request.")
+    if not version:
+        raise MissingParameter("Version is mandatory for this request.")
+    try:
+        action = Action(name)
+    except ValueError:
+        raise InvalidActionNotFound(f"Specified api {name} is not found.") from None
+    if version != API_VERSION:
+        raise InvalidVersion(f"Specified version {version} is not valid.")
+    return action
+
+
+def api_response(action: Action, body: dict[str, Any], fmt: str = "JSON") -> web.Response:
+    """A successful answer, in the envelope the cloud uses, JSON or XML."""
+    payload, content_type = envelope.render(f"{action.value}Response", body, fmt)
+    return web.Response(body=payload, content_type=None, headers={"Content-Type": content_type})
+
+
+def error_response(exc: ApiError, request_id: str, host_id: str, fmt: str = "JSON") -> web.Response:
+    """An error answer: RequestId, HostId, Code and Message, with the code's HTTP status."""
+    payload, content_type = envelope.render(
+        "Error", envelope.error_body(request_id, host_id, exc.code, exc.message), fmt
+    )
+    return web.Response(
+        body=payload,
+        status=exc.http_status,
+        content_type=None,
+        headers={"Content-Type": content_type},
+    )
 
 
 class FrontDoor:
@@ -81,52 +131,23 @@ class FrontDoor:
             api_request = await read_request(request)
             params = api_request.params()
             fmt = params.get("Format", "JSON").upper()
-            action = self._action(api_request, params)
+            action = read_action(api_request, params)
             action_label = action.value
             key_id = self._auth.authenticate(api_request)
             self._throttle(key_id)
             body = await self._dispatch(action, params, key_id, request_id)
         except ApiError as exc:
             self._metrics.requests.labels(action_label, exc.code).inc()
-            payload, content_type = envelope.render(
-                "Error", envelope.error_body(request_id, host_id, exc.code, exc.message), fmt
-            )
-            return web.Response(
-                body=payload,
-                status=exc.http_status,
-                content_type=None,
-                headers={"Content-Type": content_type},
-            )
+            return error_response(exc, request_id, host_id, fmt)
         self._metrics.requests.labels(action_label, "Success").inc()
-        payload, content_type = envelope.render(f"{action.value}Response", body, fmt)
-        return web.Response(body=payload, content_type=None, headers={"Content-Type": content_type})
-
-    @staticmethod
-    def _action(request: ApiRequest, params: dict[str, str]) -> Action:
-        if request.is_acs3:
-            name, version = request.header("x-acs-action"), request.header("x-acs-version")
-        else:
-            name, version = params.get("Action"), params.get("Version")
-        if not name:
-            raise RequestError("MissingParameter", "Action is mandatory for this request.")
-        if not version:
-            raise RequestError("MissingParameter", "Version is mandatory for this request.")
-        try:
-            action = Action(name)
-        except ValueError:
-            raise RequestError(
-                "InvalidAction.NotFound", f"Specified api {name} is not found."
-            ) from None
-        if version != API_VERSION:
-            raise RequestError("InvalidVersion", f"Specified version {version} is not valid.")
-        return action
+        return api_response(action, body, fmt)
 
     def _throttle(self, key_id: str) -> None:
         bucket = self._buckets.get(key_id)
         if bucket is None:
             bucket = self._buckets[key_id] = TokenBucket(self._rate, burst=max(1.0, self._rate))
         if not bucket.try_acquire():
-            raise ThrottledError("Throttling.User", "Request was denied due to user flow control.")
+            raise ThrottlingUser("Request was denied due to user flow control.")
 
     async def _dispatch(
         self, action: Action, params: dict[str, str], key_id: str, request_id: str
@@ -135,19 +156,20 @@ class FrontDoor:
             return await self._job_result(_required(params, "JobId"), key_id, request_id)
         video_url = _required(params, "VideoUrl")
         is_gif = _boolean(params, "IsGif") if action is Action.GENERATE_VIDEO_COVER else False
+        task = task_for(action, {**params, "IsGif": "true" if is_gif else "false"})
         self._policy.check_literal(check_url_syntax(video_url))
         now = self._clock()
         await self._store.add(
             Job(request_id, action.value, video_url, is_gif, key_id, JobStatus.QUEUING, now, now)
         )
         self._runner.submit(request_id)
-        log.info("job accepted", extra={"job_id": request_id, "action": action.value})
+        log.info("job accepted", extra={"job_id": request_id, "task": task.name})
         return {"RequestId": request_id}
 
     async def _job_result(self, job_id: str, key_id: str, request_id: str) -> dict[str, Any]:
         job = await self._store.get(job_id)
         if job is None or job.access_key_id != key_id:
-            raise RequestError("InvalidJobId.NotFound", f"The job {job_id} does not exist.")
+            raise InvalidJobIdNotFound(f"The job {job_id} does not exist.")
         data: dict[str, Any] = {"JobId": job.job_id, "Status": job.status.value}
         if job.result is not None:
             data["Result"] = self._public_result(job.result)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from videorecog.engine.analyzer import Analyzer
 from videorecog.engine.api import FrontDoor
@@ -26,6 +25,7 @@ from videorecog.engine.jobs import SqliteJobStore
 from videorecog.engine.links import CoverLinks, load_or_create_key
 from videorecog.engine.metrics import EngineMetrics
 from videorecog.engine.runner import JobRunner
+from videorecog.serving import add_health_routes
 from videorecog.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,7 @@ def build_app(settings: EngineSettings, metrics: EngineMetrics | None = None) ->
     app.router.add_route("GET", "/", _api)
     app.router.add_route("POST", "/", _api)
     app.router.add_get("/covers/{name}", _cover)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/metrics", _metrics)
+    add_health_routes(app, app[METRICS].registry, ready=lambda: _ready(app))
     return app
 
 
@@ -133,17 +131,6 @@ async def _cover(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path)
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
-
-
-async def _readyz(request: web.Request) -> web.Response:
-    runner = request.app.get(RUNNER)
-    if runner is None or not runner.alive:
-        return web.Response(status=503, text="not ready\n")
-    return web.Response(text="ready\n")
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+def _ready(app: web.Application) -> bool:
+    runner = app.get(RUNNER)
+    return runner is not None and runner.alive

@@ -15,7 +15,15 @@ from videorecog.protocol.constants import (
     SIGNATURE_VERSION_V1,
     TIMESTAMP_FORMAT,
 )
-from videorecog.protocol.errors import AuthError, RequestError
+from videorecog.protocol.errors import (
+    IncompleteSignature,
+    InvalidAccessKeyIdNotFound,
+    InvalidTimeStampExpired,
+    InvalidTimeStampFormat,
+    MissingParameter,
+    SignatureDoesNotMatch,
+    SignatureNonceUsed,
+)
 from videorecog.settings import Secret
 
 WINDOW_SECONDS = 15 * 60
@@ -49,8 +57,8 @@ def _parse_timestamp(raw: str) -> float:
     try:
         return datetime.strptime(raw, TIMESTAMP_FORMAT).replace(tzinfo=UTC).timestamp()
     except ValueError:
-        raise AuthError(
-            "InvalidTimeStamp.Format", f"The timestamp {raw!r} is not YYYY-MM-DDThh:mm:ssZ."
+        raise InvalidTimeStampFormat(
+            f"The timestamp {raw!r} is not YYYY-MM-DDThh:mm:ssZ."
         ) from None
 
 
@@ -81,38 +89,34 @@ class Authenticator:
     def _secret(self, access_key_id: str) -> str:
         secret = self._credentials.get(access_key_id)
         if secret is None:
-            raise AuthError("InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+            raise InvalidAccessKeyIdNotFound("Specified access key is not found.")
         return secret.reveal()
 
     def _check_time(self, raw: str) -> None:
         if abs(self._clock() - _parse_timestamp(raw)) > self._window:
-            raise AuthError(
-                "InvalidTimeStamp.Expired", f"Specified time stamp or date value is expired: {raw}."
-            )
+            raise InvalidTimeStampExpired(f"Specified time stamp or date value is expired: {raw}.")
 
     def _check_nonce(self, access_key_id: str, nonce: str) -> None:
         if not self._nonces.use(access_key_id, nonce):
-            raise AuthError("SignatureNonceUsed", "Specified signature nonce was used already.")
+            raise SignatureNonceUsed("Specified signature nonce was used already.")
 
     def _v1(self, request: ApiRequest) -> str:
         params = request.params()
         for name in ("AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"):
             if not params.get(name):
-                raise RequestError("MissingParameter", f"{name} is mandatory for this action.")
+                raise MissingParameter(f"{name} is mandatory for this action.")
         if (
             params["SignatureMethod"] != SIGNATURE_METHOD_V1
             or params.get("SignatureVersion", SIGNATURE_VERSION_V1) != SIGNATURE_VERSION_V1
         ):
-            raise AuthError(
-                "IncompleteSignature",
+            raise IncompleteSignature(
                 "Only SignatureMethod HMAC-SHA1 with SignatureVersion 1.0 is supported.",
             )
         key_id = params["AccessKeyId"]
         secret = self._secret(key_id)
         self._check_time(params["Timestamp"])
         if not signature_v1.verify(request.method, params, secret, params["Signature"]):
-            raise AuthError(
-                "SignatureDoesNotMatch",
+            raise SignatureDoesNotMatch(
                 "Specified signature is not matched with our calculation. server string to sign "
                 f"is:{signature_v1.string_to_sign(request.method, params)}",
             )
@@ -123,12 +127,10 @@ class Authenticator:
         try:
             auth = signature_acs3.parse_authorization(request.header("Authorization") or "")
         except ValueError as exc:
-            raise AuthError("IncompleteSignature", f"Malformed Authorization: {exc}.") from None
+            raise IncompleteSignature(f"Malformed Authorization: {exc}.") from None
         missing = signature_acs3.REQUIRED_SIGNED_HEADERS - {h.lower() for h in auth.signed_headers}
         if missing:
-            raise AuthError(
-                "IncompleteSignature", f"SignedHeaders must include {', '.join(sorted(missing))}."
-            )
+            raise IncompleteSignature(f"SignedHeaders must include {', '.join(sorted(missing))}.")
         secret = self._secret(auth.access_key_id)
         self._check_time(request.header("x-acs-date") or "")
         body_hash = signature_acs3.sha256_hex(request.body)
@@ -143,8 +145,7 @@ class Authenticator:
         )
         expected = signature_acs3.signature(secret, canonical)
         if declared != body_hash or not hmac.compare_digest(expected, auth.signature):
-            raise AuthError(
-                "SignatureDoesNotMatch",
+            raise SignatureDoesNotMatch(
                 "Specified signature is not matched with our calculation. "
                 f"server string to sign is:{canonical!r}",
             )

@@ -20,7 +20,13 @@ from urllib.parse import urljoin
 import aiohttp
 from yarl import URL
 
-from videorecog.protocol.errors import InvalidFileError
+from videorecog.protocol.errors import (
+    InvalidFileContent,
+    InvalidFileDownload,
+    InvalidFileError,
+    InvalidFileType,
+    InvalidFileUnsafe,
+)
 from videorecog.protocol.urls import check_url_syntax
 
 MAX_REDIRECTS = 5
@@ -56,7 +62,7 @@ class AddressPolicy:
         except ValueError:
             return
         if not self.address_allowed(host, address):
-            raise InvalidFileError("InvalidFile.Unsafe", f"The address {host} is not allowed.")
+            raise InvalidFileUnsafe(f"The address {host} is not allowed.")
 
 
 def looks_like_video(head: bytes) -> bool:
@@ -106,15 +112,13 @@ class VideoFetcher:
                 host, port, type=socket.SOCK_STREAM
             )
         except OSError:
-            raise InvalidFileError("InvalidFile.Download", f"Cannot resolve {host}.") from None
+            raise InvalidFileDownload(f"Cannot resolve {host}.") from None
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
         # Every answer must be safe: otherwise a record set mixing a public and a private
         # address would let a retry land on the private one.
         for address in addresses:
             if not self._policy.address_allowed(host, address):
-                raise InvalidFileError(
-                    "InvalidFile.Unsafe", f"{host} resolves to a disallowed address."
-                )
+                raise InvalidFileUnsafe(f"{host} resolves to a disallowed address.")
         return addresses[0]
 
     async def fetch(self, url: str, destination: Path) -> Download:
@@ -128,8 +132,8 @@ class VideoFetcher:
                 return await self._fetch(url, destination)
         except TimeoutError:
             await asyncio.to_thread(destination.unlink, missing_ok=True)
-            raise InvalidFileError(
-                "InvalidFile.Download", f"The download took longer than {self._timeout:g}s."
+            raise InvalidFileDownload(
+                f"The download took longer than {self._timeout:g}s."
             ) from None
         except InvalidFileError:
             await asyncio.to_thread(destination.unlink, missing_ok=True)
@@ -155,30 +159,22 @@ class VideoFetcher:
                     if response.status in (301, 302, 303, 307, 308):
                         location = response.headers.get("Location")
                         if not location:
-                            raise InvalidFileError(
-                                "InvalidFile.Download", "A redirect had no Location."
-                            )
+                            raise InvalidFileDownload("A redirect had no Location.")
                         current = urljoin(current, location)
                         continue
                     if response.status != 200:
-                        raise InvalidFileError(
-                            "InvalidFile.Download", f"The server answered HTTP {response.status}."
-                        )
+                        raise InvalidFileDownload(f"The server answered HTTP {response.status}.")
                     return await self._save(response, destination)
             except aiohttp.ClientError as exc:
-                raise InvalidFileError(
-                    "InvalidFile.Download", f"The download failed: {type(exc).__name__}."
-                ) from None
-        raise InvalidFileError("InvalidFile.Download", f"More than {MAX_REDIRECTS} redirects.")
+                raise InvalidFileDownload(f"The download failed: {type(exc).__name__}.") from None
+        raise InvalidFileDownload(f"More than {MAX_REDIRECTS} redirects.")
 
     async def _save(self, response: aiohttp.ClientResponse, destination: Path) -> Download:
         content_type = response.headers.get("Content-Type", "").lower()
         if content_type.startswith(_NOT_VIDEO_TYPES):
-            raise InvalidFileError("InvalidFile.Type", f"The URL serves {content_type}, not video.")
+            raise InvalidFileType(f"The URL serves {content_type}, not video.")
         if (response.content_length or 0) > self._max_bytes:
-            raise InvalidFileError(
-                "InvalidFile.Download", f"The file is larger than {self._max_bytes} bytes."
-            )
+            raise InvalidFileDownload(f"The file is larger than {self._max_bytes} bytes.")
         size = 0
         head = b""
         # Disk writes go to a thread: a slow disk must not stall the event loop.
@@ -188,17 +184,15 @@ class VideoFetcher:
                 if len(head) < 512:
                     head += chunk[: 512 - len(head)]
                     if len(head) == 512 and not looks_like_video(head):
-                        raise InvalidFileError("InvalidFile.Type", "The file is not a video.")
+                        raise InvalidFileType("The file is not a video.")
                 size += len(chunk)
                 if size > self._max_bytes:
-                    raise InvalidFileError(
-                        "InvalidFile.Download", f"The file is larger than {self._max_bytes} bytes."
-                    )
+                    raise InvalidFileDownload(f"The file is larger than {self._max_bytes} bytes.")
                 await asyncio.to_thread(out.write, chunk)
         finally:
             await asyncio.to_thread(out.close)
         if size == 0:
-            raise InvalidFileError("InvalidFile.Content", "The file is empty.")
+            raise InvalidFileContent("The file is empty.")
         if not looks_like_video(head):
-            raise InvalidFileError("InvalidFile.Type", "The file is not a video.")
+            raise InvalidFileType("The file is not a video.")
         return Download(destination, size, content_type)

@@ -7,7 +7,11 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from videorecog.protocol.errors import RequestError
+from videorecog.protocol.errors import (
+    InvalidParameter,
+    InvalidParameterBadRequest,
+    InvalidParameterFormat,
+)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -38,7 +42,7 @@ class ApiRequest:
         merged: dict[str, str] = {}
         for name, value in (*self.query, *self.form):
             if name in merged:
-                raise RequestError("InvalidParameter", f"The parameter {name} is given twice.")
+                raise InvalidParameter(f"The parameter {name} is given twice.")
             merged[name] = value
         return merged
 
@@ -46,13 +50,13 @@ class ApiRequest:
 async def read_request(request: web.Request, max_body: int = 1 << 20) -> ApiRequest:
     body = await request.read()
     if len(body) > max_body:
-        raise RequestError("InvalidParameter.BadRequest", "The request body is too large.")
+        raise InvalidParameterBadRequest("The request body is too large.")
     form: list[tuple[str, str]] = []
     if request.content_type == FORM_TYPE and body:
         try:
             form = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
-            raise RequestError("InvalidParameter.Format", "The form body is not UTF-8.") from None
+            raise InvalidParameterFormat("The form body is not UTF-8.") from None
     return ApiRequest(
         method=request.method,
         path=request.raw_path.split("?", 1)[0] or "/",

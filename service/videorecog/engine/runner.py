@@ -8,8 +8,10 @@ were queued or running) are queued again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -20,10 +22,14 @@ from videorecog.engine.analyzer import Analyzer
 from videorecog.engine.fetch import VideoFetcher
 from videorecog.engine.jobs import JobStore
 from videorecog.engine.metrics import EngineMetrics
-from videorecog.protocol.constants import Action, JobStatus
-from videorecog.protocol.errors import ApiError
+from videorecog.protocol.constants import JobStatus
+from videorecog.protocol.errors import ApiError, InternalServerError
+from videorecog.protocol.tasks import COVER, GIF, SHOTS, task_for
 
 log = logging.getLogger(__name__)
+
+Analysis = Callable[[Path, str], Awaitable[tuple[dict[str, Any], int]]]
+"""(downloaded video, job id) -> (the job's Result, frames analysed)."""
 
 
 class JobRunner:
@@ -47,6 +53,12 @@ class JobRunner:
         self._concurrency = concurrency
         self._image_format = image_format
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        # Each task of the registry (protocol/tasks.py) and the analysis that answers it.
+        self._analyses: dict[str, Analysis] = {
+            SHOTS.name: self._shots,
+            COVER.name: functools.partial(self._covers, gif=False),
+            GIF.name: functools.partial(self._covers, gif=True),
+        }
         self._workers: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Self:
@@ -98,9 +110,21 @@ class JobRunner:
                     job_id,
                     JobStatus.PROCESS_FAILED,
                     None,
-                    "InternalServerError",
+                    InternalServerError.code,
                     "The job failed unexpectedly.",
                 )
+
+    async def _shots(self, video: Path, job_id: str) -> tuple[dict[str, Any], int]:
+        shots = await self._analyzer.shots(video)
+        return {"ShotFrameIds": shots.shot_frame_ids}, shots.frames
+
+    async def _covers(self, video: Path, job_id: str, *, gif: bool) -> tuple[dict[str, Any], int]:
+        """Covers are stored by file name; the front door signs a link for each answer."""
+        covers = await self._analyzer.covers(
+            video, self.covers_dir, job_id, gif, self._image_format
+        )
+        outputs = [{"File": c.file, "Confidence": c.confidence} for c in covers.covers]
+        return {"Outputs": outputs}, covers.frames
 
     async def _run(self, job_id: str) -> None:
         job = await self._store.get(job_id)
@@ -111,19 +135,8 @@ class JobRunner:
         try:
             await self._fetcher.fetch(job.video_url, video)
             started = time.monotonic()
-            result: dict[str, Any]
-            if job.action == Action.DETECT_VIDEO_SHOT:
-                shots = await self._analyzer.shots(video)
-                result = {"ShotFrameIds": shots.shot_frame_ids}
-                frames = shots.frames
-            else:
-                covers = await self._analyzer.covers(
-                    video, self.covers_dir, job_id, job.is_gif, self._image_format
-                )
-                result = {
-                    "Outputs": [{"File": c.file, "Confidence": c.confidence} for c in covers.covers]
-                }
-                frames = covers.frames
+            task = task_for(job.action, {"IsGif": "true" if job.is_gif else "false"})
+            result, frames = await self._analyses[task.name](video, job_id)
             self._metrics.analysis_seconds.labels(job.action).observe(time.monotonic() - started)
             self._metrics.analysis_frames.inc(frames)
         except ApiError as exc:

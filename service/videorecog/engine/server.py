@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 
-from aiohttp import web
-
 from videorecog.engine.app import build_app, public_url
+from videorecog.serving import serving
 from videorecog.settings import EngineSettings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -22,16 +21,10 @@ def check(settings: EngineSettings) -> None:
 async def serve(settings: EngineSettings, until: Awaitable[object]) -> None:
     """Listen on host:port, serve until ``until`` completes, then shut down cleanly."""
     check(settings)
-    runner = web.AppRunner(build_app(settings), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+    async with serving(build_app(settings), settings.host, settings.port):
         log.info(
             "engine listening",
             extra={"url": public_url(settings), "data_dir": str(settings.data_dir)},
         )
         await until
-    finally:
-        await runner.cleanup()
-        log.info("engine stopped")
+    log.info("engine stopped")

@@ -18,16 +18,11 @@ from videorecog.pipeline.backoff import RetryPolicy
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.protocol.constants import Action
 from videorecog.protocol.errors import ApiError
+from videorecog.protocol.tasks import Task
 from videorecog.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-TASK_ACTIONS = {
-    "shots": Action.DETECT_VIDEO_SHOT,
-    "cover": Action.GENERATE_VIDEO_COVER,
-    "gif": Action.GENERATE_VIDEO_COVER,
-}
 
 
 class Dispatcher:
@@ -84,21 +79,15 @@ class Dispatcher:
             time.perf_counter() - started
         )
 
-    async def submit(self, task: str, video_url: str) -> str:
+    async def submit(self, task: Task, video_url: str) -> str:
         """Start the job for ``task``; returns its job id. Raises: ApiError."""
-        action = TASK_ACTIONS[task]
-        if task == "shots":
-            job_id = await self._call(action, lambda: self._client.detect_video_shot(video_url))
-        else:
-            job_id = await self._call(
-                action, lambda: self._client.generate_video_cover(video_url, task == "gif")
-            )
-        self._metrics.jobs_submitted.labels(action.value).inc()
+        job_id = await self._call(task.action, lambda: self._client.submit(task, video_url))
+        self._metrics.jobs_submitted.labels(task.action.value).inc()
         return job_id
 
-    async def poll(self, task: str, job_id: str) -> JobResult:
+    async def poll(self, task: Task, job_id: str) -> JobResult:
         """Raises: ApiError."""
-        self._metrics.polls.labels(TASK_ACTIONS[task].value).inc()
+        self._metrics.polls.labels(task.action.value).inc()
         return await self._call(
             Action.GET_ASYNC_JOB_RESULT, lambda: self._client.get_async_job_result(job_id)
         )

@@ -13,10 +13,9 @@ from typing import Any
 import orjson
 
 from videorecog.protocol.errors import InvalidFileError
+from videorecog.protocol.tasks import DEFAULT_TASKS, TASKS
 from videorecog.protocol.urls import check_url_syntax
 
-TASKS = ("shots", "cover", "gif")
-DEFAULT_TASKS = ("shots", "cover")
 MAX_VIDEO_ID = 256
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 

@@ -11,6 +11,14 @@ from aiokafka import TopicPartition
 
 from videorecog.pipeline.events import UploadEvent
 from videorecog.protocol.constants import JobStatus
+from videorecog.protocol.tasks import TASKS, Task
+
+# Outcomes the pipeline decides itself: their ``error_code`` in the result record. They are not
+# API codes, so a reader can tell "the API said so" from "the pipeline gave up".
+DEADLINE_EXCEEDED = "Pipeline.DeadlineExceeded"
+"""No final status within VIDEORECOG_JOB_TIMEOUT_SECONDS of submission (status TIMEOUT_FAILED)."""
+RETRIES_EXHAUSTED = "Pipeline.RetriesExhausted"
+"""Every one of VIDEORECOG_RETRY_ATTEMPTS tries failed retryably (status PROCESS_FAILED)."""
 
 
 def now_iso() -> str:
@@ -29,19 +37,17 @@ class TaskState:
     polls: int = 0
     resubmitted: bool = False
 
+    @property
+    def kind(self) -> Task:
+        return TASKS[self.task]
+
     def entry(self) -> dict[str, Any]:
         """The task's part of the result record."""
         out: dict[str, Any] = {"status": self.status.value if self.status else None}
         if self.job_id:
             out["job_id"] = self.job_id
         if self.status is JobStatus.PROCESS_SUCCESS and self.result is not None:
-            if self.task == "shots":
-                out["shot_frame_ids"] = self.result.get("ShotFrameIds", [])
-            else:
-                out["outputs"] = [
-                    {"image_url": o.get("ImageURL"), "confidence": o.get("Confidence")}
-                    for o in self.result.get("Outputs", [])
-                ]
+            out.update(self.kind.parse(self.result))
         if self.error_code:
             out["error_code"] = self.error_code
             out["error_message"] = self.error_message or ""

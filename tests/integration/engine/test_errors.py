@@ -72,7 +72,7 @@ CASES: list[tuple[str, PreparedRequest, str, int]] = [
     (
         "timestamp from the future",
         _v1(
-            "DetectVideoShot", {"VideoUrl": GOOD_URL}, now=datetime.now(UTC) + timedelta(minutes=16)
+            "DetectVideoShot", {"VideoUrl": GOOD_URL}, now=datetime.now(UTC) + timedelta(minutes=30)
         ),
         "InvalidTimeStamp.Expired",
         400,

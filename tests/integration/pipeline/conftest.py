@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.conftest import CREDENTIALS, Topics
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.runner import started
 from videorecog.pipeline.service import Pipeline
 from videorecog.settings import Settings, load
 
@@ -48,13 +49,19 @@ def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) ->
 async def running(settings: Settings) -> AsyncIterator[Pipeline]:
     """Run a pipeline until the block ends, then stop it the way SIGTERM does."""
     stop = asyncio.Event()
-    pipeline = Pipeline(settings, PipelineMetrics())
-    task = asyncio.create_task(pipeline.run(stop))
-    try:
-        yield pipeline
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
+    async with started(settings, PipelineMetrics(), host="127.0.0.1") as (pipeline, _):
+        task = asyncio.create_task(pipeline.run(stop))
+        try:
+            yield pipeline
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+
+
+def sample(pipeline: Pipeline, name: str, **labels: str) -> float:
+    """The value of one metric sample (0 when it was never touched)."""
+    value = pipeline.metrics.registry.get_sample_value(f"videorecog_pipeline_{name}", labels)
+    return value or 0.0
 
 
 async def produce(
@@ -148,17 +155,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) 
 @contextlib.asynccontextmanager
 async def simulated_api(**config: Any) -> AsyncIterator[tuple[Any, str]]:
     """The API SIMULATOR on a free loopback port: (simulator, endpoint)."""
-    from aiohttp import web
-
-    from videorecog.broker import free_port
+    from videorecog.serving import serving
     from videorecog.simulator import ApiSimulator, SimulatorConfig
 
     simulator = ApiSimulator({"ak-test": CREDENTIALS["ak-test"]}, SimulatorConfig(**config))
-    runner = web.AppRunner(simulator.app(), access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with serving(simulator.app(), "127.0.0.1", 0) as port:
         yield simulator, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()

@@ -1,4 +1,4 @@
-"""Records of a newly assigned partition wait until the job log has been read again.
+"""Records of a newly assigned partition wait until the job log has been read.
 
 aiokafka gives the new assignment to its fetcher before it runs the rebalance listener, so
 records can arrive while the listener is still reading the job log; accepted then, an event
@@ -7,11 +7,7 @@ whose job was recorded by the partition's previous owner would be submitted a se
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import orjson
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.integration.pipeline.conftest import (
@@ -19,46 +15,37 @@ from tests.integration.pipeline.conftest import (
     event,
     pipeline_settings,
     read_all,
+    running,
     simulated_api,
 )
 from videorecog.pipeline.joblog import job_key
-from videorecog.pipeline.service import Pipeline
 
 FILLER = 40_000  # enough job-log records that reading them takes longer than a fetch
 
 
 async def test_events_wait_for_the_job_log_of_their_partition(
-    bootstrap_servers: str, topics: Topics, caplog: pytest.LogCaptureFixture
+    bootstrap_servers: str, topics: Topics
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=50, acks="all")
     await producer.start()
     try:
         for i in range(FILLER):
-            await producer.send(topics.jobs, b'{"job_id": "old"}', key=f"filler/{i}".encode())
+            await producer.send(
+                topics.jobs, b'{"job_id": "old"}', key=f"filler/{i}".encode(), partition=0
+            )
+        # As if the partition's previous owner had submitted this event's job just before it left.
+        key = job_key(topics.input, 0, 0, "shots")
+        await producer.send(topics.jobs, b'{"job_id": "J-known"}', key=key.encode(), partition=0)
         await producer.flush()
-        caplog.set_level(logging.INFO, logger="videorecog.pipeline.joblog")
-        async with simulated_api(median_job_seconds=0.1) as (simulator, endpoint):
-            pipeline = Pipeline(pipeline_settings(bootstrap_servers, topics, endpoint))
-            stop = asyncio.Event()
-            task = asyncio.create_task(pipeline.run(stop))
-            try:
-                async with asyncio.timeout(60):
-                    while "job log loaded" not in caplog.text:
-                        await asyncio.sleep(0.05)
-                # Between the start-up read and the group join: as if the partition's previous
-                # owner had submitted this event's job just before it left.
-                key = job_key(topics.input, 0, 0, "shots")
-                await producer.send_and_wait(
-                    topics.jobs, b'{"job_id": "J-known"}', key=key.encode()
-                )
-                _, value, _ = event("v0", "http://media.example/0.mp4", ["shots"])
-                await producer.send_and_wait(topics.input, value, key=b"v0", partition=0)
-                results = await read_all(bootstrap_servers, topics.output, want=1, timeout=60)
-            finally:
-                stop.set()
-                await asyncio.wait_for(task, 60)
+        _, value, _ = event("v0", "http://media.example/0.mp4", ["shots"])
+        await producer.send_and_wait(topics.input, value, key=b"v0", partition=0)
     finally:
         await producer.stop()
+    async with (
+        simulated_api(median_job_seconds=0.1) as (simulator, endpoint),
+        running(pipeline_settings(bootstrap_servers, topics, endpoint)),
+    ):
+        results = await read_all(bootstrap_servers, topics.output, want=1, timeout=60)
     assert orjson.loads(results[0].value)["video_id"] == "v0"
     # The recorded job was polled first (the simulator never heard of it, so it was then
     # submitted anew, once): the event was not accepted before the job log was read.

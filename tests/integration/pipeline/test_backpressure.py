@@ -11,6 +11,7 @@ from tests.integration.pipeline.conftest import (
     Topics,
     pipeline_settings,
     running,
+    sample,
     simulated_api,
 )
 
@@ -57,19 +58,18 @@ async def test_bounded_in_flight_and_flat_memory(bootstrap_servers: str, topics:
             VIDEORECOG_LOG_LEVEL="WARNING",
         )
         async with running(settings) as pipeline:
-            published = pipeline.metrics.results_published.labels("succeeded")
             peak_in_flight = 0
             rss_at: dict[int, float] = {}
             async with asyncio.timeout(240):
-                while published._value.get() < count:
-                    in_flight = len(pipeline._events)
-                    peak_in_flight = max(peak_in_flight, in_flight)
-                    done = int(published._value.get())
+                while (
+                    done := sample(pipeline, "results_published_total", status="succeeded")
+                ) < count:
+                    peak_in_flight = max(peak_in_flight, pipeline.in_flight)
                     for mark in (1000, 4500):
                         if done >= mark and mark not in rss_at:
                             rss_at[mark] = _rss_mb()
                     await asyncio.sleep(0.01)
-            pending_polls = len(pipeline._schedule)
+            pending_polls = pipeline.pending_polls
     assert 0 < peak_in_flight <= bound
     assert pending_polls == 0
     # Memory does not grow with the backlog: 3,500 more events through, under 20 MB more.

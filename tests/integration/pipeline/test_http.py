@@ -14,8 +14,7 @@ from tests.integration.pipeline.conftest import (
     read_all,
     simulated_api,
 )
-from videorecog.pipeline.health import serving
-from videorecog.pipeline.service import Pipeline
+from videorecog.pipeline.runner import started
 
 DESIGN_METRICS = [
     "videorecog_pipeline_events_consumed_total",
@@ -44,9 +43,11 @@ async def test_metrics_health_and_readiness(bootstrap_servers: str, topics: Topi
     )
     async with simulated_api(median_job_seconds=0.1) as (_, endpoint):
         settings = pipeline_settings(bootstrap_servers, topics, endpoint)
-        pipeline = Pipeline(settings)
         stop = asyncio.Event()
-        async with serving(pipeline, "127.0.0.1", 0) as port, aiohttp.ClientSession() as http:
+        async with (
+            started(settings, host="127.0.0.1") as (pipeline, port),
+            aiohttp.ClientSession() as http,
+        ):
             base = f"http://127.0.0.1:{port}"
             async with http.get(f"{base}/readyz") as response:
                 assert response.status == 503  # not started: no partitions yet

@@ -1,0 +1,103 @@
+"""The pipeline's aiohttp application, wired in one place (like the engine's).
+
+Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
+closed in reverse: the topics (created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the
+signed API client, the job log, then the consumer with the ``Pipeline`` built on all of them. The
+app serves ``/metrics``, ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the
+work (``runner.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from videorecog.client import VideorecogClient
+from videorecog.pipeline.joblog import JobLog
+from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.service import Pipeline
+from videorecog.serving import add_health_routes
+from videorecog.settings import Settings
+from videorecog.topics import ensure_topics, service_topics
+
+PRODUCER = web.AppKey("producer", AIOKafkaProducer)
+CLIENT = web.AppKey("client", VideorecogClient)
+JOBLOG = web.AppKey("joblog", JobLog)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web.Application:
+    metrics = metrics or PipelineMetrics()
+    k, api, p = settings.kafka, settings.api, settings.pipeline
+    app = web.Application()
+
+    async def topics_ctx(app: web.Application) -> AsyncIterator[None]:
+        if k.create_topics:
+            await ensure_topics(k.bootstrap_servers, service_topics(k))
+        yield
+
+    async def producer_ctx(app: web.Application) -> AsyncIterator[None]:
+        # A few milliseconds of linger let concurrent results and job-log writes share requests.
+        async with AIOKafkaProducer(
+            bootstrap_servers=k.bootstrap_servers,
+            acks="all",
+            enable_idempotence=k.idempotence,
+            linger_ms=5,
+        ) as producer:  # stopping flushes what is buffered
+            app[PRODUCER] = producer
+            yield
+
+    async def client_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with VideorecogClient(
+            api.endpoint,
+            api.access_key_id,
+            api.access_key_secret.reveal(),
+            signature=api.signature,
+            region_id=api.region_id,
+            max_connections=4 * p.api_concurrency,
+        ) as client:
+            app[CLIENT] = client
+            yield
+
+    async def joblog_ctx(app: web.Application) -> AsyncIterator[None]:
+        reader = AIOKafkaConsumer(bootstrap_servers=k.bootstrap_servers, enable_auto_commit=False)
+        async with JobLog(app[PRODUCER], k.jobs_topic, reader) as joblog:
+            app[JOBLOG] = joblog
+            yield
+
+    async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=k.bootstrap_servers,
+            group_id=k.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=p.session_timeout_ms,
+            heartbeat_interval_ms=max(100, p.session_timeout_ms // 10),
+        )
+        pipeline = Pipeline(
+            settings,
+            metrics,
+            consumer=consumer,
+            producer=app[PRODUCER],
+            client=app[CLIENT],
+            joblog=app[JOBLOG],
+        )
+        consumer.subscribe([k.input_topic], listener=pipeline.listener)
+        async with consumer:
+            app[PIPELINE] = pipeline
+            yield
+
+    app.cleanup_ctx.extend([topics_ctx, producer_ctx, client_ctx, joblog_ctx, consumer_ctx])
+
+    def live() -> bool:
+        pipeline = app.get(PIPELINE)
+        return pipeline is None or pipeline.is_live()
+
+    def ready() -> bool:
+        pipeline = app.get(PIPELINE)
+        return pipeline is not None and pipeline.is_ready()
+
+    add_health_routes(app, metrics.registry, live=live, ready=ready)
+    return app
