@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 CACHE = ROOT / "bench" / ".cache"
 
-BUILD = 1  # bump when the recipe changes: the cached set is then rebuilt
+BUILD = 2  # bump when the recipe changes: the cached set is then rebuilt
 SEED = 20_26_12_02
 MARGIN = 3  # frames kept clear of any labelled boundary or uncertain span
 THUMB = (32, 18)  # grey thumbnails for picking visibly different shots
@@ -96,10 +96,12 @@ class Footage:
         after: Segment | None = None,
         near: int = 0,
         min_mean: float = 0.0,
+        avoid: frozenset[tuple[str, int]] = frozenset(),
     ) -> Segment:
         """A random segment of ``frames`` frames. After ``after`` it comes from another shot and,
         for a cut, looks visibly different; with ``near`` it is from the same source, at most
-        ``near`` shots away (a similar shot, for dissolves)."""
+        ``near`` shots away (a similar shot, for dissolves). Shots in ``avoid`` (source, shot
+        number) are not used."""
         if near and after is not None:
             sources = (after.source,)
         weights = {"transnet_test.mp4": 6.0}
@@ -113,6 +115,7 @@ class Footage:
                 if s.last - s.first + 1 >= frames
                 and s.mean >= min_mean
                 and (after is None or (source, s.shot) != (after.source, after.shot))
+                and (source, s.shot) not in avoid
                 and (not near or after is None or abs(s.shot - after.shot) <= near)
             ]
             if not spans:
@@ -411,6 +414,7 @@ class Planner:
         self.pieces: list[Piece] = []
         self.joins: list[Join] = []
         self.length = 0  # frames planned so far
+        self.used: set[tuple[str, int]] = set()  # shots already in the clip: not used again
 
     def between(self, lo: int, hi: int) -> int:
         return int(self.rng.integers(lo, hi + 1))
@@ -423,17 +427,22 @@ class Planner:
         after = self.pieces[-1].segment if self.pieces else None
         while True:
             try:
-                return self.footage.pick(
+                segment = self.footage.pick(
                     self.rng, frames, sources=self.sources, after=after, near=near,
-                    min_mean=min_mean,
+                    min_mean=min_mean, avoid=frozenset(self.used),
                 )  # fmt: skip
             except ValueError:
                 if frames > least:
                     frames = max(least, frames * 3 // 4)
                 elif 0 < near < 12:
                     near += 3  # a shot further away in the same source
+                elif self.used:
+                    self.used.clear()  # every fitting shot is in the clip already: reuse them
                 else:
                     raise
+            else:
+                self.used.add((segment.source, segment.shot))
+                return segment
 
     def frames(self, segment: Segment, zoom: float = 1.0) -> Iterator[Rgb]:
         w, h = round(self.width * zoom / 2) * 2, round(self.height * zoom / 2) * 2
