@@ -29,7 +29,7 @@ def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) ->
         "VIDEORECOG_DLQ_TOPIC": topics.dlq,
         "VIDEORECOG_JOBS_TOPIC": topics.jobs,
         "VIDEORECOG_GROUP_ID": topics.group,
-        "VIDEORECOG_KAFKA_IDEMPOTENCE": "false",
+        "VIDEORECOG_KAFKA_IDEMPOTENCE": str(topics.idempotence).lower(),
         "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS": "6000",
         "VIDEORECOG_ENDPOINT": endpoint,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "ak-test",
