@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from videorecog.client import VideorecogClient
 from videorecog.pipeline.joblog import JobLog
+from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.service import Pipeline
 from videorecog.pipeline.startup import check_broker, start_producer
@@ -74,6 +75,10 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
         consumer = AIOKafkaConsumer(
             bootstrap_servers=k.bootstrap_servers,
             group_id=k.group_id,
+            # Static membership (KIP-345): a restart under the same id gets its partitions back
+            # without a rebalance; the broker expires a member that never returns after the
+            # session timeout.
+            group_instance_id=k.instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=p.session_timeout_ms,
@@ -90,7 +95,12 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
         consumer.subscribe([k.input_topic], listener=pipeline.listener)
         async with consumer:
             app[PIPELINE] = pipeline
-            yield
+            try:
+                yield
+            finally:
+                # A static member leaves explicitly: its partitions move now, not after the
+                # session timeout (aiokafka leaves only as a dynamic member).
+                await leave_group(consumer, k.group_id, k.instance_id)
 
     app.cleanup_ctx.extend([checks_ctx, producer_ctx, client_ctx, joblog_ctx, consumer_ctx])
 
