@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import MakeTopic
 from tests.integration.pipeline.conftest import Topics, pipeline_env, pipeline_settings
+from videorecog.broker import free_port
 from videorecog.pipeline.runner import started
 
 
@@ -26,13 +27,18 @@ def _run_pipeline(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _assert_one_line(done: subprocess.CompletedProcess[str], line: str) -> None:
-    """Status 2, the line on stderr, no traceback and no unclosed client."""
+def _assert_status_2(done: subprocess.CompletedProcess[str]) -> None:
+    """Status 2, no traceback and no unclosed client."""
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
-    assert f"videorecog: configuration error: {line}" in done.stderr.splitlines(), output
     assert "Traceback" not in output
     assert "Unclosed" not in output
+
+
+def _assert_one_line(done: subprocess.CompletedProcess[str], line: str) -> None:
+    """Status 2 and the line on stderr."""
+    _assert_status_2(done)
+    assert f"videorecog: configuration error: {line}" in done.stderr.splitlines(), done.stderr
 
 
 @pytest.mark.parametrize(
@@ -106,3 +112,16 @@ async def test_create_topics_makes_what_is_missing(bootstrap_servers: str, topic
         assert {jobs, output} <= set(await admin.list_topics())
     finally:
         await admin.close()
+
+
+def test_an_unreachable_broker_is_one_line_and_status_2(topics: Topics) -> None:
+    """Nothing listens at the bootstrap address: the line names it and the setting."""
+    closed = f"127.0.0.1:{free_port()}"
+    env = pipeline_env(closed, topics, "http://127.0.0.1:9")
+    done = _run_pipeline(env)
+    _assert_status_2(done)
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("videorecog:")]
+    assert line.startswith(
+        f"videorecog: configuration error: cannot reach the Kafka broker at {closed}"
+    )
+    assert line.endswith("check VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS")
