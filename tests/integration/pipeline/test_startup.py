@@ -10,7 +10,7 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.conftest import MakeTopic
+from tests.conftest import BROKERS, MakeTopic
 from tests.integration.pipeline.conftest import Topics, pipeline_env, pipeline_settings
 from videorecog.broker import free_port
 from videorecog.pipeline.runner import started
@@ -41,6 +41,7 @@ def _assert_one_line(done: subprocess.CompletedProcess[str], line: str) -> None:
     assert f"videorecog: configuration error: {line}" in done.stderr.splitlines(), done.stderr
 
 
+@pytest.mark.parametrize("kafka_broker", BROKERS, indirect=True)
 @pytest.mark.parametrize(
     ("variable", "kind"),
     [
@@ -63,6 +64,7 @@ def test_a_missing_topic_is_one_line_and_status_2(
     )
 
 
+@pytest.mark.parametrize("kafka_broker", BROKERS, indirect=True)
 async def test_a_job_log_that_is_not_compacted_is_one_line_and_status_2(
     bootstrap_servers: str, topics: Topics, make_topic: MakeTopic
 ) -> None:
