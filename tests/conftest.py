@@ -1,4 +1,5 @@
-"""Shared fixtures: one real Kafka-protocol broker for the whole run, on a free loopback port."""
+"""Shared fixtures: real Kafka-protocol brokers on free loopback ports (tansu for every test, and
+noida-db for the tests run over both), each started once per run."""
 
 from __future__ import annotations
 
@@ -10,23 +11,45 @@ from dataclasses import dataclass
 import pytest
 
 from tests.clips import Clip, make_clips
-from tests.support import SHARED_MEDIA, EngineProcess, MediaServer
+from tests.support import SHARED_MEDIA, EngineProcess, MediaServer, NoidaBroker
 from videorecog.broker import READY_TIMEOUT_SECONDS, EmbeddedBroker
 from videorecog.topics import TopicSpec, ensure_topics
 
 CREDENTIALS = {"ak-test": "sk-test", "ak-rate": "sk-rate", "ak-other": "sk-other"}
 
 
-@pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[EmbeddedBroker]:
-    """A tansu broker started once per test run and stopped at its end."""
-    broker = EmbeddedBroker()
+def _serve(broker: EmbeddedBroker) -> Iterator[EmbeddedBroker]:
     broker.start()
     try:
         asyncio.run(asyncio.wait_for(broker.wait_ready(), READY_TIMEOUT_SECONDS))
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def tansu_broker() -> Iterator[EmbeddedBroker]:
+    """A tansu broker started once per test run and stopped at its end."""
+    yield from _serve(EmbeddedBroker())
+
+
+@pytest.fixture(scope="session")
+def noida_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """A noida-db broker (idempotent and transactional producers), started on first use."""
+    yield from _serve(NoidaBroker(tmp_path_factory.mktemp("noida-db")))
+
+
+BROKERS = ["tansu", "noida"]
+"""Parametrise a test over both: ``@pytest.mark.parametrize("kafka_broker", BROKERS,
+indirect=True)``."""
+
+
+@pytest.fixture
+def kafka_broker(request: pytest.FixtureRequest) -> EmbeddedBroker:
+    """The broker of the test: tansu unless the test is parametrised with ``BROKERS``."""
+    name = getattr(request, "param", "tansu")
+    broker: EmbeddedBroker = request.getfixturevalue(f"{name}_broker")
+    return broker
 
 
 @pytest.fixture
@@ -85,12 +108,14 @@ class Topics:
     dlq: str
     jobs: str
     group: str
+    idempotence: bool = False  # the broker grants idempotent producers: production's setting
 
 
 @pytest.fixture
-async def topics(make_topic: MakeTopic) -> Topics:
+async def topics(make_topic: MakeTopic, kafka_broker: EmbeddedBroker) -> Topics:
     """The pipeline's four topics and a consumer group, all new for the test."""
     return Topics(
+        idempotence=kafka_broker.idempotence,
         input=await make_topic("uploads", partitions=3),
         output=await make_topic("results", partitions=3),
         dlq=await make_topic("dlq", partitions=1),

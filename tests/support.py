@@ -1,4 +1,5 @@
-"""Real things on 127.0.0.1 for the tests: a media server and an engine process."""
+"""Real things on 127.0.0.1 for the tests: a media server, an engine process, and a second
+Kafka-protocol broker (noida-db) that grants idempotent and transactional producers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from videorecog.broker import free_port
+import noida_db
+
+from videorecog.broker import EmbeddedBroker, free_port
 
 SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 
@@ -133,3 +136,34 @@ class EngineProcess:
 
     def log_text(self) -> str:
         return self._log.read_text() if self._log.exists() else ""
+
+
+class NoidaBroker(EmbeddedBroker):
+    """noida-db's Kafka service on a free loopback port, its data in ``data_dir``.
+
+    Unlike tansu it grants ``InitProducerId``, so the pipeline runs with the idempotent producer
+    on (production's default) and with transactions. The binary inside the package is started
+    directly: the console-script wrapper would leave it running when killed. ``--only kafka``
+    keeps it from starting its own PostgreSQL and Redis on their standard ports.
+    """
+
+    idempotence = True
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+
+    def command(self) -> list[str]:
+        binary = Path(noida_db.__file__).with_name("noida-db")
+        return [
+            str(binary),
+            "start",
+            "--only",
+            "kafka",
+            "--host",
+            self.host,
+            "--kafka-port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]

@@ -64,6 +64,9 @@ class EmbeddedBroker:
     idempotent. ``async with EmbeddedBroker() as broker`` does all three.
     """
 
+    idempotence = False
+    """Whether the broker grants idempotent producers (tansu rejects ``InitProducerId``)."""
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -73,21 +76,25 @@ class EmbeddedBroker:
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def command(self) -> list[str]:
+        """The broker's command line (another Kafka-protocol broker overrides it)."""
+        url = f"tcp://{self.host}:{self.port}"
+        return [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
     def start(self) -> None:
         if self._process is not None:
             return
-        url = f"tcp://{self.host}:{self.port}"
         self._process = subprocess.Popen(
-            [
-                broker_binary(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
+            self.command(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -4,6 +4,7 @@ raises ValueError (``settings.load`` turns that into a SettingsError naming the 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,6 +42,14 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 def text(raw: str) -> str:
     return raw.strip()
+
+
+def instance_id(raw: str) -> str:
+    """A stable name for this replica; empty means the host name (a pod's name on Kubernetes)."""
+    value = raw.strip() or socket.gethostname()
+    if len(value) > 249:
+        raise ValueError("must be at most 249 characters")
+    return value
 
 
 def required_text(raw: str) -> str:

@@ -138,6 +138,13 @@ class KafkaSettings:
         "true",
         "idempotent producer (needs a broker with InitProducerId; off for tansu)",
     )
+    instance_id: str = setting(
+        "VIDEORECOG_INSTANCE_ID",
+        parsers.instance_id,
+        "",
+        "stable identity of this replica (empty: the host name): static group membership "
+        "(group.instance.id), so a restart under the same id takes its partitions back at once",
+    )
     create_topics: bool = setting(
         "VIDEORECOG_CREATE_TOPICS",
         parsers.boolean,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,14 @@ def test_defaults_match_the_design_contract() -> None:
     assert settings.kafka.dlq_topic == "video-uploads.dlq"
     assert settings.kafka.group_id == "videorecog-pipeline"
     assert settings.kafka.idempotence is True
+
+
+def test_the_instance_id_is_the_host_name_unless_set() -> None:
+    """VIDEORECOG_INSTANCE_ID (static group membership) defaults to the host name."""
+    assert load({}).kafka.instance_id == socket.gethostname()
+    assert load({"VIDEORECOG_INSTANCE_ID": " pod-7 "}).kafka.instance_id == "pod-7"
+    with pytest.raises(SettingsError, match="VIDEORECOG_INSTANCE_ID"):
+        load({"VIDEORECOG_INSTANCE_ID": "x" * 250})
 
 
 def test_override_beats_environment_beats_default() -> None:

@@ -1,10 +1,10 @@
 """The pipeline's aiohttp application, wired in one place (like the engine's).
 
 Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
-closed in reverse: the topics (created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the
-signed API client, the job log, then the consumer with the ``Pipeline`` built on all of them. The
-app serves ``/metrics``, ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the
-work (``runner.py``).
+closed in reverse: the start-up checks of the broker and the topics (``startup.py``; missing
+topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client, the job
+log, then the consumer with the ``Pipeline`` built on all of them. The app serves ``/metrics``,
+``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work (``runner.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from videorecog.client import VideorecogClient
 from videorecog.pipeline.joblog import JobLog
+from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.service import Pipeline
+from videorecog.pipeline.startup import check_broker, start_producer
 from videorecog.serving import add_health_routes
 from videorecog.settings import Settings
-from videorecog.topics import ensure_topics, service_topics
 
 PRODUCER = web.AppKey("producer", AIOKafkaProducer)
 CLIENT = web.AppKey("client", VideorecogClient)
@@ -33,21 +34,24 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
     k, api, p = settings.kafka, settings.api, settings.pipeline
     app = web.Application()
 
-    async def topics_ctx(app: web.Application) -> AsyncIterator[None]:
-        if k.create_topics:
-            await ensure_topics(k.bootstrap_servers, service_topics(k))
+    async def checks_ctx(app: web.Application) -> AsyncIterator[None]:
+        await check_broker(k)
         yield
 
     async def producer_ctx(app: web.Application) -> AsyncIterator[None]:
         # A few milliseconds of linger let concurrent results and job-log writes share requests.
-        async with AIOKafkaProducer(
+        producer = AIOKafkaProducer(
             bootstrap_servers=k.bootstrap_servers,
             acks="all",
             enable_idempotence=k.idempotence,
             linger_ms=5,
-        ) as producer:  # stopping flushes what is buffered
+        )
+        await start_producer(producer, k)  # an idempotent one gets its producer id here
+        try:
             app[PRODUCER] = producer
             yield
+        finally:
+            await producer.stop()  # flushes what is buffered
 
     async def client_ctx(app: web.Application) -> AsyncIterator[None]:
         async with VideorecogClient(
@@ -71,6 +75,10 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
         consumer = AIOKafkaConsumer(
             bootstrap_servers=k.bootstrap_servers,
             group_id=k.group_id,
+            # Static membership (KIP-345): a restart under the same id gets its partitions back
+            # without a rebalance; the broker expires a member that never returns after the
+            # session timeout.
+            group_instance_id=k.instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=p.session_timeout_ms,
@@ -87,9 +95,14 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
         consumer.subscribe([k.input_topic], listener=pipeline.listener)
         async with consumer:
             app[PIPELINE] = pipeline
-            yield
+            try:
+                yield
+            finally:
+                # A static member leaves explicitly: its partitions move now, not after the
+                # session timeout (aiokafka leaves only as a dynamic member).
+                await leave_group(consumer, k.group_id, k.instance_id)
 
-    app.cleanup_ctx.extend([topics_ctx, producer_ctx, client_ctx, joblog_ctx, consumer_ctx])
+    app.cleanup_ctx.extend([checks_ctx, producer_ctx, client_ctx, joblog_ctx, consumer_ctx])
 
     def live() -> bool:
         pipeline = app.get(PIPELINE)

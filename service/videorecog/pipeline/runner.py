@@ -28,7 +28,8 @@ async def started(
 ) -> AsyncIterator[tuple[Pipeline, int]]:
     """The pipeline's resources started and its port listening: ``(pipeline, bound port)``.
 
-    Raises: SettingsError (no key to sign with, a missing topic), KafkaError.
+    Raises: SettingsError (no key to sign with; StartupError: a missing topic, a feature the
+    broker lacks), KafkaError.
     """
     check(settings)
     p = settings.pipeline

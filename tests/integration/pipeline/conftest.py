@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,7 +30,9 @@ def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) ->
         "VIDEORECOG_DLQ_TOPIC": topics.dlq,
         "VIDEORECOG_JOBS_TOPIC": topics.jobs,
         "VIDEORECOG_GROUP_ID": topics.group,
-        "VIDEORECOG_KAFKA_IDEMPOTENCE": "false",
+        # Each pipeline of a test its own member of the group; a restart reuses its env (and id).
+        "VIDEORECOG_INSTANCE_ID": f"pipeline-{uuid.uuid4().hex[:8]}",
+        "VIDEORECOG_KAFKA_IDEMPOTENCE": str(topics.idempotence).lower(),
         "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS": "6000",
         "VIDEORECOG_ENDPOINT": endpoint,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "ak-test",

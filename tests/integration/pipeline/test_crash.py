@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 from aiokafka import AIOKafkaConsumer
 
+from tests.conftest import BROKERS
 from tests.integration.pipeline.conftest import (
     Topics,
     event,
@@ -69,6 +71,9 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+# Also against noida-db with the idempotent producer on: it never expires a SIGKILLed member, so
+# the restart takes its place by static membership (the same VIDEORECOG_INSTANCE_ID).
+@pytest.mark.parametrize("kafka_broker", BROKERS, indirect=True)
 async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
     bootstrap_servers: str, topics: Topics, tmp_path: Path
 ) -> None:

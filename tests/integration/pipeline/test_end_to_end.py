@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from tests.clips import Clip
+from tests.conftest import BROKERS
 from tests.integration.pipeline.conftest import (
     Topics,
     committed,
@@ -18,6 +20,9 @@ from tests.integration.pipeline.conftest import (
     sample,
 )
 from tests.support import EngineProcess, MediaServer
+
+# Also against noida-db, with the idempotent producer on as production runs it.
+pytestmark = pytest.mark.parametrize("kafka_broker", BROKERS, indirect=True)
 
 
 async def test_mixed_events_each_get_exactly_one_outcome(
