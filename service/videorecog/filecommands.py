@@ -16,6 +16,9 @@ from videorecog.inputs import FetchRules, allow_list
 from videorecog.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from videorecog.analysis.tasks import ShotsResult
     from videorecog.shotlist import ShotList
 
 FORMATS = ("json", "csv", "edl", "otio", "fcpxml")
@@ -74,19 +77,14 @@ def _fail(error: Exception) -> int:
 
 def run_shots(settings: Settings, args: argparse.Namespace) -> int:
     from videorecog.analysis.errors import InvalidVideo
-    from videorecog.analysis.tasks import detect_shots
     from videorecog.inputs import open_source
-    from videorecog.progress import FrameProgress
     from videorecog.protocol.errors import InvalidFileError
     from videorecog.shotlist import shot_list
 
     try:
         with open_source(args.file, fetch_rules(settings, args)) as source:
-            width, height, total = video_facts(str(source.path))
-            with FrameProgress(
-                total, description="shots", quiet=args.quiet, delay=args.progress_delay
-            ) as progress:
-                result = detect_shots(str(source.path), progress=progress)
+            width, height, _ = video_facts(str(source.path))
+            result = detect_with_progress(source.path, args)
     except (InvalidVideo, InvalidFileError, OSError) as exc:
         return _fail(exc)
     shots = shot_list(result, source.name, source.media_url)
@@ -124,6 +122,22 @@ def video_facts(path: str) -> tuple[int, int, int]:
         container.close()
 
 
+def detect_with_progress(path: Path, args: argparse.Namespace) -> ShotsResult:
+    """``detect_shots`` with a progress bar (on a terminal) sized by the frames expected.
+
+    Raises:
+        InvalidVideo: the file cannot be decoded or holds no usable video.
+    """
+    from videorecog.analysis.tasks import detect_shots
+    from videorecog.progress import FrameProgress
+
+    _, _, total = video_facts(str(path))
+    with FrameProgress(
+        total, description="shots", quiet=args.quiet, delay=args.progress_delay
+    ) as progress:
+        return detect_shots(str(path), progress=progress)
+
+
 def add_split_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.add_argument("--out", default=".", help="output directory (default: current)")
@@ -137,7 +151,6 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
     from videorecog.analysis.errors import InvalidVideo
-    from videorecog.analysis.tasks import detect_shots
     from videorecog.inputs import open_source
     from videorecog.progress import FrameProgress
     from videorecog.protocol.errors import InvalidFileError
@@ -147,11 +160,7 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     try:
         with open_source(args.file, fetch_rules(settings, args)) as source:
-            _, _, total = video_facts(str(source.path))
-            with FrameProgress(
-                total, description="shots", quiet=args.quiet, delay=args.progress_delay
-            ) as progress:
-                result = detect_shots(str(source.path), progress=progress)
+            result = detect_with_progress(source.path, args)
             with FrameProgress(
                 result.frames, description="split", quiet=args.quiet, delay=args.progress_delay
             ) as progress:
@@ -190,20 +199,14 @@ def run_report(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
     from videorecog.analysis.errors import InvalidVideo
-    from videorecog.analysis.tasks import detect_shots
     from videorecog.inputs import open_source
-    from videorecog.progress import FrameProgress
     from videorecog.protocol.errors import InvalidFileError
     from videorecog.report import write_report
     from videorecog.shotlist import shot_list
 
     try:
         with open_source(args.file, fetch_rules(settings, args)) as source:
-            _, _, total = video_facts(str(source.path))
-            with FrameProgress(
-                total, description="shots", quiet=args.quiet, delay=args.progress_delay
-            ) as progress:
-                result = detect_shots(str(source.path), progress=progress)
+            result = detect_with_progress(source.path, args)
             shots = shot_list(result, source.name, source.media_url)
             origin = result.shot_times[0] if result.shot_times else 0.0
             report = write_report(str(source.path), shots, origin, Path(args.out))
