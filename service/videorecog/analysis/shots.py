@@ -188,18 +188,24 @@ class _Pictures:
 
     def changes(self, a: Iterable[int] | np.ndarray, b: Iterable[int] | np.ndarray) -> FloatArray:
         """N x 3 changes from frames ``a`` to frames ``b`` (frame numbers)."""
+        return self.changes_to(self, a, b)
+
+    def changes_to(
+        self, other: _Pictures, a: Iterable[int] | np.ndarray, b: Iterable[int] | np.ndarray
+    ) -> FloatArray:
+        """N x 3 changes from these pictures' frames ``a`` to ``other``'s frames ``b``."""
         i = np.asarray(a, dtype=np.int64) - self.first
-        j = np.asarray(b, dtype=np.int64) - self.first
-        hist = np.abs(self.hist[j] - self.hist[i]).sum(axis=1) / 6.0
+        j = np.asarray(b, dtype=np.int64) - other.first
+        hist = np.abs(other.hist[j] - self.hist[i]).sum(axis=1) / 6.0
         pixel, structure = changes(
             self.luma[i],
             self.units[i],
             self.flat[i],
             self.contrast[i],
-            self.luma[j],
-            self.units[j],
-            self.flat[j],
-            self.contrast[j],
+            other.luma[j],
+            other.units[j],
+            other.flat[j],
+            other.contrast[j],
         )
         return np.stack([hist, pixel, structure], axis=1).astype(np.float32)
 
@@ -584,19 +590,8 @@ class CutGate:
         return measured
 
     def _change(self, a: Image, b: Image) -> FloatArray:
-        first, second = self._measure(a), self._measure(b)
-        hist = hist_distance(first.hist[0], second.hist[0])
-        pixel, structure = changes(
-            first.luma,
-            first.units,
-            first.flat,
-            first.contrast,
-            second.luma,
-            second.units,
-            second.flat,
-            second.contrast,
-        )
-        return np.array([hist, pixel[0], structure[0]], dtype=np.float32)
+        change: FloatArray = self._measure(a).changes_to(self._measure(b), [0], [0])[0]
+        return change
 
     def __call__(
         self, previous: Image | None, before: Image, after: Image, following: Image | None

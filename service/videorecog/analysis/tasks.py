@@ -87,37 +87,21 @@ def _analyse(
     """One pass over the video. ``survey``: decode reference frames only where that is exact
     (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
     only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed."""
-    if survey is None:
-        survey = _frame_pixels(path) >= SURVEY_MIN_PIXELS
-    if survey:
+    if survey is not False:
         try:
-            return _analysis_pass(path, with_candidates, progress, surveyed=True)
+            return _analysis_pass(path, with_candidates, progress, survey=survey)
         except SurveyUnavailable:
             pass
-    return _analysis_pass(path, with_candidates, progress, surveyed=False)
-
-
-def _frame_pixels(path: str) -> int:
-    """Width x height of the video stream (0 when it cannot be read: the pass will say why)."""
-    try:
-        container = decode.open_video(path)
-    except InvalidVideo:
-        return 0
-    try:
-        _, info = decode.probe(container)
-    except InvalidVideo:
-        return 0
-    finally:
-        container.close()
-    return info.width * info.height
+    return _analysis_pass(path, with_candidates, progress, survey=False)
 
 
 def _analysis_pass(
-    path: str, with_candidates: bool, progress: Progress | None, *, surveyed: bool
+    path: str, with_candidates: bool, progress: Progress | None, *, survey: bool | None
 ) -> _Pass:
     container = decode.open_video(path)
     try:
         stream, info = decode.probe(container)
+        surveyed = survey if survey is not None else info.width * info.height >= SURVEY_MIN_PIXELS
         width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
