@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench format clean promtool
+.PHONY: demo test lint bench format clean promtool stores
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,19 +23,35 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/videorecog demo --log-format console --log-level WARNING
 
-# promtool (Debian's prometheus package) checks the alert rules, the Prometheus config and the
-# /metrics output in tests; installed when missing. The package's own service is not started.
+# Debian packages the tests and benchmarks run, installed when missing (as root, or with sudo);
+# the package lists are updated only when the first attempt fails. Their services are not started.
+apt_install = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends $(1) >/dev/null \
+	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $(1) >/dev/null; }
+
+# promtool (package prometheus) checks the alert rules, the Prometheus config and /metrics.
 PROMTOOL := $(shell command -v promtool 2>/dev/null)
 promtool:
 ifeq ($(PROMTOOL),)
 	@echo "installing promtool (Debian package prometheus)"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null \
-	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null; }
+	@$(call apt_install,prometheus)
 endif
 
-test: $(VENV)/.installed promtool
+# The tests use the machine's PostgreSQL and Redis when they run on their standard ports, and
+# start private servers from these binaries otherwise (tests/stores.py).
+REDIS_SERVER := $(shell command -v redis-server 2>/dev/null)
+PG_CTL := $(shell command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null)
+stores:
+ifeq ($(REDIS_SERVER),)
+	@echo "installing redis-server (Debian package redis-server)"
+	@$(call apt_install,redis-server)
+endif
+ifeq ($(PG_CTL),)
+	@echo "installing PostgreSQL (Debian package postgresql)"
+	@$(call apt_install,postgresql)
+endif
+
+test: $(VENV)/.installed promtool stores
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
@@ -54,10 +70,7 @@ FFMPEG := $(shell command -v ffmpeg 2>/dev/null)
 bench: $(VENV)/.installed-bench
 ifeq ($(FFMPEG),)
 	@echo "installing ffmpeg (Debian package ffmpeg)"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends ffmpeg >/dev/null \
-	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends ffmpeg >/dev/null; }
+	@$(call apt_install,ffmpeg)
 endif
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

@@ -1,15 +1,19 @@
 """Shared fixtures: real Kafka-protocol brokers on free loopback ports (tansu for every test, and
-noida-db for the tests run over both), each started once per run."""
+noida-db for the tests run over both), each started once per run; PostgreSQL, Redis and an
+S3-compatible store (tests/stores.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from pytest_redis import factories as redis_factories
 
+from tests import stores
 from tests.clips import Clip, make_clips
 from tests.support import SHARED_MEDIA, EngineProcess, MediaServer, NoidaBroker
 from videorecog.broker import READY_TIMEOUT_SECONDS, EmbeddedBroker
@@ -122,3 +126,70 @@ async def topics(make_topic: MakeTopic, kafka_broker: EmbeddedBroker) -> Topics:
         jobs=await make_topic("jobs", partitions=3, **{"cleanup.policy": "compact"}),
         group=f"group-{uuid.uuid4().hex[:8]}",
     )
+
+
+# Private servers, started only when a test needs one and the machine has none (see stores.py).
+private_redis = redis_factories.redis_proc(
+    executable=stores.redis_server(), host="127.0.0.1", port=None
+)
+
+
+@pytest.fixture(scope="session")
+def private_postgresql() -> Iterator[stores.PrivatePostgres]:
+    server = stores.PrivatePostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(request: pytest.FixtureRequest) -> str:
+    """A PostgreSQL server's URL (no database): configured, the machine's own, or private."""
+    configured = os.environ.get("VIDEORECOG_TEST_POSTGRES_URL")
+    if configured:
+        return configured.rstrip("/")
+    if stores.answers("127.0.0.1", 5432):
+        return "postgresql://postgres@127.0.0.1:5432"
+    server: stores.PrivatePostgres = request.getfixturevalue("private_postgresql")
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A database of its own for this test run, dropped at its end."""
+    with stores.new_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """A Redis server's URL: configured, the machine's own, or private. Tests share it, so each
+    keeps to its own keys (``redis_prefix``) and never flushes."""
+    configured = os.environ.get("VIDEORECOG_TEST_REDIS_URL")
+    if configured:
+        return configured
+    if stores.answers("127.0.0.1", 6379):
+        return "redis://127.0.0.1:6379/0"
+    server = request.getfixturevalue("private_redis")
+    return f"redis://{server.host}:{server.port}/0"
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """Keys of this test alone."""
+    return f"videorecog-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stores.SeaweedS3]:
+    """One SeaweedFS for the run; tests take buckets of their own (``s3_bucket``)."""
+    server = stores.SeaweedS3(tmp_path_factory.mktemp("seaweedfs") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: stores.SeaweedS3) -> stores.S3Location:
+    """A new, empty bucket for the test."""
+    return s3_server.create_bucket(f"test-{uuid.uuid4().hex[:12]}")
