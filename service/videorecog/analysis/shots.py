@@ -22,7 +22,8 @@ farthest frame from its context's mean) and the change still stands out a little
 (``gradual_corroboration``: an exposure drift does not). Then no single step makes the change
 (``gradual_ratio``), the middle frame is a blend of the two ends (``blend_residual_max``), and no
 global shift explains it (``motion_residual_max``). A run of such centres is one transition;
-overlapping ones (both windows, a broken run) are reported once, at the median of their middles.
+where both windows see it, the short window's detection stands (the long one's may smear several
+short-spaced transitions into one), and overlapping runs are reported once, at their median.
 
 Fade through black or white: a run of dark (mean luma under ``dark_luma``) or bright and flat
 (``white_luma``, ``white_contrast``) frames entered and left by luminance ramps; into white at
@@ -86,6 +87,7 @@ class Boundary:
     kind: Literal["cut", "gradual"]
     score: float
     span: tuple[int, int]  # frames the transition covers (a cut: (frame, frame))
+    window: int = 0  # the gradual test's half-window that found it (0: not that test)
 
 
 class ShotDetector(Protocol):
@@ -422,7 +424,7 @@ class AdaptiveShotDetector:
                 run.last = frame
                 run.peak = max(run.peak, float(rise[k]))
             else:
-                self._close(run, found)
+                self._close(run, found, pictures)
 
     def _transition_at(self, pictures: _Pictures, centre: int, w: int, across: FloatArray) -> bool:
         p = self.params
@@ -446,15 +448,52 @@ class AdaptiveShotDetector:
             > p.motion_residual_max
         )
 
-    def _close(self, run: _Scale, found: list[Boundary]) -> None:
+    def _close(self, run: _Scale, found: list[Boundary], pictures: _Pictures | None = None) -> None:
         if run.first >= 0 and run.last - run.first + 1 >= self.params.min_run:
             # Centre t passes while frames t-W and t+W bracket the transition: from (its last
             # frame - W) to (its first frame + W). So it spans about last-W .. first+W.
             ends = sorted((run.last - run.window, run.first + run.window))
-            found.append(
-                Boundary((run.first + run.last + 1) // 2, "gradual", run.peak, (ends[0], ends[1]))
+            boundary = Boundary(
+                (run.first + run.last + 1) // 2, "gradual", run.peak, (ends[0], ends[1]), run.window
             )
+            previous = self._continued(boundary, found, pictures)
+            if previous is None:
+                found.append(boundary)
+            else:
+                span = (previous.span[0], boundary.span[1])
+                found[found.index(previous)] = Boundary(
+                    (span[0] + span[1]) // 2,
+                    "gradual",
+                    max(previous.score, boundary.score),
+                    span,
+                    run.window,
+                )
         run.first, run.last, run.peak = -1, -1, 0.0
+
+    def _continued(
+        self, boundary: Boundary, found: list[Boundary], pictures: _Pictures | None
+    ) -> Boundary | None:
+        """The transition just before ``boundary`` (same window) if both are one long
+        transition whose run broke: they are at most C frames apart and the frames between them
+        are still a blend of the first one's start and this one's end. Between two transitions
+        with a shot between them, that shot's pictures are no blend of the shots either side."""
+        previous = next(
+            (b for b in reversed(found) if b.kind == "gradual" and b.window == boundary.window),
+            None,
+        )
+        if previous is None or pictures is None:
+            return None
+        gap = boundary.span[0] - previous.span[1]
+        start, end = previous.span[0], boundary.span[1]
+        if not 0 < gap <= self.params.context or start < pictures.first or end >= pictures.end:
+            return None
+        middle = (previous.span[1] + boundary.span[0]) // 2
+        residual = blend_residual(
+            shrink(pictures.luma_of(middle), 4),
+            shrink(pictures.luma_of(start), 4),
+            shrink(pictures.luma_of(end), 4),
+        )
+        return previous if residual <= self.params.blend_residual_max else None
 
     def _fades(
         self, means: FloatArray, contrasts: FloatArray, fps: float
@@ -528,11 +567,20 @@ class AdaptiveShotDetector:
 
     @staticmethod
     def _merge_gradual(boundaries: list[Boundary]) -> list[Boundary]:
-        """One transition seen by both window sizes, or whose run broke in the middle, gives
-        overlapping spans: one boundary, at the median of their midpoints (the long window's
-        span is the rougher estimate, so no single span's middle is the best guess)."""
+        """Each transition once. The shortest window places a transition best: a longer one's
+        detection that holds the midpoint of a shorter one's is the same transition seen
+        coarsely (or, where shots between dissolves are short, several of them smeared into
+        one), and is dropped. What is left and still overlaps -- a run that broke in the middle
+        -- is one boundary, at the median of the midpoints."""
+        gradual = [b for b in boundaries if b.kind == "gradual"]
+        kept = [
+            b
+            for b in boundaries
+            if b.kind != "gradual"
+            or not any(o.window < b.window and b.span[0] <= o.frame <= b.span[1] for o in gradual)
+        ]
         groups: list[list[Boundary]] = []
-        for b in boundaries:
+        for b in kept:
             last = groups[-1] if groups else None
             if (
                 last is not None
@@ -548,6 +596,7 @@ class AdaptiveShotDetector:
                 group[0].kind,
                 max(g.score for g in group),
                 (min(g.span[0] for g in group), max(g.span[1] for g in group)),
+                min(g.window for g in group),
             )
             for group in groups
         ]

@@ -9,6 +9,7 @@ import pytest
 from tests.clips import Clip
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.scoring import Labels, score
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
 from videorecog.analysis.tasks import detect_shots
 
 GENERATED = [
@@ -68,3 +69,18 @@ def test_labelled_clips(name: str) -> None:
     result = detect_shots(str(SHARED_MEDIA / name))
     outcome = score(result.shot_frame_ids, _labels(name))
     assert (outcome.false_positives, outcome.false_negatives) == (0, 0), result.shot_frame_ids
+
+
+def test_short_window_detections_stand_inside_a_long_windows_span() -> None:
+    """Dissolves a few frames apart, each found by the short window, while the long window
+    smears two of them into one: each short-window detection stays a boundary of its own."""
+    found = [
+        Boundary(295, "gradual", 2.0, (288, 301), 8),
+        Boundary(300, "gradual", 1.8, (286, 314), 16),
+        Boundary(316, "gradual", 3.7, (311, 320), 8),
+        Boundary(326, "gradual", 7.0, (316, 336), 16),
+        Boundary(334, "gradual", 3.0, (329, 339), 8),
+        Boundary(380, "gradual", 2.0, (366, 394), 16),  # seen by the long window alone: kept
+    ]
+    merged = AdaptiveShotDetector._merge_gradual(found)
+    assert [b.frame for b in merged] == [295, 316, 334, 380]

@@ -131,6 +131,47 @@ def test_a_fade_through_white_is_one_gradual_boundary(
     assert 16 <= ids[1] <= 35, ids
 
 
+def _dissolve(a: Sequence[Rgb], b: Sequence[Rgb]) -> list[Rgb]:
+    """Frame k of ``len(a)`` is a blend moving from ``a[k]`` to ``b[k]``."""
+    n = len(a) + 1
+    return [
+        (x * (1 - (k + 1) / n) + y * ((k + 1) / n)).astype(np.uint8)
+        for k, (x, y) in enumerate(zip(a, b, strict=True))
+    ]
+
+
+@pytest.fixture(scope="module")
+def hd_shots() -> list[list[Rgb]]:
+    """Four shots of the 720p clip (inside its labelled shots), at 320x180."""
+    source = SHARED_MEDIA / "testvideo.mp4"
+    return [list(_upscaled(_frames(source, a, 30), 320, 180)) for a in (100, 250, 440, 600)]
+
+
+def test_dissolves_around_short_shots_are_one_boundary_each(
+    hd_shots: list[list[Rgb]], tmp_path: Path
+) -> None:
+    """Three 8-frame dissolves in a row with 10-frame shots between them: three gradual
+    boundaries, one inside each dissolve (a long window spans two at once)."""
+    out, spans = [*hd_shots[0][:16]], []
+    for k, (x, y) in enumerate(itertools.pairwise(hd_shots)):
+        spans.append((len(out), len(out) + 7))
+        out += _dissolve(x[-8:], y[:8])
+        out += y[8:18] if k < 2 else y[8:]
+    ids = detect_shots(str(_write(tmp_path / "chain.mp4", out))).shot_frame_ids
+    assert len(ids) == 4, (ids, spans)
+    for found, (a, b) in zip(ids[1:], spans, strict=True):
+        assert a - 2 <= found <= b + 2, (ids, spans)
+
+
+def test_a_long_dissolve_is_one_boundary(hd_shots: list[list[Rgb]], tmp_path: Path) -> None:
+    """Shot A dissolves into shot B over 24 frames: one boundary, inside the dissolve."""
+    a, b = hd_shots[0], hd_shots[1]
+    out = [*a[:6], *_dissolve(a[6:30], b[:24]), *b[24:], *b[::-1]]
+    ids = detect_shots(str(_write(tmp_path / "long.mp4", out))).shot_frame_ids
+    assert len(ids) == 2, ids
+    assert 6 <= ids[1] <= 29, ids
+
+
 @pytest.mark.parametrize(("width", "height"), [(160, 90), (1920, 1080)])
 def test_the_same_cuts_at_any_resolution(width: int, height: int, tmp_path: Path) -> None:
     """The three real shots at 160x90 (as filmed) and upscaled to 1080p: the same two cuts."""
