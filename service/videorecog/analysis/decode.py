@@ -8,6 +8,7 @@ rotation turns cover samples upright; a bounded number of corrupt packets is tol
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,25 @@ class VideoInfo:
     height: int
     fps: float
     duration: float  # seconds; 0 when the container does not say
+
+
+@dataclass
+class Tally:
+    """What this process's decoders have done, for tests and benchmarks: a pass over a whole
+    stream costs far more than the short reads after seeking, and these counts tell them apart."""
+
+    opens: int = 0  # containers opened
+    passes: int = 0  # passes over a whole stream (a survey given up is started again in full)
+    frames: int = 0  # frames out of a decoder, in passes and after seeking alike
+
+    def since(self, earlier: Tally) -> Tally:
+        """What was done after ``earlier`` (a copy taken with ``dataclasses.replace``)."""
+        return Tally(
+            *(getattr(self, f.name) - getattr(earlier, f.name) for f in dataclasses.fields(self))
+        )
+
+
+TALLY = Tally()
 
 
 @dataclass(frozen=True)
@@ -189,6 +209,7 @@ def probe(container: av.container.InputContainer) -> tuple[av.video.stream.Video
 
 def open_video(path: str) -> av.container.InputContainer:
     """Raises: InvalidVideo ``InvalidFile.Decode`` when the container cannot be read."""
+    TALLY.opens += 1
     try:
         return av.open(path, mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
@@ -267,6 +288,7 @@ def iter_frames(
         InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
             single frame decodes; ``InvalidFile.Content`` when the stream holds no frame.
     """
+    TALLY.passes += 1
     prepare(stream, deblock=deblock)
     time_base = stream.time_base or Fraction(1, 1)
     pictures = Pictures(width, height, pixel_format, sample_every, sample_size)
@@ -282,6 +304,7 @@ def iter_frames(
                     "InvalidFile.Decode", f"Too many corrupt packets ({errors}): {exc}"
                 ) from None
             continue
+        TALLY.frames += len(decoded)
         for frame in decoded:
             pts = frame.pts if frame.pts is not None else frame.dts
             seconds = float(pts * time_base) if pts is not None else index / 25.0
@@ -312,6 +335,7 @@ def frame_at_times(
             container.seek(max(0, target), stream=stream, backward=True, any_frame=False)
             chosen: av.VideoFrame | None = None
             for frame in container.decode(stream):
+                TALLY.frames += 1
                 chosen = frame  # converted once, below: only the frame kept needs its pixels
                 pts = frame.pts if frame.pts is not None else 0
                 if float(pts * time_base) >= wanted - 1e-3:

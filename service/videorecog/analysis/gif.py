@@ -56,6 +56,7 @@ def read_segment(
         next_time = start
         scaler = VideoReformatter()
         for frame in container.decode(stream):
+            decode.TALLY.frames += 1
             t = float((frame.pts or 0) * time_base)
             if t >= end:
                 break
