@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import av
 import av.error
@@ -334,8 +334,7 @@ def frame_at_times(
             target = math.floor(wanted / float(time_base)) if time_base else 0
             container.seek(max(0, target), stream=stream, backward=True, any_frame=False)
             chosen: av.VideoFrame | None = None
-            for frame in container.decode(stream):
-                TALLY.frames += 1
+            for frame in decoded_from(container, stream, wanted):
                 chosen = frame  # converted once, below: only the frame kept needs its pixels
                 pts = frame.pts if frame.pts is not None else 0
                 if float(pts * time_base) >= wanted - 1e-3:
@@ -347,6 +346,29 @@ def frame_at_times(
     finally:
         container.close()
     return out
+
+
+def decoded_from(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, first: float
+) -> Iterator[av.VideoFrame]:
+    """The frames after a seek, in order, those shown before ``first`` seconds only when other
+    frames are predicted from them: reading up to a frame costs the references on the way (a
+    third of the frames of a typical H.264 picture group), and every frame decoded is exactly
+    what decoding all of them gives."""
+    time_base = stream.time_base or Fraction(1, 1)
+    context = stream.codec_context
+    skipping = context.skip_frame
+    try:
+        for packet in container.demux(stream):
+            early = packet.pts is not None and float(packet.pts * time_base) < first - 1e-3
+            wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
+            if wanted != skipping:
+                context.skip_frame = skipping = wanted
+            decoded = packet.decode()
+            TALLY.frames += len(decoded)
+            yield from decoded
+    finally:
+        context.skip_frame = "DEFAULT"
 
 
 def rotate_upright(image: Image, rotation: int) -> Image:
