@@ -8,11 +8,12 @@ rotation turns cover samples upright; a bounded number of corrupt packets is tol
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import av
 import av.error
@@ -38,6 +39,25 @@ class VideoInfo:
     height: int
     fps: float
     duration: float  # seconds; 0 when the container does not say
+
+
+@dataclass
+class Tally:
+    """What this process's decoders have done, for tests and benchmarks: a pass over a whole
+    stream costs far more than the short reads after seeking, and these counts tell them apart."""
+
+    opens: int = 0  # containers opened
+    passes: int = 0  # passes over a whole stream (a survey given up is started again in full)
+    frames: int = 0  # frames out of a decoder, in passes and after seeking alike
+
+    def since(self, earlier: Tally) -> Tally:
+        """What was done after ``earlier`` (a copy taken with ``dataclasses.replace``)."""
+        return Tally(
+            *(getattr(self, f.name) - getattr(earlier, f.name) for f in dataclasses.fields(self))
+        )
+
+
+TALLY = Tally()
 
 
 @dataclass(frozen=True)
@@ -189,6 +209,7 @@ def probe(container: av.container.InputContainer) -> tuple[av.video.stream.Video
 
 def open_video(path: str) -> av.container.InputContainer:
     """Raises: InvalidVideo ``InvalidFile.Decode`` when the container cannot be read."""
+    TALLY.opens += 1
     try:
         return av.open(path, mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
@@ -267,6 +288,7 @@ def iter_frames(
         InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
             single frame decodes; ``InvalidFile.Content`` when the stream holds no frame.
     """
+    TALLY.passes += 1
     prepare(stream, deblock=deblock)
     time_base = stream.time_base or Fraction(1, 1)
     pictures = Pictures(width, height, pixel_format, sample_every, sample_size)
@@ -282,6 +304,7 @@ def iter_frames(
                     "InvalidFile.Decode", f"Too many corrupt packets ({errors}): {exc}"
                 ) from None
             continue
+        TALLY.frames += len(decoded)
         for frame in decoded:
             pts = frame.pts if frame.pts is not None else frame.dts
             seconds = float(pts * time_base) if pts is not None else index / 25.0
@@ -311,7 +334,7 @@ def frame_at_times(
             target = math.floor(wanted / float(time_base)) if time_base else 0
             container.seek(max(0, target), stream=stream, backward=True, any_frame=False)
             chosen: av.VideoFrame | None = None
-            for frame in container.decode(stream):
+            for frame in decoded_from(container, stream, wanted):
                 chosen = frame  # converted once, below: only the frame kept needs its pixels
                 pts = frame.pts if frame.pts is not None else 0
                 if float(pts * time_base) >= wanted - 1e-3:
@@ -323,6 +346,29 @@ def frame_at_times(
     finally:
         container.close()
     return out
+
+
+def decoded_from(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, first: float
+) -> Iterator[av.VideoFrame]:
+    """The frames after a seek, in order, those shown before ``first`` seconds only when other
+    frames are predicted from them: reading up to a frame costs the references on the way (a
+    third of the frames of a typical H.264 picture group), and every frame decoded is exactly
+    what decoding all of them gives."""
+    time_base = stream.time_base or Fraction(1, 1)
+    context = stream.codec_context
+    skipping = context.skip_frame
+    try:
+        for packet in container.demux(stream):
+            early = packet.pts is not None and float(packet.pts * time_base) < first - 1e-3
+            wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
+            if wanted != skipping:
+                context.skip_frame = skipping = wanted
+            decoded = packet.decode()
+            TALLY.frames += len(decoded)
+            yield from decoded
+    finally:
+        context.skip_frame = "DEFAULT"
 
 
 def rotate_upright(image: Image, rotation: int) -> Image:

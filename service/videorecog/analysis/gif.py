@@ -55,7 +55,7 @@ def read_segment(
         frames: list[Image] = []
         next_time = start
         scaler = VideoReformatter()
-        for frame in container.decode(stream):
+        for frame in decode.decoded_from(container, stream, start):
             t = float((frame.pts or 0) * time_base)
             if t >= end:
                 break

@@ -27,7 +27,7 @@ import av
 import av.error
 import numpy as np
 
-from videorecog.analysis.decode import Frame, Image, Pictures, prepare
+from videorecog.analysis.decode import TALLY, Frame, Image, Pictures, prepare
 
 # Decoders that skip non-reference frames on request and whose frames carry their packets'
 # timestamps; other codecs are decoded in full.
@@ -101,6 +101,7 @@ class Survey:
         return self._frames()
 
     def _frames(self) -> Iterator[Frame]:
+        TALLY.passes += 1
         prepare(self.stream, deblock=False)
         packets: Packets = self.container.demux(self.stream)
         while True:
@@ -137,6 +138,7 @@ class Survey:
                 decoded = packet.decode()
             except av.error.FFmpegError as exc:
                 raise SurveyUnavailable(f"damaged packet: {exc}") from None
+            TALLY.frames += len(decoded)
             for frame in decoded:
                 if frame.pts is None:
                     raise SurveyUnavailable("a frame without a timestamp")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,23 @@ class CoversResult:
     frames: int
 
 
+OUTPUTS = frozenset({"shots", "cover", "gif"})  # what ``analyse`` makes, named as the API's tasks
+COVER_OUTPUTS = ("cover", "gif")  # the outputs made from cover candidates, in the order made
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """Every output asked of one decoding pass (``analyse``); None where not asked for."""
+
+    frames: int  # the video's frames, numbered in decode order as ShotFrameIds count them
+    shots: ShotsResult | None = None  # "shots": what ``detect_shots`` gives
+    cover: CoversResult | None = None  # "cover": image covers, as ``make_covers(is_gif=False)``
+    gif: CoversResult | None = None  # "gif": GIF covers, as ``make_covers(is_gif=True)``
+    # Outputs asked for that could not be made, with the error their own analysis raises (a
+    # video with no visible frame has shots but no cover); the other outputs are still made.
+    failed: Mapping[str, InvalidVideo] = field(default_factory=dict)
+
+
 @dataclass
 class _Pass:
     """One decoding pass: the detector's boundaries, the frame count and cover candidates."""
@@ -62,6 +79,7 @@ class _Pass:
 
 
 Progress = Callable[[int], None]
+Box = tuple[float, float, float, float]  # letterbox/pillarbox bars (``covers.bars``)
 
 
 @contextlib.contextmanager
@@ -159,13 +177,7 @@ def detect_shots(
     Raises:
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
-    result = _analyse(path, with_candidates=False, progress=progress, survey=survey)
-    ids = [0] + [b.frame for b in result.boundaries]
-    times = result.times
-    last = times[-1] if times else 0.0
-    step = last - times[-2] if len(times) > 1 else 1.0 / (result.info.fps or 25.0)
-    shot_times = [times[i] for i in ids] if times else []
-    return ShotsResult(ids, result.frames, result.info.fps, shot_times, last + step)
+    return _shots_of(_analyse(path, with_candidates=False, progress=progress, survey=survey))
 
 
 def make_covers(
@@ -182,62 +194,146 @@ def make_covers(
     Raises:
         InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame has visible content.
     """
+    kind = "gif" if is_gif else "cover"
     result = _analyse(path, with_candidates=True, progress=progress)
+    made = _made_covers(path, result, (kind,), Path(out_dir), stem, image_format)[kind]
+    if isinstance(made, InvalidVideo):
+        raise made
+    return made
+
+
+def analyse(
+    path: str,
+    outputs: frozenset[str],
+    out_dir: str = "",
+    stem: str = "",
+    image_format: str = "png",
+    progress: Progress | None = None,
+    *,
+    survey: bool | None = None,
+) -> VideoAnalysis:
+    """Every output in ``outputs`` (``OUTPUTS``) from one decoding pass, each the same as its own
+    analysis gives (``detect_shots``, ``make_covers``); covers are chosen within the shots that
+    pass found, and written into ``out_dir`` as ``<stem>-<n>.<ext>`` (png/jpg images, gif).
+
+    Raises:
+        InvalidVideo: the file cannot be decoded or holds no usable video (no output is made).
+        ValueError: an unknown output, none at all, or covers without ``out_dir``.
+    """
+    unknown = outputs - OUTPUTS
+    kinds = [kind for kind in COVER_OUTPUTS if kind in outputs]
+    if unknown or not outputs or (kinds and not out_dir):
+        raise ValueError(
+            f"outputs {sorted(outputs)} (known: {sorted(OUTPUTS)}), out_dir {out_dir!r}"
+        )
+    result = _analyse(path, with_candidates=bool(kinds), progress=progress, survey=survey)
+    made = _made_covers(path, result, kinds, Path(out_dir), stem, image_format) if kinds else {}
+
+    def written(kind: str) -> CoversResult | None:
+        value = made.get(kind)
+        return value if isinstance(value, CoversResult) else None
+
+    return VideoAnalysis(
+        frames=result.frames,
+        shots=_shots_of(result) if "shots" in outputs else None,
+        cover=written("cover"),
+        gif=written("gif"),
+        failed={k: v for k, v in made.items() if isinstance(v, InvalidVideo)},
+    )
+
+
+def _shots_of(result: _Pass) -> ShotsResult:
+    ids = [0] + [b.frame for b in result.boundaries]
+    times = result.times
+    last = times[-1] if times else 0.0
+    step = last - times[-2] if len(times) > 1 else 1.0 / (result.info.fps or 25.0)
+    shot_times = [times[i] for i in ids] if times else []
+    return ShotsResult(ids, result.frames, result.info.fps, shot_times, last + step)
+
+
+def _made_covers(
+    path: str, result: _Pass, kinds: Sequence[str], out: Path, stem: str, image_format: str
+) -> dict[str, CoversResult | InvalidVideo]:
+    """Covers of each kind (``COVER_OUTPUTS``) from one pass's candidates and boundaries. The
+    kinds share the ranking and the face finder, which looks at each shortlisted frame once."""
     candidates = result.pool.all()
     ranked = covers.best_per_shot(
         candidates, result.boundaries, result.frames, result.info.fps, result.pool.reference()
     )
     if not ranked:
-        raise InvalidVideo(
-            "InvalidFile.Content",
-            "No frame has visible content (black or flat throughout).",
+        empty = InvalidVideo(
+            "InvalidFile.Content", "No frame has visible content (black or flat throughout)."
         )
-    if is_gif:
-        ranked = _long_enough(ranked, result.times, result.info.fps)
-    shortlist = ranked[:SHORTLIST]
+        return dict.fromkeys(kinds, empty)
+    long = _long_enough(ranked, result.times, result.info.fps) if "gif" in kinds else ranked
+    shortlists = {kind: (long if kind == "gif" else ranked)[:SHORTLIST] for kind in kinds}
+    face_of = _faces(path, sorted({p.candidate.time for s in shortlists.values() for p in s}))
+    box = covers.bars(candidates)
+    out.mkdir(parents=True, exist_ok=True)
+    made: dict[str, CoversResult | InvalidVideo] = {}
+    for kind, shortlist in shortlists.items():
+        rescored = [
+            p.with_face(face_of[p.candidate.time]) if p.candidate.time in face_of else p
+            for p in shortlist
+        ]
+        if kind == "gif":
+            picks = covers.diverse(rescored, GIF_COVERS)
+            files = _write_gifs(path, picks, result, box, out, stem)
+        else:
+            picks = covers.diverse(rescored, IMAGE_COVERS)
+            files = _write_images(path, picks, box, out, stem, image_format)
+        made[kind] = (
+            CoversResult(files, result.frames)
+            if files
+            else InvalidVideo("InvalidFile.Decode", "The chosen cover frames could not be decoded.")
+        )
+    return made
+
+
+def _faces(path: str, times: list[float]) -> dict[float, float]:
+    """The largest face's share of the picture in the frame at each time that decodes."""
     from videorecog.analysis import faces  # OpenCV: loaded only when covers are made
 
-    previews = decode.frame_at_times(
-        path, [p.candidate.time for p in shortlist], width=FACE_PREVIEW_WIDTH
-    )
-    rescored = [
-        p.with_face(faces.largest_face(previews[p.candidate.time]))
-        if p.candidate.time in previews
-        else p
-        for p in shortlist
-    ]
-    picks = covers.diverse(rescored, GIF_COVERS if is_gif else IMAGE_COVERS)
-    box = covers.bars(candidates)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    previews = decode.frame_at_times(path, times, width=FACE_PREVIEW_WIDTH)
+    return {t: faces.largest_face(image) for t, image in previews.items()}
+
+
+def _write_gifs(
+    path: str, picks: Sequence[covers.Pick], result: _Pass, box: Box, out: Path, stem: str
+) -> list[CoverFile]:
+    """A GIF of each pick's segment (read again after seeking: a few seconds of the video)."""
     files: list[CoverFile] = []
-    if is_gif:
-        for n, pick in enumerate(picks):
-            first, end = _times_of(pick.clean, result.times, result.info.fps)
-            start, stop = gif.segment(pick.candidate.time, first, end)
-            frames = gif.read_segment(path, start, stop, box)
-            if not frames:
-                continue
-            name = f"{stem}-{n}.gif"
-            gif.write_gif(frames, out / name)
-            files.append(CoverFile(name, pick.confidence))
-    else:
-        images = decode.frame_at_times(path, [p.candidate.time for p in picks])
-        ext = "jpg" if image_format.lower() in ("jpg", "jpeg") else "png"
-        for n, pick in enumerate(picks):
-            image = images.get(pick.candidate.time)
-            if image is None:
-                continue
-            name = f"{stem}-{n}.{ext}"
-            PILImage.fromarray(covers.crop(image, box)).save(
-                out / name,
-                format="JPEG" if ext == "jpg" else "PNG",
-                **({"quality": 90} if ext == "jpg" else {"optimize": False}),
-            )
-            files.append(CoverFile(name, pick.confidence))
-    if not files:
-        raise InvalidVideo("InvalidFile.Decode", "The chosen cover frames could not be decoded.")
-    return CoversResult(files, result.frames)
+    for n, pick in enumerate(picks):
+        first, end = _times_of(pick.clean, result.times, result.info.fps)
+        start, stop = gif.segment(pick.candidate.time, first, end)
+        frames = gif.read_segment(path, start, stop, box)
+        if not frames:
+            continue
+        name = f"{stem}-{n}.gif"
+        gif.write_gif(frames, out / name)
+        files.append(CoverFile(name, pick.confidence))
+    return files
+
+
+def _write_images(
+    path: str, picks: Sequence[covers.Pick], box: Box, out: Path, stem: str, image_format: str
+) -> list[CoverFile]:
+    """Each pick's frame in full, decoded again after seeking (the pass kept small samples)."""
+    images = decode.frame_at_times(path, [p.candidate.time for p in picks])
+    ext = "jpg" if image_format.lower() in ("jpg", "jpeg") else "png"
+    files: list[CoverFile] = []
+    for n, pick in enumerate(picks):
+        image = images.get(pick.candidate.time)
+        if image is None:
+            continue
+        name = f"{stem}-{n}.{ext}"
+        PILImage.fromarray(covers.crop(image, box)).save(
+            out / name,
+            format="JPEG" if ext == "jpg" else "PNG",
+            **({"quality": 90} if ext == "jpg" else {"optimize": False}),
+        )
+        files.append(CoverFile(name, pick.confidence))
+    return files
 
 
 def _times_of(frames: tuple[int, int], times: Sequence[float], fps: float) -> tuple[float, float]:

@@ -30,7 +30,8 @@ def _warm() -> None:
 
 
 class Analyzer:
-    """``shots()`` and ``covers()``; raises InvalidFileError or ServerError as the API would."""
+    """``shots()``, ``covers()`` and ``analyse()`` (all of a video's outputs in one decoding
+    pass); raises InvalidFileError or ServerError as the API would."""
 
     def __init__(self, workers: int) -> None:
         self._workers = workers
@@ -79,6 +80,22 @@ class Analyzer:
     ) -> tasks.CoversResult:
         result: tasks.CoversResult = await self._run(
             tasks.make_covers, str(video), str(out_dir), stem, gif, image_format
+        )
+        return result
+
+    async def analyse(
+        self,
+        video: Path,
+        outputs: frozenset[str],
+        out_dir: Path,
+        stem: str,
+        image_format: str = "png",
+    ) -> tasks.VideoAnalysis:
+        """``outputs`` of ``tasks.OUTPUTS`` from one decoding pass. A cover that cannot be made
+        (no visible frame) is in ``failed`` as ``InvalidVideo``, the other outputs are still
+        given: ``error_for(exc.code, exc.message)`` is the error its own job would have."""
+        result: tasks.VideoAnalysis = await self._run(
+            tasks.analyse, str(video), outputs, str(out_dir), stem, image_format
         )
         return result
 
