@@ -180,6 +180,7 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
             "start": round(shots[p.shot].start, 6),
             "end": round(shots[p.shot].end, 6),
             "method": p.method,
+            "encoded_frames": p.encoded_frames,
         }
         for p in pieces
     ]
