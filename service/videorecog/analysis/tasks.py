@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
+import itertools
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +52,26 @@ class CoversResult:
     frames: int
 
 
+@dataclass(frozen=True)
+class Still:
+    """One frame of a storyboard."""
+
+    frame: int
+    time: float  # the stream's own timestamp (seconds)
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """Everything a storyboard shows, from one decoding pass (and seeks for the pictures)."""
+
+    shots: ShotsResult
+    stills: list[tuple[Still, Still, Still]]  # each shot's first, middle and last frame
+    signal: list[float]  # every frame's cut score (``AdaptiveShotDetector.scores``)
+    cut_score: float  # the score a cut reaches (``DetectorParams.cut_standout``)
+    covers: list[CoverFile]  # best first; none for a video with nothing visible
+    gif: CoverFile | None
+
+
 @dataclass
 class _Pass:
     """One decoding pass: the detector's boundaries, the frame count and cover candidates."""
@@ -59,6 +81,7 @@ class _Pass:
     frames: int
     pool: covers.CandidatePool
     times: array[float] = field(default_factory=lambda: array("d"))  # each frame's, in order
+    signal: array[float] = field(default_factory=lambda: array("f"))  # when asked for
 
 
 Progress = Callable[[int], None]
@@ -83,20 +106,27 @@ def _analyse(
     with_candidates: bool,
     progress: Progress | None = None,
     survey: bool | None = None,
+    signal: bool = False,
 ) -> _Pass:
     """One pass over the video. ``survey``: decode reference frames only where that is exact
     (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
-    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed."""
+    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed. ``signal``: keep every frame's
+    cut score."""
     if survey is not False:
         try:
-            return _analysis_pass(path, with_candidates, progress, survey=survey)
+            return _analysis_pass(path, with_candidates, progress, survey=survey, signal=signal)
         except SurveyUnavailable:
             pass
-    return _analysis_pass(path, with_candidates, progress, survey=False)
+    return _analysis_pass(path, with_candidates, progress, survey=False, signal=signal)
 
 
 def _analysis_pass(
-    path: str, with_candidates: bool, progress: Progress | None, *, survey: bool | None
+    path: str,
+    with_candidates: bool,
+    progress: Progress | None,
+    *,
+    survey: bool | None,
+    signal: bool = False,
 ) -> _Pass:
     container = decode.open_video(path)
     try:
@@ -106,7 +136,7 @@ def _analysis_pass(
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
         pool = covers.CandidatePool()
-        detector = AdaptiveShotDetector()
+        detector = AdaptiveShotDetector(scores=array("f") if signal else None)
         count = 0
         times = array("d")
         source: Iterable[decode.Frame] = (
@@ -148,7 +178,7 @@ def _analysis_pass(
             boundaries = detector.detect(frames(), info.fps)
     finally:
         container.close()
-    return _Pass(info, boundaries, count, pool, times)
+    return _Pass(info, boundaries, count, pool, times, detector.scores or array("f"))
 
 
 def detect_shots(
@@ -159,13 +189,54 @@ def detect_shots(
     Raises:
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
-    result = _analyse(path, with_candidates=False, progress=progress, survey=survey)
+    return _shots_of(_analyse(path, with_candidates=False, progress=progress, survey=survey))
+
+
+def _shots_of(result: _Pass) -> ShotsResult:
     ids = [0] + [b.frame for b in result.boundaries]
     times = result.times
     last = times[-1] if times else 0.0
     step = last - times[-2] if len(times) > 1 else 1.0 / (result.info.fps or 25.0)
     shot_times = [times[i] for i in ids] if times else []
     return ShotsResult(ids, result.frames, result.info.fps, shot_times, last + step)
+
+
+def storyboard(path: str, out_dir: str, stem: str, progress: Progress | None = None) -> Storyboard:
+    """The shots, each one's first, middle and last frames, the detection signal, the covers
+    (``<stem>-cover-<n>.jpg``) and a GIF preview (``<stem>-preview-0.gif``) in ``out_dir``.
+
+    Raises:
+        InvalidVideo: the file cannot be decoded or holds no usable video.
+    """
+    result = _analyse(path, with_candidates=True, progress=progress, signal=True)
+    shots = _shots_of(result)
+    try:
+        images = _covers_of(result, path, Path(out_dir), f"{stem}-cover", False, "jpeg")
+        gifs = _covers_of(result, path, Path(out_dir), f"{stem}-preview", True, count=1)
+    except InvalidVideo:  # nothing visible: the storyboard still shows the shots
+        images, gifs = [], []
+    return Storyboard(
+        shots,
+        _stills(shots, result.times),
+        result.signal.tolist(),
+        AdaptiveShotDetector().params.cut_standout,
+        images,
+        gifs[0] if gifs else None,
+    )
+
+
+def _stills(shots: ShotsResult, times: Sequence[float]) -> list[tuple[Still, Still, Still]]:
+    """Each shot's first and last frames, and the first frame at or after its middle time."""
+    ids = [*shots.shot_frame_ids, shots.frames]
+    stills = []
+    for first, end in itertools.pairwise(ids):
+        stop = times[end] if end < len(times) else shots.end_time
+        middle = bisect.bisect_left(times, (times[first] + stop) / 2 - 1e-6, first, end - 1)
+        last = end - 1
+        stills.append(
+            (Still(first, times[first]), Still(middle, times[middle]), Still(last, times[last]))
+        )
+    return stills
 
 
 def make_covers(
@@ -183,6 +254,24 @@ def make_covers(
         InvalidVideo: undecodable, or ``InvalidFile.Content`` when no frame has visible content.
     """
     result = _analyse(path, with_candidates=True, progress=progress)
+    files = _covers_of(result, path, Path(out_dir), stem, is_gif, image_format)
+    return CoversResult(files, result.frames)
+
+
+def _covers_of(
+    result: _Pass,
+    path: str,
+    out: Path,
+    stem: str,
+    is_gif: bool,
+    image_format: str = "png",
+    count: int | None = None,
+) -> list[CoverFile]:
+    """Choose the covers of a pass and write them (see ``make_covers``); at most ``count``.
+
+    Raises:
+        InvalidVideo: ``InvalidFile.Content`` when no frame has visible content.
+    """
     candidates = result.pool.all()
     ranked = covers.best_per_shot(
         candidates, result.boundaries, result.frames, result.info.fps, result.pool.reference()
@@ -206,9 +295,8 @@ def make_covers(
         else p
         for p in shortlist
     ]
-    picks = covers.diverse(rescored, GIF_COVERS if is_gif else IMAGE_COVERS)
+    picks = covers.diverse(rescored, count or (GIF_COVERS if is_gif else IMAGE_COVERS))
     box = covers.bars(candidates)
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[CoverFile] = []
     if is_gif:
@@ -237,7 +325,7 @@ def make_covers(
             files.append(CoverFile(name, pick.confidence))
     if not files:
         raise InvalidVideo("InvalidFile.Decode", "The chosen cover frames could not be decoded.")
-    return CoversResult(files, result.frames)
+    return files
 
 
 def _times_of(frames: tuple[int, int], times: Sequence[float], fps: float) -> tuple[float, float]:
