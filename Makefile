@@ -23,16 +23,22 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/videorecog demo --log-format console --log-level WARNING
 
+# $(call apt_install,COMMAND,PACKAGE): install Debian's PACKAGE (as root, or with sudo), updating the
+# package lists only when the first try fails.
+define apt_install
+	@echo "installing $(1) (Debian package $(2))"
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends $(2) >/dev/null \
+	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $(2) >/dev/null; }
+endef
+
 # promtool (Debian's prometheus package) checks the alert rules, the Prometheus config and the
 # /metrics output in tests; installed when missing. The package's own service is not started.
 PROMTOOL := $(shell command -v promtool 2>/dev/null)
 promtool:
 ifeq ($(PROMTOOL),)
-	@echo "installing promtool (Debian package prometheus)"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null \
-	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null; }
+	$(call apt_install,promtool,prometheus)
 endif
 
 # Chromium (Debian's chromium package) renders the storyboard page headless in a test; installed
@@ -40,11 +46,7 @@ endif
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 chromium:
 ifeq ($(CHROMIUM),)
-	@echo "installing chromium (Debian package chromium)"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
-	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }
+	$(call apt_install,chromium,chromium)
 endif
 
 test: $(VENV)/.installed promtool chromium
@@ -65,11 +67,7 @@ format: $(VENV)/.installed
 FFMPEG := $(shell command -v ffmpeg 2>/dev/null)
 bench: $(VENV)/.installed-bench
 ifeq ($(FFMPEG),)
-	@echo "installing ffmpeg (Debian package ffmpeg)"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends ffmpeg >/dev/null \
-	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends ffmpeg >/dev/null; }
+	$(call apt_install,ffmpeg,ffmpeg)
 endif
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

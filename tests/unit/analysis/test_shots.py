@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.clips import Clip
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.tasks import detect_shots
+from videorecog.analysis.tasks import detect_shots, storyboard
 
 GENERATED = [
     "cuts",
@@ -68,3 +69,15 @@ def test_labelled_clips(name: str) -> None:
     result = detect_shots(str(SHARED_MEDIA / name))
     outcome = score(result.shot_frame_ids, _labels(name))
     assert (outcome.false_positives, outcome.false_negatives) == (0, 0), result.shot_frame_ids
+
+
+def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(
+    clips: dict[str, Clip], tmp_path: Path
+) -> None:
+    """The storyboard's pass keeps one cut score per frame; the cuts, and only they, reach the
+    detector's bar, and its shots are those of ``detect_shots``."""
+    clip = clips["cuts"]
+    story = storyboard(str(clip.path), str(tmp_path), "cuts")
+    assert len(story.signal) == clip.truth.frames
+    assert [k for k, s in enumerate(story.signal) if s >= story.cut_score] == list(clip.truth.cuts)
+    assert story.shots.shot_frame_ids == detect_shots(str(clip.path)).shot_frame_ids
