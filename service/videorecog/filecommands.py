@@ -1,4 +1,4 @@
-"""The one-shot file commands behind ``cli.py``: ``videorecog shots`` and ``videorecog split``.
+"""The one-shot file commands behind ``cli.py``: ``videorecog shots``, ``split`` and ``report``.
 
 Each takes a FILE that is a path, ``-`` or an http(s) URL (``inputs.py``), shows a progress bar on
 a terminal (``progress.py``), prints its result on standard output and errors on standard error
