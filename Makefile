@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench format clean promtool stores
+.PHONY: demo test lint bench format clean promtool chromium stores
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,18 +23,30 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/videorecog demo --log-format console --log-level WARNING
 
-# Debian packages the tests and benchmarks run, installed when missing (as root, or with sudo);
-# the package lists are updated only when the first attempt fails. Their services are not started.
-apt_install = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends $(1) >/dev/null \
-	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $(1) >/dev/null; }
+# $(call apt_install,COMMAND,PACKAGE): install Debian's PACKAGE (as root, or with sudo), updating the
+# package lists only when the first try fails.
+define apt_install
+	@echo "installing $(1) (Debian package $(2))"
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends $(2) >/dev/null \
+	|| { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $(2) >/dev/null; }
+endef
 
-# promtool (package prometheus) checks the alert rules, the Prometheus config and /metrics.
+# promtool (Debian's prometheus package) checks the alert rules, the Prometheus config and the
+# /metrics output in tests; installed when missing. The package's own service is not started.
 PROMTOOL := $(shell command -v promtool 2>/dev/null)
 promtool:
 ifeq ($(PROMTOOL),)
-	@echo "installing promtool (Debian package prometheus)"
-	@$(call apt_install,prometheus)
+	$(call apt_install,promtool,prometheus)
+endif
+
+# Chromium (Debian's chromium package) renders the storyboard page headless in a test; installed
+# when missing.
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+chromium:
+ifeq ($(CHROMIUM),)
+	$(call apt_install,chromium,chromium)
 endif
 
 # The tests use the machine's PostgreSQL and Redis when they run on their standard ports, and
@@ -43,15 +55,13 @@ REDIS_SERVER := $(shell command -v redis-server 2>/dev/null)
 PG_CTL := $(shell command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null)
 stores:
 ifeq ($(REDIS_SERVER),)
-	@echo "installing redis-server (Debian package redis-server)"
-	@$(call apt_install,redis-server)
+	$(call apt_install,redis-server,redis-server)
 endif
 ifeq ($(PG_CTL),)
-	@echo "installing PostgreSQL (Debian package postgresql)"
-	@$(call apt_install,postgresql)
+	$(call apt_install,pg_ctl,postgresql)
 endif
 
-test: $(VENV)/.installed promtool stores
+test: $(VENV)/.installed promtool chromium stores
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
@@ -69,8 +79,7 @@ format: $(VENV)/.installed
 FFMPEG := $(shell command -v ffmpeg 2>/dev/null)
 bench: $(VENV)/.installed-bench
 ifeq ($(FFMPEG),)
-	@echo "installing ffmpeg (Debian package ffmpeg)"
-	@$(call apt_install,ffmpeg)
+	$(call apt_install,ffmpeg,ffmpeg)
 endif
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

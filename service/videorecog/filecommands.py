@@ -1,4 +1,4 @@
-"""The one-shot file commands behind ``cli.py``: ``videorecog shots`` and ``videorecog split``.
+"""The one-shot file commands behind ``cli.py``: ``videorecog shots``, ``split`` and ``report``.
 
 Each takes a FILE that is a path, ``-`` or an http(s) URL (``inputs.py``), shows a progress bar on
 a terminal (``progress.py``), prints its result on standard output and errors on standard error
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from videorecog.inputs import FetchRules, allow_list
 from videorecog.settings import Settings
@@ -18,10 +18,11 @@ from videorecog.settings import Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from videorecog.analysis.tasks import ShotsResult
+    from videorecog.analysis.tasks import Progress, ShotsResult
     from videorecog.shotlist import ShotList
 
 FORMATS = ("json", "csv", "edl", "otio", "fcpxml")
+T = TypeVar("T")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,13 +130,21 @@ def detect_with_progress(path: Path, args: argparse.Namespace) -> ShotsResult:
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
     from videorecog.analysis.tasks import detect_shots
+
+    return with_progress(path, args, "shots", lambda p: detect_shots(str(path), progress=p))
+
+
+def with_progress(
+    path: Path, args: argparse.Namespace, description: str, work: Callable[[Progress], T]
+) -> T:
+    """``work(progress)`` under a progress bar (on a terminal) sized by the frames expected."""
     from videorecog.progress import FrameProgress
 
     _, _, total = video_facts(str(path))
     with FrameProgress(
-        total, description="shots", quiet=args.quiet, delay=args.progress_delay
+        total, description=description, quiet=args.quiet, delay=args.progress_delay
     ) as progress:
-        return detect_shots(str(path), progress=progress)
+        return work(progress)
 
 
 def add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,6 +189,7 @@ def run_split(settings: Settings, args: argparse.Namespace) -> int:
             "start": round(shots[p.shot].start, 6),
             "end": round(shots[p.shot].end, 6),
             "method": p.method,
+            "encoded_frames": p.encoded_frames,
         }
         for p in pieces
     ]
@@ -193,28 +203,39 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(settings: Settings, args: argparse.Namespace) -> int:
-    """Detect the shots, write the storyboard, print ``{"Report": page, "Pictures": [...]}``."""
+    """Analyse the video once, write the storyboard (page, contact sheet, covers, GIF), print
+    ``{"Report": page, "ContactSheet": png, "Covers": [...], "Gif": gif}``."""
     from pathlib import Path
 
     import orjson
 
     from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import storyboard
     from videorecog.inputs import open_source
     from videorecog.protocol.errors import InvalidFileError
     from videorecog.report import write_report
     from videorecog.shotlist import shot_list
 
+    out_dir = Path(args.out)
     try:
         with open_source(args.file, fetch_rules(settings, args)) as source:
-            result = detect_with_progress(source.path, args)
-            shots = shot_list(result, source.name, source.media_url)
-            origin = result.shot_times[0] if result.shot_times else 0.0
-            report = write_report(str(source.path), shots, origin, Path(args.out))
+            story = with_progress(
+                source.path,
+                args,
+                "storyboard",
+                lambda p: storyboard(str(source.path), str(out_dir), source.name, progress=p),
+            )
+            shots = shot_list(story.shots, source.name, source.media_url)
+            report = write_report(str(source.path), story, shots, out_dir)
     except (InvalidVideo, InvalidFileError, OSError) as exc:
         return _fail(exc)
     out = {
         "Report": str(report.page.resolve()),
-        "Pictures": [str(p.resolve()) for p in report.pictures],
+        "ContactSheet": str(report.contact_sheet.resolve()),
+        "Covers": [
+            {"ImageURL": str(c.path.resolve()), "Confidence": c.confidence} for c in report.covers
+        ],
+        "Gif": str(report.gif.resolve()) if report.gif is not None else None,
     }
     print(orjson.dumps(out).decode(), flush=True)
     return 0

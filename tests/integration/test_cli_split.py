@@ -36,19 +36,22 @@ def _split(clip: Path, out: Path) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize(
-    ("plan", "method", "tolerance"),
-    [("cuts", "copy", 0.0), ("cuts_mid_gop", "encode", 4.0)],
+    ("plan", "methods", "tolerance"),
+    [("cuts", ["copy"] * 4, 0.0), ("cuts_mid_gop", ["smart", "encode", "encode", "encode"], 4.0)],
 )
-def test_split_is_frame_exact(tmp_path: Path, plan: str, method: str, tolerance: float) -> None:
+def test_split_is_frame_exact(
+    tmp_path: Path, plan: str, methods: list[str], tolerance: float
+) -> None:
     """Each file holds exactly its shot's frames, starting with the shot's first frame: copied
-    bit for bit when the cuts are keyframes, re-encoded (close to the source) when not."""
+    bit for bit when the cuts are keyframes, re-encoded (close to the source) when not; with one
+    keyframe only (frame 0), the first shot is copied up to its last group of B-frames."""
     clip = tmp_path / f"{plan}.mp4"
     truth = render(PLANS[plan], clip)
     outputs = _split(clip, tmp_path / "out")
     starts = [0, *truth.cuts]
     assert [o["start_frame"] for o in outputs] == starts
     assert [o["end_frame"] for o in outputs] == [*truth.cuts, truth.frames]
-    assert {o["method"] for o in outputs} == {method}
+    assert [o["method"] for o in outputs] == methods
     source = _frames(clip)
     for o in outputs:
         path = Path(str(o["file"]))
@@ -157,7 +160,7 @@ def test_split_mixes_copied_and_encoded_shots(tmp_path: Path) -> None:
     outputs = _split(clip, tmp_path / "out")
     assert [o["start_frame"] for o in outputs] == [0, *truth.cuts]
     # An encoded shot's last frames leave the decoder after the next, copied, shot has begun.
-    assert [o["method"] for o in outputs] == ["encode", "encode", "copy", "copy"]
+    assert [o["method"] for o in outputs] == ["smart", "encode", "copy", "copy"]
     source = _frames(clip)
     for o in outputs:
         pieces = _frames(Path(str(o["file"])))
@@ -165,3 +168,34 @@ def test_split_mixes_copied_and_encoded_shots(tmp_path: Path) -> None:
         assert len(pieces) == end - first
         assert np.abs(pieces[0] - source[first]).mean() <= 4.0
         assert np.abs(pieces[-1] - source[end - 1]).mean() <= 4.0
+
+
+def test_smart_cut_copies_between_keyframes_and_encodes_the_ends(tmp_path: Path) -> None:
+    """With cuts between keyframes, each file re-encodes only the frames from its cut to the next
+    keyframe and its last group of B-frames, copies the rest bit for bit, and holds exactly its
+    shot's frames."""
+    plain = tmp_path / "plain.mp4"
+    truth = render(PLANS["cuts_mid_gop"], plain)
+    clip = tmp_path / "gops.mp4"
+    keyframes = {20, 48, 64, 90, 105, 135}  # none at a cut (40, 75, 120)
+    _keyframes_at(plain, clip, keyframes)
+    outputs = _split(clip, tmp_path / "out")
+    assert [o["start_frame"] for o in outputs] == [0, *truth.cuts]
+    assert [o["method"] for o in outputs] == ["smart"] * 4
+    source = _frames(clip)
+    for o in outputs:
+        pieces = _frames(Path(str(o["file"])))
+        first, end = int(str(o["start_frame"])), int(str(o["end_frame"]))
+        head = min(k for k in [*keyframes, 0] if k >= first) - first
+        assert len(pieces) == end - first
+        encoded = int(str(o["encoded_frames"]))
+        assert head <= encoded <= head + 4  # the head, and a tail of at most a B-frame group
+        exact = [k for k, piece in enumerate(pieces) if not np.abs(piece - source[first + k]).any()]
+        assert len(exact) >= len(pieces) - encoded
+        assert exact[0] == head  # copied from the keyframe on
+        for k, piece in enumerate(pieces):  # the re-encoded ones close to their source frames
+            assert np.abs(piece - source[first + k]).mean() <= 4.0
+        if first:
+            assert np.abs(pieces[0] - source[first - 1]).mean() > 20
+        if end < len(source):
+            assert np.abs(pieces[-1] - source[end]).mean() > 20

@@ -37,14 +37,15 @@ There is no minimum shot length: a shot of a few frames between two cuts is kept
 detections within ``merge_frames`` of each other are one boundary (a cut before a gradual
 transition, else the stronger).
 
-Memory: two scalars a frame (mean luma, contrast) for the whole video; pictures only for the last
-``2(W+C)`` frames of the longest window and one chunk.
+Memory: two scalars a frame (mean luma, contrast) for the whole video, three with ``scores``;
+pictures only for the last ``2(W+C)`` frames of the longest window and one chunk.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -262,6 +263,10 @@ class AdaptiveShotDetector:
     """The default detector (see the module docstring)."""
 
     params: DetectorParams = field(default_factory=DetectorParams)
+    # When given, each ``detect`` fills it with every frame's cut score, the standout that the cut
+    # test holds against ``cut_standout`` (frame 0: 0), for pictures of the detection signal. It is
+    # one more number a frame, so it is kept only when asked for.
+    scores: array[float] | None = None
 
     def detect(self, frames: Iterable[Frame], fps: float) -> list[Boundary]:
         p = self.params
@@ -272,6 +277,9 @@ class AdaptiveShotDetector:
         contrasts: list[FloatArray] = []
         pictures: _Pictures | None = None
         next_cut = 1
+        if self.scores is not None:
+            del self.scores[:]
+            self.scores.append(0.0)
         for images in _chunks(frames):
             keep_from = max(0, min([next_cut - p.window - 1] + [s.next - s.reach for s in scales]))
             pictures = (
@@ -333,6 +341,8 @@ class AdaptiveShotDetector:
                 baseline[some] = np.nanmedian(steps[some], axis=1)
         here = pictures.steps[t - pictures.first]
         jumps = standout(here, baseline, p)
+        if self.scores is not None:  # centres come in order, each frame once
+            self.scores.extend(jumps.tolist())
         # A change of brightness alone (a flash fading, a light switched on) is no cut: the
         # structure must change more than around it too.
         floor = p.floors[2]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
+import itertools
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +69,26 @@ class VideoAnalysis:
     failed: Mapping[str, InvalidVideo] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Still:
+    """One frame of a storyboard."""
+
+    frame: int
+    time: float  # the stream's own timestamp (seconds)
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """Everything a storyboard shows, from one decoding pass (and seeks for the pictures)."""
+
+    shots: ShotsResult
+    stills: list[tuple[Still, Still, Still]]  # each shot's first, middle and last frame
+    signal: list[float]  # every frame's cut score (``AdaptiveShotDetector.scores``)
+    cut_score: float  # the score a cut reaches (``DetectorParams.cut_standout``)
+    covers: list[CoverFile]  # best first; none for a video with nothing visible
+    gif: CoverFile | None
+
+
 @dataclass
 class _Pass:
     """One decoding pass: the detector's boundaries, the frame count and cover candidates."""
@@ -76,6 +98,7 @@ class _Pass:
     frames: int
     pool: covers.CandidatePool
     times: array[float] = field(default_factory=lambda: array("d"))  # each frame's, in order
+    signal: array[float] = field(default_factory=lambda: array("f"))  # when asked for
 
 
 Progress = Callable[[int], None]
@@ -101,20 +124,27 @@ def _analyse(
     with_candidates: bool,
     progress: Progress | None = None,
     survey: bool | None = None,
+    signal: bool = False,
 ) -> _Pass:
     """One pass over the video. ``survey``: decode reference frames only where that is exact
     (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
-    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed."""
+    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed. ``signal``: keep every frame's
+    cut score."""
     if survey is not False:
         try:
-            return _analysis_pass(path, with_candidates, progress, survey=survey)
+            return _analysis_pass(path, with_candidates, progress, survey=survey, signal=signal)
         except SurveyUnavailable:
             pass
-    return _analysis_pass(path, with_candidates, progress, survey=False)
+    return _analysis_pass(path, with_candidates, progress, survey=False, signal=signal)
 
 
 def _analysis_pass(
-    path: str, with_candidates: bool, progress: Progress | None, *, survey: bool | None
+    path: str,
+    with_candidates: bool,
+    progress: Progress | None,
+    *,
+    survey: bool | None,
+    signal: bool = False,
 ) -> _Pass:
     container = decode.open_video(path)
     try:
@@ -124,7 +154,7 @@ def _analysis_pass(
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
         pool = covers.CandidatePool()
-        detector = AdaptiveShotDetector()
+        detector = AdaptiveShotDetector(scores=array("f") if signal else None)
         count = 0
         times = array("d")
         source: Iterable[decode.Frame] = (
@@ -166,7 +196,7 @@ def _analysis_pass(
             boundaries = detector.detect(frames(), info.fps)
     finally:
         container.close()
-    return _Pass(info, boundaries, count, pool, times)
+    return _Pass(info, boundaries, count, pool, times, detector.scores or array("f"))
 
 
 def detect_shots(
@@ -178,6 +208,42 @@ def detect_shots(
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
     return _shots_of(_analyse(path, with_candidates=False, progress=progress, survey=survey))
+
+
+def storyboard(path: str, out_dir: str, stem: str, progress: Progress | None = None) -> Storyboard:
+    """The shots, each one's first, middle and last frames, the detection signal, the covers
+    (``<stem>-cover-<n>.jpg``) and a GIF preview (``<stem>-cover-<n>.gif``) in ``out_dir``.
+
+    Raises:
+        InvalidVideo: the file cannot be decoded or holds no usable video.
+    """
+    result = _analyse(path, with_candidates=True, progress=progress, signal=True)
+    shots = _shots_of(result)
+    made = _made_covers(path, result, COVER_OUTPUTS, Path(out_dir), f"{stem}-cover", "jpeg")
+    images, gifs = (made[k] for k in COVER_OUTPUTS)
+    return Storyboard(
+        shots,
+        _stills(shots, result.times),
+        result.signal.tolist(),
+        AdaptiveShotDetector().params.cut_standout,
+        # Nothing visible: the storyboard still shows the shots.
+        images.covers if isinstance(images, CoversResult) else [],
+        gifs.covers[0] if isinstance(gifs, CoversResult) and gifs.covers else None,
+    )
+
+
+def _stills(shots: ShotsResult, times: Sequence[float]) -> list[tuple[Still, Still, Still]]:
+    """Each shot's first and last frames, and the first frame at or after its middle time."""
+    ids = [*shots.shot_frame_ids, shots.frames]
+    stills = []
+    for first, end in itertools.pairwise(ids):
+        stop = times[end] if end < len(times) else shots.end_time
+        middle = bisect.bisect_left(times, (times[first] + stop) / 2 - 1e-6, first, end - 1)
+        last = end - 1
+        stills.append(
+            (Still(first, times[first]), Still(middle, times[middle]), Still(last, times[last]))
+        )
+    return stills
 
 
 def make_covers(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from tests.clips import Clip
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.scoring import Labels, score
 from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
-from videorecog.analysis.tasks import detect_shots
+from videorecog.analysis.tasks import detect_shots, storyboard
 
 GENERATED = [
     "cuts",
@@ -84,3 +85,15 @@ def test_short_window_detections_stand_inside_a_long_windows_span() -> None:
     ]
     merged = AdaptiveShotDetector._merge_gradual(found)
     assert [b.frame for b in merged] == [295, 316, 334, 380]
+
+
+def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(
+    clips: dict[str, Clip], tmp_path: Path
+) -> None:
+    """The storyboard's pass keeps one cut score per frame; the cuts, and only they, reach the
+    detector's bar, and its shots are those of ``detect_shots``."""
+    clip = clips["cuts"]
+    story = storyboard(str(clip.path), str(tmp_path), "cuts")
+    assert len(story.signal) == clip.truth.frames
+    assert [k for k, s in enumerate(story.signal) if s >= story.cut_score] == list(clip.truth.cuts)
+    assert story.shots.shot_frame_ids == detect_shots(str(clip.path)).shot_frame_ids
