@@ -191,6 +191,12 @@ class CoverStore:
                     extra={"video_id": video_id, "reason": exc.reason, "error": str(exc)},
                 )
                 return {"store_error": f"{exc.reason}: {exc}"[:500]}
+            except Exception:
+                # A bug in one copy must not stop the pipeline: that output is marked, the event
+                # completes, and the log has the traceback.
+                self._metrics.cover_store_failures.labels("unexpected").inc()
+                log.exception("cover copy crashed", extra={"video_id": video_id})
+                return {"store_error": "unexpected: the copy failed unexpectedly"}
             finally:
                 self._metrics.cover_store_duration.observe(time.monotonic() - started)
         return {"stored_url": stored.stored_url, "sha256": stored.sha256}

@@ -8,7 +8,7 @@ PREFIX = "videorecog_pipeline"
 _API_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
 _COPY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-COVER_STORE_FAILURES = ("download", "too_large", "upload")
+COVER_STORE_FAILURES = ("download", "too_large", "upload", "unexpected")
 """Why a cover copy failed: the ``reason`` label of ``cover_store_failures_total``."""
 
 
