@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         subparsers,
         "pipeline",
         "run the pipeline: upload events in, results out",
-        ["kafka", "api", "pipeline"],
+        ["kafka", "api", "pipeline", "covers", "s3"],
         _run_pipeline,
     )
     simulator = _command(

@@ -4,9 +4,11 @@ raises ValueError (``settings.load`` turns that into a SettingsError naming the 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -42,6 +44,10 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 def text(raw: str) -> str:
     return raw.strip()
+
+
+def secret(raw: str) -> Secret:
+    return Secret(raw.strip())
 
 
 def instance_id(raw: str) -> str:
@@ -151,3 +157,40 @@ def allow_hosts(raw: str) -> tuple[str, ...]:
         if "/" in entry:
             ipaddress.ip_network(entry, strict=False)  # raises ValueError with a clear message
     return entries
+
+
+# --- object storage ---
+
+# S3's rules for new buckets (Alibaba OSS and MinIO follow them too): 3-63 characters of lower-case
+# letters, digits, dots and hyphens, starting and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+class S3Url(NamedTuple):
+    """``s3://bucket/prefix``: a bucket and a key prefix without leading or trailing slashes."""
+
+    bucket: str
+    prefix: str
+
+    def uri(self, key: str) -> str:
+        """The ``s3://`` URI of an object of this bucket."""
+        return f"s3://{self.bucket}/{key}"
+
+
+def s3_url(raw: str) -> S3Url:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError(f"must be s3://bucket[/prefix], got {raw!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"must not have a query or fragment, got {raw!r}")
+    if not _BUCKET.fullmatch(parts.netloc) or ".." in parts.netloc:
+        raise ValueError(f"{parts.netloc!r} is not a bucket name (3-63 of a-z 0-9 . -)")
+    segments = [s for s in parts.path.split("/") if s]
+    if any(s in {".", ".."} for s in segments):
+        raise ValueError(f"the prefix must not contain . or .. segments, got {raw!r}")
+    return S3Url(parts.netloc, "/".join(segments))
+
+
+def optional_s3_url(raw: str) -> S3Url | None:
+    return s3_url(raw) if raw.strip() else None

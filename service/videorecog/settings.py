@@ -19,15 +19,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from videorecog import parsers
-from videorecog.parsers import Secret
+from videorecog.parsers import S3Url, Secret
 
 __all__ = [
     "VARIABLES",
     "ApiSettings",
+    "CoverStoreSettings",
     "EngineSettings",
     "KafkaSettings",
     "LogSettings",
     "PipelineSettings",
+    "S3Settings",
+    "S3Url",
     "Secret",
     "Settings",
     "SettingsError",
@@ -166,7 +169,7 @@ class ApiSettings:
     )
     access_key_secret: Secret = setting(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        lambda raw: Secret(raw.strip()),
+        parsers.secret,
         "",
         "AccessKey secret",
         secret=True,
@@ -262,6 +265,65 @@ class PipelineSettings:
     )
 
 
+# --- durable covers: copies in S3-compatible storage ---
+
+
+@dataclass(frozen=True)
+class CoverStoreSettings:
+    url: S3Url | None = setting(
+        "VIDEORECOG_COVER_STORE_URL",
+        parsers.optional_s3_url,
+        "",
+        "copy each cover to s3://bucket/prefix while its link is valid (empty: off)",
+    )
+    concurrency: int = setting(
+        "VIDEORECOG_COVER_STORE_CONCURRENCY",
+        parsers.positive_int,
+        "4",
+        "covers copied at once (memory in flight: at most this x the largest cover)",
+    )
+    max_bytes: int = setting(
+        "VIDEORECOG_COVER_STORE_MAX_BYTES",
+        parsers.positive_int,
+        str(16 << 20),
+        "largest cover copied; a larger one is marked store_error",
+    )
+    attempts: int = setting(
+        "VIDEORECOG_COVER_STORE_ATTEMPTS",
+        parsers.positive_int,
+        "4",
+        "tries of a cover download, and of its upload, that fail transiently",
+    )
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint_url: str = setting(
+        "VIDEORECOG_S3_ENDPOINT_URL",
+        parsers.optional_http_url,
+        "",
+        "S3-compatible endpoint (OSS, MinIO, SeaweedFS; empty: AWS S3)",
+    )
+    access_key_id: str = setting(
+        "AWS_ACCESS_KEY_ID",
+        parsers.text,
+        "",
+        "S3 access key id (empty: the AWS default credential chain)",
+    )
+    secret_access_key: Secret = setting(
+        "AWS_SECRET_ACCESS_KEY", parsers.secret, "", "S3 secret access key", secret=True
+    )
+    region: str = setting("AWS_REGION", parsers.text, "", "S3 region (empty: the store's default)")
+    # Alibaba OSS answers only virtual-hosted requests (bucket.host); an in-cluster MinIO or
+    # SeaweedFS has no DNS name per bucket and needs path-style requests (host/bucket).
+    addressing_style: Literal["auto", "path", "virtual"] = setting(
+        "VIDEORECOG_S3_ADDRESSING_STYLE",
+        parsers.choice("auto", "path", "virtual"),
+        "auto",
+        "S3 request style: path (host/bucket), virtual (bucket.host) or auto",
+    )
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     host: str = setting(
@@ -328,6 +390,8 @@ class Settings:
     kafka: KafkaSettings
     api: ApiSettings
     pipeline: PipelineSettings
+    covers: CoverStoreSettings
+    s3: S3Settings
     engine: EngineSettings
 
 
@@ -421,3 +485,5 @@ def _check_consistency(settings: Settings) -> None:
         raise SettingsError(
             "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set together"
         )
+    if bool(settings.s3.access_key_id) != bool(settings.s3.secret_access_key):
+        raise SettingsError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")

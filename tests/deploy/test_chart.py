@@ -371,6 +371,120 @@ def test_notes_tell_what_to_do_next() -> None:
     assert "kubectl -n media rollout status deployment/vr-videorecog-pipeline" in text
 
 
+# --- autoscaling on pending jobs, durable covers, the fleet's Redis ---
+
+COVER_STORE_ENV = {
+    "VIDEORECOG_COVER_STORE_URL",
+    "VIDEORECOG_COVER_STORE_CONCURRENCY",
+    "VIDEORECOG_COVER_STORE_MAX_BYTES",
+    "VIDEORECOG_COVER_STORE_ATTEMPTS",
+    "VIDEORECOG_S3_ENDPOINT_URL",
+    "VIDEORECOG_S3_ADDRESSING_STYLE",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+}
+
+
+def test_pending_jobs_trigger_scales_on_this_release_s_jobs() -> None:
+    """With pendingJobs on, a Prometheus trigger beside the lag one sums the pending-jobs gauge
+    of this release's pipeline Service, with the threshold and server given."""
+    values = scenario_values("full")
+    manifests = render(values)
+    triggers = find(manifests, "ScaledObject", "-pipeline")["spec"]["triggers"]
+    assert [t["type"] for t in triggers] == ["kafka", "prometheus"]
+    prometheus = triggers[1]["metadata"]
+    pending = values["pipeline"]["autoscaling"]["pendingJobs"]
+    service = find(manifests, "Service", "-pipeline")["metadata"]["name"]
+    assert prometheus == {
+        "serverAddress": pending["serverAddress"],
+        "query": f'sum(videorecog_pipeline_jobs_pending{{namespace="media",service="{service}"}})',
+        "threshold": str(pending["threshold"]),
+    }
+    custom = _merge(values, {"pipeline": {"autoscaling": {"pendingJobs": {"query": "sum(x)"}}}})
+    triggers = find(render(custom), "ScaledObject", "-pipeline")["spec"]["triggers"]
+    assert triggers[1]["metadata"]["query"] == "sum(x)"
+
+
+def test_pending_jobs_trigger_is_off_by_default_and_needs_a_server() -> None:
+    """Autoscaling alone scales on lag only; pendingJobs without a Prometheus address is refused."""
+    values = _merge(scenario_values("minimal"), {"pipeline": {"autoscaling": {"enabled": True}}})
+    triggers = find(render(values), "ScaledObject", "-pipeline")["spec"]["triggers"]
+    assert [t["type"] for t in triggers] == ["kafka"]
+    values = _merge(values, {"pipeline": {"autoscaling": {"pendingJobs": {"enabled": True}}}})
+    with pytest.raises(helm.HelmError, match=re.escape("pendingJobs.serverAddress is required")):
+        render(values)
+
+
+def test_cover_store_is_configured_with_keys_from_its_own_secret() -> None:
+    """The full scenario sets every cover-store variable; the S3 keys come from their Secret."""
+    values = scenario_values("full")
+    env = _env(_container(render(values), "-pipeline"))
+    assert set(env) >= COVER_STORE_ENV
+    assert env["VIDEORECOG_COVER_STORE_URL"] == values["coverStore"]["url"]
+    assert env["VIDEORECOG_S3_ENDPOINT_URL"] == values["coverStore"]["endpointUrl"]
+    secret = values["coverStore"]["credentials"]["existingSecret"]
+    assert env["AWS_ACCESS_KEY_ID"]["secretKeyRef"] == {"name": secret, "key": "AWS_ACCESS_KEY_ID"}
+    assert env["AWS_SECRET_ACCESS_KEY"]["secretKeyRef"] == {
+        "name": secret,
+        "key": "AWS_SECRET_ACCESS_KEY",
+    }
+
+
+def test_cover_store_defaults_are_the_settings_defaults_and_off_without_a_url() -> None:
+    """Without coverStore.url no cover-store variable is set (the pipeline works as before); with
+    only the URL, the chart's defaults equal settings.py's and no S3 key is set (the default
+    credential chain)."""
+    minimal = scenario_values("minimal")
+    assert not set(_env(_container(render(minimal), "-pipeline"))) & COVER_STORE_ENV
+    values = _merge(minimal, {"coverStore": {"url": "s3://covers/p"}})
+    env = _env(_container(render(values), "-pipeline"))
+    keys = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert set(env) & COVER_STORE_ENV == COVER_STORE_ENV - keys
+    by_env = {var.env: var for var in VARIABLES}
+    for name in COVER_STORE_ENV - keys - {"VIDEORECOG_COVER_STORE_URL"}:
+        var = by_env[name]
+        assert var.parse(env[name]) == var.parse(var.default), name
+    settings = load({k: v for k, v in env.items() if isinstance(v, str)})
+    assert settings.covers.url is not None
+    assert settings.covers.url.bucket == "covers"
+
+
+def test_quota_redis_url_comes_from_the_value_or_a_secret() -> None:
+    """VIDEORECOG_QUOTA_REDIS_URL is set only when asked for: from quota.redisUrl, or from a
+    Secret when the URL carries a password."""
+    minimal = scenario_values("minimal")
+    name = "VIDEORECOG_QUOTA_REDIS_URL"
+    assert name not in _env(_container(render(minimal), "-pipeline"))
+    url = "redis://redis-master.redis:6379/0"
+    plain = _merge(minimal, {"quota": {"redisUrl": url}})
+    assert _env(_container(render(plain), "-pipeline"))[name] == url
+    secret = _merge(plain, {"quota": {"existingSecret": "videorecog-redis"}})
+    assert _env(_container(render(secret), "-pipeline"))[name]["secretKeyRef"] == {
+        "name": "videorecog-redis",
+        "key": name,
+    }
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"coverStore": {"url": "https://covers.example.com/p"}},
+        {"coverStore": {"url": "s3://Covers/p"}},
+        {"coverStore": {"addressingStyle": "dns"}},
+        {"coverStore": {"credentials": {"secretAccessKey": "inline"}}},  # never in values
+        {"quota": {"redisUrl": "http://redis:6379"}},
+        {"pipeline": {"autoscaling": {"pendingJobs": {"threshold": 0}}}},
+        {"pipeline": {"autoscaling": {"pendingJobs": {"serverAddress": "prometheus:9090"}}}},
+    ],
+)
+def test_schema_refuses_bad_cover_store_quota_and_scaling_values(overrides: dict[str, Any]) -> None:
+    """Malformed URLs, unknown styles, inline secrets and a zero threshold never render."""
+    chart = helm.Chart.load(str(CHART))
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(_merge(scenario_values("minimal"), overrides))
+
+
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overrides.items():

@@ -93,3 +93,21 @@ def test_grafana_provisioning_points_at_the_dashboard_and_datasource() -> None:
     variable = dashboard()["templating"]["list"][0]
     assert variable["type"] == "datasource"
     assert variable["current"]["value"] == source["uid"]
+
+
+def test_durable_covers_have_their_own_row() -> None:
+    """A "Durable covers" row shows copies stored and failed by reason, the failure ratio, the
+    copy time and the bytes stored."""
+    panels = dashboard()["panels"]
+    rows = [p for p in panels if p["type"] == "row"]
+    assert "Durable covers" in [r["title"] for r in rows]
+    row_y = next(r["gridPos"]["y"] for r in rows if r["title"] == "Durable covers")
+    below = [p for p in panels if p["type"] != "row" and p["gridPos"]["y"] > row_y]
+    text = " ".join(t["expr"] for p in below for t in p["targets"])
+    for wanted in [
+        "videorecog_pipeline_covers_stored_total",
+        "sum by (reason) (rate(videorecog_pipeline_cover_store_failures_total",
+        "videorecog_pipeline_cover_store_duration_seconds_bucket",
+        "videorecog_pipeline_cover_store_bytes_total",
+    ]:
+        assert wanted in text, wanted

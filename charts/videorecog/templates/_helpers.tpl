@@ -143,3 +143,15 @@ Where the topics are: shared by the pipeline and the topics hook, so they never 
 - name: VIDEORECOG_JOBS_TOPIC
   value: {{ .Values.kafka.jobsTopic | quote }}
 {{- end }}
+
+{{/*
+The pending jobs of this release's pipeline, as the Prometheus Operator labels the series it
+scrapes through the ServiceMonitor (namespace, service); pendingJobs.query replaces it.
+*/}}
+{{- define "videorecog.pendingJobsQuery" -}}
+{{- with .Values.pipeline.autoscaling.pendingJobs.query }}
+{{- . }}
+{{- else }}
+{{- printf "sum(videorecog_pipeline_jobs_pending{namespace=%q,service=%q})" .Release.Namespace (include "videorecog.pipeline.fullname" .) }}
+{{- end }}
+{{- end }}

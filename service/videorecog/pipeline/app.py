@@ -3,7 +3,8 @@
 Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
 closed in reverse: the start-up checks of the broker and the topics (``startup.py``; missing
 topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client, the job
-log, then the consumer with the ``Pipeline`` built on all of them. The app serves ``/metrics``,
+log, the cover store (only with VIDEORECOG_COVER_STORE_URL), then the consumer with the
+``Pipeline`` built on all of them. The app serves ``/metrics``,
 ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work (``runner.py``).
 """
 
@@ -15,6 +16,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from videorecog.client import VideorecogClient
+from videorecog.pipeline.coverstore import CoverStore
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
@@ -26,6 +28,7 @@ from videorecog.settings import Settings
 PRODUCER = web.AppKey("producer", AIOKafkaProducer)
 CLIENT = web.AppKey("client", VideorecogClient)
 JOBLOG = web.AppKey("joblog", JobLog)
+COVERS = web.AppKey("covers", CoverStore)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 
 
@@ -71,6 +74,22 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             app[JOBLOG] = joblog
             yield
 
+    async def covers_ctx(app: web.Application) -> AsyncIterator[None]:
+        c = settings.covers
+        if c.url is None:
+            yield  # off: results keep only the API's expiring links
+            return
+        async with CoverStore(
+            c.url,
+            settings.s3,
+            metrics,
+            concurrency=c.concurrency,
+            max_bytes=c.max_bytes,
+            attempts=c.attempts,
+        ) as covers:
+            app[COVERS] = covers
+            yield
+
     async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=k.bootstrap_servers,
@@ -91,6 +110,7 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             producer=app[PRODUCER],
             client=app[CLIENT],
             joblog=app[JOBLOG],
+            covers=app.get(COVERS),
         )
         consumer.subscribe([k.input_topic], listener=pipeline.listener)
         async with consumer:
@@ -102,7 +122,9 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
                 # session timeout (aiokafka leaves only as a dynamic member).
                 await leave_group(consumer, k.group_id, k.instance_id)
 
-    app.cleanup_ctx.extend([checks_ctx, producer_ctx, client_ctx, joblog_ctx, consumer_ctx])
+    app.cleanup_ctx.extend(
+        [checks_ctx, producer_ctx, client_ctx, joblog_ctx, covers_ctx, consumer_ctx]
+    )
 
     def live() -> bool:
         pipeline = app.get(PIPELINE)

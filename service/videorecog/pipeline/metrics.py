@@ -7,6 +7,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 PREFIX = "videorecog_pipeline"
 _API_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
+_COPY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+COVER_STORE_FAILURES = ("download", "too_large", "upload", "unexpected")
+"""Why a cover copy failed: the ``reason`` label of ``cover_store_failures_total``."""
 
 
 class PipelineMetrics:
@@ -83,3 +86,25 @@ class PipelineMetrics:
             registry=r,
         )
         self.commits = Counter(f"{PREFIX}_commits", "Offset commits", registry=r)
+        # Durable covers (VIDEORECOG_COVER_STORE_URL).
+        self.covers_stored = Counter(
+            f"{PREFIX}_covers_stored", "Covers copied to the cover store", registry=r
+        )
+        self.cover_store_failures = Counter(
+            f"{PREFIX}_cover_store_failures",
+            "Cover copies that failed after their retries (marked store_error), by reason",
+            ["reason"],
+            registry=r,
+        )
+        # Every reason exported from the start: an alert's rate() then sees the first failure.
+        for reason in COVER_STORE_FAILURES:
+            self.cover_store_failures.labels(reason)
+        self.cover_store_bytes = Counter(
+            f"{PREFIX}_cover_store_bytes", "Bytes of covers copied to the cover store", registry=r
+        )
+        self.cover_store_duration = Histogram(
+            f"{PREFIX}_cover_store_duration_seconds",
+            "One cover's copy, download to stored or failed, retries included",
+            buckets=_COPY_BUCKETS,
+            registry=r,
+        )

@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 from videorecog.client import VideorecogClient
 from videorecog.pipeline.backoff import PollPolicy, RetryPolicy
 from videorecog.pipeline.committer import Committer
+from videorecog.pipeline.coverstore import CoverStore
 from videorecog.pipeline.dispatcher import Dispatcher
 from videorecog.pipeline.intake import Intake
 from videorecog.pipeline.joblog import JobLog, job_key
@@ -74,6 +75,7 @@ class Pipeline:
         producer: AIOKafkaProducer,
         client: VideorecogClient,
         joblog: JobLog,
+        covers: CoverStore | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -105,6 +107,7 @@ class Pipeline:
             pollers=p.pollers,
             on_done=self._publish,
             on_forget=self._room_changed,
+            covers=covers,
         )
         self._intake = Intake(
             consumer,

@@ -36,10 +36,21 @@ class TaskState:
     submitted: float = 0.0  # monotonic, for job_duration_seconds
     polls: int = 0
     resubmitted: bool = False
+    # Durable covers: while ``copying`` the task has its outcome but the event is not done; then
+    # ``stored`` holds, per output, its stored_url and sha256 or its store_error.
+    copying: bool = False
+    stored: list[dict[str, str]] | None = None
 
     @property
     def kind(self) -> Task:
         return TASKS[self.task]
+
+    def cover_urls(self) -> list[str | None]:
+        """The links of a successful task's covers, one per output (none for other tasks)."""
+        if self.status is not JobStatus.PROCESS_SUCCESS or self.result is None:
+            return []
+        outputs = self.kind.parse(self.result).get("outputs", [])
+        return [output.get("image_url") for output in outputs]
 
     def entry(self) -> dict[str, Any]:
         """The task's part of the result record."""
@@ -48,6 +59,9 @@ class TaskState:
             out["job_id"] = self.job_id
         if self.status is JobStatus.PROCESS_SUCCESS and self.result is not None:
             out.update(self.kind.parse(self.result))
+            if self.stored is not None:
+                for output, copy in zip(out["outputs"], self.stored, strict=True):
+                    output.update(copy)
         if self.error_code:
             out["error_code"] = self.error_code
             out["error_message"] = self.error_message or ""
@@ -66,7 +80,7 @@ class EventState:
 
     @property
     def done(self) -> bool:
-        return all(t.status is not None for t in self.tasks.values())
+        return all(t.status is not None and not t.copying for t in self.tasks.values())
 
     def record(self) -> dict[str, Any]:
         """The result record (DESIGN.md schema)."""

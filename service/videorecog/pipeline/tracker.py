@@ -5,7 +5,8 @@ each job id is written to the job log before it is polled. A fixed set of poller
 pending job from one schedule (``PollSchedule``). A task the job log already knows (submitted
 before a crash, or by the partition's previous owner) is polled, not submitted again. Each task
 ends with an ``Outcome``; when every task of an event has one, ``on_done(event)`` is awaited and the
-event is forgotten.
+event is forgotten. With a ``CoverStore``, a task with covers counts as finished only once they
+are copied; the copy runs in a task of its own, so pollers never wait for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aiokafka import TopicPartition
 
 from videorecog.client import JobResult
 from videorecog.pipeline.backoff import PollPolicy, TypicalDuration
+from videorecog.pipeline.coverstore import CoverStore
 from videorecog.pipeline.dispatcher import Dispatcher
 from videorecog.pipeline.joblog import JobLog, job_key
 from videorecog.pipeline.metrics import PipelineMetrics
@@ -80,6 +82,7 @@ class JobTracker:
         pollers: int,
         on_done: Callable[[EventState], Awaitable[None]],
         on_forget: Callable[[], None] = lambda: None,
+        covers: CoverStore | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._dispatcher = dispatcher
@@ -90,6 +93,8 @@ class JobTracker:
         self._pollers = pollers
         self._on_done = on_done
         self._on_forget = on_forget
+        self._covers = covers
+        self._copies: asyncio.TaskGroup | None = None  # run()'s group, where copies run
         self._clock = clock
         self._typical = {name: TypicalDuration() for name in TASKS}
         self._events: dict[tuple[TopicPartition, int], EventState] = {}
@@ -142,6 +147,7 @@ class JobTracker:
     async def run(self) -> None:
         """Submitters and pollers, until cancelled. Raises: whatever kills one of them."""
         async with asyncio.TaskGroup() as group:
+            self._copies = group
             for i in range(self._submitters):
                 group.create_task(self._submitter(), name=f"submitter-{i}")
             for i in range(self._pollers):
@@ -237,6 +243,21 @@ class JobTracker:
         self._metrics.jobs_completed.labels(action, outcome.status.value).inc()
         if task.submitted:
             self._metrics.job_duration.labels(action).observe(self._clock() - task.submitted)
+        if self._covers is not None and task.cover_urls():
+            if self._copies is None:
+                raise RuntimeError("the tracker is not running")
+            task.copying = True
+            self._copies.create_task(self._keep_covers(self._covers, state, task), name="covers")
+            return
+        await self._complete(state)
+
+    async def _keep_covers(self, covers: CoverStore, state: EventState, task: TaskState) -> None:
+        """Copy the task's covers (their failures are marked, never raised), then finish it."""
+        task.stored = await covers.keep(state.event.video_id, task.cover_urls())
+        task.copying = False
+        await self._complete(state)
+
+    async def _complete(self, state: EventState) -> None:
         if state.done and not state.cancelled:
             await self._on_done(state)
             self._forget(state)

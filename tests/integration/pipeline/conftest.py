@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -164,3 +169,67 @@ async def simulated_api(**config: Any) -> AsyncIterator[tuple[Any, str]]:
     simulator = ApiSimulator({"ak-test": CREDENTIALS["ak-test"]}, SimulatorConfig(**config))
     async with serving(simulator.app(), "127.0.0.1", 0) as port:
         yield simulator, f"http://127.0.0.1:{port}"
+
+
+def start_pipeline(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``videorecog pipeline`` as a child process (to be killed), its output appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "videorecog", "pipeline"],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+class Results:
+    """Reads the output topic as results arrive: their bodies and video ids, in order."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        self.bodies: list[dict[str, Any]] = []
+
+    @property
+    def video_ids(self) -> list[str]:
+        return [body["video_id"] for body in self.bodies]
+
+    async def __aenter__(self) -> Results:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def read(self) -> int:
+        batches = await self._consumer.getmany(timeout_ms=100)
+        self.bodies += [orjson.loads(r.value) for b in batches.values() for r in b]
+        return len(self.bodies)
+
+
+async def kill_then_restart(
+    env: dict[str, str], results: Results, logs: Path, *, kill_after: int, count: int
+) -> None:
+    """Run ``videorecog pipeline`` until ``kill_after`` results are out and SIGKILL it; then run
+    it again with the same settings until ``count`` events have results, and stop it (SIGTERM,
+    exit status 0)."""
+    first = start_pipeline(env, logs / "first.log")
+    try:
+        async with asyncio.timeout(90):
+            while await results.read() < kill_after:
+                assert first.poll() is None, (logs / "first.log").read_text()[-3000:]
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert len(set(results.video_ids)) < count, "the crash should come mid-run"
+
+    second = start_pipeline(env, logs / "second.log")
+    try:
+        async with asyncio.timeout(120):
+            while len(set(results.video_ids)) < count:
+                assert second.poll() is None, (logs / "second.log").read_text()[-3000:]
+                await results.read()
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=60) == 0, (logs / "second.log").read_text()[-3000:]

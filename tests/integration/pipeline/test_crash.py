@@ -3,11 +3,6 @@ again for an event whose job id had been recorded."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -16,34 +11,14 @@ from aiokafka import AIOKafkaConsumer
 
 from tests.conftest import BROKERS
 from tests.integration.pipeline.conftest import (
+    Results,
     Topics,
     event,
+    kill_then_restart,
     pipeline_env,
     produce,
     simulated_api,
 )
-
-
-class Results:
-    """Reads the output topic as results arrive."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-        )
-        self.video_ids: list[str] = []
-
-    async def __aenter__(self) -> Results:
-        await self._consumer.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._consumer.stop()
-
-    async def read(self) -> int:
-        batches = await self._consumer.getmany(timeout_ms=100)
-        self.video_ids += [orjson.loads(r.value)["video_id"] for b in batches.values() for r in b]
-        return len(self.video_ids)
 
 
 async def _recorded_job_ids(bootstrap: str, topic: str) -> set[str]:
@@ -59,16 +34,6 @@ async def _recorded_job_ids(bootstrap: str, topic: str) -> set[str]:
             ids |= {orjson.loads(r.value)["job_id"] for b in batches.values() for r in b if r.value}
     finally:
         await consumer.stop()
-
-
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "videorecog", "pipeline"],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 # Also against noida-db with the idempotent producer on: it never expires a SIGKILLed member, so
@@ -97,25 +62,7 @@ async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
             VIDEORECOG_API_RATE_LIMIT="200",
             VIDEORECOG_API_CONCURRENCY="16",
         )
-        first = _start(env, tmp_path / "first.log")
-        try:
-            async with asyncio.timeout(90):
-                while await results.read() < 30:
-                    assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
-        finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-        assert await results.read() < count, "the crash should come mid-run"
-
-        second = _start(env, tmp_path / "second.log")
-        try:
-            async with asyncio.timeout(120):
-                while len(set(results.video_ids)) < count:
-                    assert second.poll() is None, (tmp_path / "second.log").read_text()[-3000:]
-                    await results.read()
-        finally:
-            second.send_signal(signal.SIGTERM)
-            assert second.wait(timeout=60) == 0, (tmp_path / "second.log").read_text()[-3000:]
+        await kill_then_restart(env, results, tmp_path, kill_after=30, count=count)
 
         recorded = await _recorded_job_ids(bootstrap_servers, topics.jobs)
         job_ids = dict(simulator.state.job_ids)
