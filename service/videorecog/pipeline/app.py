@@ -2,8 +2,9 @@
 
 Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
 closed in reverse: the start-up checks of the broker and the topics (``startup.py``; missing
-topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client, the job
-log, then the consumer with the ``Pipeline`` built on all of them. The app serves ``/metrics``,
+topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client and the
+request budgets (``quota.py``: with Redis, the fleet's), the job log, then the consumer with the
+``Pipeline`` built on all of them. The app serves ``/metrics``,
 ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work (``runner.py``).
 """
 
@@ -18,6 +19,7 @@ from videorecog.client import VideorecogClient
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.quota import Budgets, budgets
 from videorecog.pipeline.service import Pipeline
 from videorecog.pipeline.startup import check_broker, start_producer
 from videorecog.serving import add_health_routes
@@ -25,6 +27,7 @@ from videorecog.settings import Settings
 
 PRODUCER = web.AppKey("producer", AIOKafkaProducer)
 CLIENT = web.AppKey("client", VideorecogClient)
+BUDGETS = web.AppKey("budgets", Budgets)
 JOBLOG = web.AppKey("joblog", JobLog)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 
@@ -65,6 +68,11 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             app[CLIENT] = client
             yield
 
+    async def budgets_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with budgets(settings, metrics) as per_action:
+            app[BUDGETS] = per_action
+            yield
+
     async def joblog_ctx(app: web.Application) -> AsyncIterator[None]:
         reader = AIOKafkaConsumer(bootstrap_servers=k.bootstrap_servers, enable_auto_commit=False)
         async with JobLog(app[PRODUCER], k.jobs_topic, reader) as joblog:
@@ -91,6 +99,7 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             producer=app[PRODUCER],
             client=app[CLIENT],
             joblog=app[JOBLOG],
+            budgets=app[BUDGETS],
         )
         consumer.subscribe([k.input_topic], listener=pipeline.listener)
         async with consumer:
@@ -102,7 +111,9 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
                 # session timeout (aiokafka leaves only as a dynamic member).
                 await leave_group(consumer, k.group_id, k.instance_id)
 
-    app.cleanup_ctx.extend([checks_ctx, producer_ctx, client_ctx, joblog_ctx, consumer_ctx])
+    app.cleanup_ctx.extend(
+        [checks_ctx, producer_ctx, client_ctx, budgets_ctx, joblog_ctx, consumer_ctx]
+    )
 
     def live() -> bool:
         pipeline = app.get(PIPELINE)
