@@ -95,6 +95,7 @@ async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
             VIDEORECOG_MAX_INFLIGHT="120",
             VIDEORECOG_MAX_INFLIGHT_PER_PARTITION="60",
             VIDEORECOG_API_RATE_LIMIT="200",
+            VIDEORECOG_POLL_RATE_LIMIT="200",
             VIDEORECOG_API_CONCURRENCY="16",
         )
         first = _start(env, tmp_path / "first.log")
