@@ -9,9 +9,19 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 
+import orjson
 import pytest
 
-from tests.integration.pipeline.conftest import simulated_api
+from tests.conftest import Topics
+from tests.integration.pipeline.conftest import (
+    event,
+    pipeline_settings,
+    produce,
+    read_all,
+    running,
+    sample,
+    simulated_api,
+)
 from tests.stores import KillableRedis
 from videorecog.client import VideorecogClient
 from videorecog.pipeline.backoff import RetryPolicy
@@ -147,3 +157,45 @@ async def test_redis_away_falls_back_to_a_local_share_and_comes_back(
             while fallback() != 0:
                 await budget.acquire()
         assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_pipeline_completes_every_event_when_redis_stops_mid_run(
+    bootstrap_servers: str,
+    topics: Topics,
+    killable_redis: KillableRedis,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis killed while a pipeline works from the shared budget: every event still completes,
+    the fallback gauge is 1 and the fallback is logged once."""
+    caplog.set_level(logging.INFO, logger=QUOTA_LOG)
+    count = 30
+    await produce(
+        bootstrap_servers,
+        topics.input,
+        [event(f"v{i}", f"http://media.example/{i}.mp4", ["shots", "cover"]) for i in range(count)],
+    )
+    async with simulated_api(median_job_seconds=0.3, seed=17) as (simulator, endpoint):
+        settings = pipeline_settings(
+            bootstrap_servers,
+            topics,
+            endpoint,
+            VIDEORECOG_QUOTA_REDIS_URL=killable_redis.url,
+            VIDEORECOG_QUOTA_KEY=redis_prefix,
+            VIDEORECOG_API_RATE_LIMIT="10",
+            VIDEORECOG_QUOTA_FALLBACK_REPLICAS="2",
+        )
+        async with running(settings) as pipeline:
+            await read_all(bootstrap_servers, topics.output, want=5, distinct=lambda r: r.key)
+            assert sample(pipeline, "quota_fallback") == 0
+            killable_redis.kill()
+            results = await read_all(
+                bootstrap_servers, topics.output, want=count, distinct=lambda r: r.key
+            )
+            assert sample(pipeline, "quota_fallback") == 1
+    bodies = {orjson.loads(r.value)["video_id"]: orjson.loads(r.value) for r in results}
+    assert sorted(bodies) == sorted(f"v{i}" for i in range(count))
+    assert all(b["status"] == "succeeded" for b in bodies.values())
+    unreachable = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(unreachable) == 1
+    assert all(n == 2 for n in simulator.state.submissions.values())
