@@ -176,7 +176,7 @@ class SharedQuota:
         )
 
 
-def _quota(rate: float) -> rate_limiter.Quota:
+def gcra_quota(rate: float) -> rate_limiter.Quota:
     """GCRA quota of ``rate`` requests/s with a burst of one request.
 
     throttled-py counts whole requests over whole seconds, so 2.5/s is 5 per 2 s.
@@ -196,7 +196,7 @@ class SharedBudget:
         self._hold_ms = int(HOLD_SECONDS * 1000)
         self._limiter = Throttled(
             using=RateLimiterType.GCRA.value,
-            quota=_quota(rate),
+            quota=gcra_quota(rate),
             store=quota.store,
             key_prefix=KEY_PREFIX,
             timeout=-1,  # never its own polling wait: we sleep exactly the retry_after it returns
