@@ -243,8 +243,9 @@ class KillableRedis:
     """A ``redis-server`` of the test's own on a free loopback port, to stop and start again
     (the machine's or the run's Redis is shared and must never be stopped)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         self.port = free_port()
+        self._options = options
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -256,6 +257,7 @@ class KillableRedis:
         if binary is None:
             raise RuntimeError("redis-server is not installed (the Makefile installs it)")
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args.extend(self._options)
         self._process = subprocess.Popen(
             [binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

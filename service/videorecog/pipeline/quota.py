@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from throttled import RateLimiterType
 from throttled.asyncio import RedisStore, Throttled, rate_limiter
+from throttled.exceptions import StoreUnavailableError
 
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.protocol.constants import Action
@@ -49,7 +50,8 @@ KEY_PREFIX = "videorecog-quota"
 HOLD_SECONDS = 1.0  # the cloud counts requests per second: a throttle means this second is spent
 TIMEOUT_SECONDS = 0.5  # the longest a request waits on Redis itself before using the local bucket
 RETRY_SECONDS = 1.0  # how often a replica on its local bucket asks Redis again
-_UNREACHABLE = (RedisError, OSError, TimeoutError)
+# throttled-py wraps the Redis errors of its own calls in StoreUnavailableError.
+_UNREACHABLE = (RedisError, StoreUnavailableError, OSError, TimeoutError)
 
 
 class Budget(Protocol):
@@ -170,7 +172,7 @@ class SharedQuota:
         seconds = time.monotonic() - self._fallback_since
         self._fallback_since = None
         self.metrics.quota_fallback.set(0)
-        log.warning(
+        log.info(
             "quota Redis answers again: the fleet shares its budget",
             extra={"fallback_seconds": round(seconds, 1), "key": self.key},
         )

@@ -159,6 +159,24 @@ async def test_redis_away_falls_back_to_a_local_share_and_comes_back(
         assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
+async def test_a_redis_refusing_the_budget_script_falls_back(
+    redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that answers but will not run the GCRA script (scripting renamed away) is treated
+    as unreachable: the request gets its local turn instead of an error."""
+    caplog.set_level(logging.INFO, logger=QUOTA_LOG)
+    server = KillableRedis("--rename-command", "EVALSHA", "", "--rename-command", "EVAL", "")
+    server.start()
+    metrics = PipelineMetrics()
+    try:
+        async with SharedQuota(server.url, redis_prefix, metrics) as quota:
+            await quota.budget(SHOTS, 10.0).acquire()
+    finally:
+        server.kill()
+    assert metrics.registry.get_sample_value("videorecog_pipeline_quota_fallback") == 1
+    assert any("unreachable" in r.getMessage() for r in caplog.records)
+
+
 async def test_pipeline_completes_every_event_when_redis_stops_mid_run(
     bootstrap_servers: str,
     topics: Topics,
