@@ -7,9 +7,13 @@ pipeline (a subprocess, as in production). Scenarios:
 2. throughput: events/s through the whole chain with short jobs, and API requests per event;
 3. latency: jobs of median 5 s: polls per job and result delay (job finished -> result seen);
 4. memory: peak RSS of the pipeline process with 10,000 jobs pending;
-5. naive: one event at a time with the official SDK (reference b).
+5. naive: one event at a time with the official SDK (reference b);
+6. fleet: four pipeline processes in one consumer group against an account budget of 2
+   submissions/s per action, enforced by the simulator like the cloud: one budget in Redis beside
+   a bucket per process (``videorecog/fleet.py``). Redis is the machine's own on 6379 when it
+   answers, else a private ``redis-server`` on a free port.
 
-Usage: python bench/pipeline.py [--out docs/BENCHMARKS.md]
+Usage: python bench/pipeline.py [--out docs/BENCHMARKS.md] [--scenarios fleet] [--fleet-seconds 120]
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,15 +37,22 @@ from typing import Any
 import aiohttp
 import orjson
 import uvloop
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from report import update_block
+from videorecog import fleet
 from videorecog.broker import EmbeddedBroker, free_port
 from videorecog.client import VideorecogClient
-from videorecog.topics import TopicSpec, ensure_topics
+from videorecog.fleet import (
+    SUBMISSIONS,
+    FleetRun,
+    Topics,
+    produce_uploads,
+    run_fleet,
+    simulator_stats,
+)
 
 AK, SK = "bench", "bench-secret"
-PARTITIONS = 3
 
 
 def machine() -> str:
@@ -58,7 +71,7 @@ class Simulator:
 
 
 @asynccontextmanager
-async def simulator(job_seconds: float) -> AsyncIterator[Simulator]:
+async def simulator(job_seconds: float, *extra: str) -> AsyncIterator[Simulator]:
     port = free_port()
     with subprocess.Popen(
         [
@@ -72,6 +85,7 @@ async def simulator(job_seconds: float) -> AsyncIterator[Simulator]:
             f"{AK}:{SK}",
             "--job-seconds",
             str(job_seconds),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -85,50 +99,8 @@ async def simulator(job_seconds: float) -> AsyncIterator[Simulator]:
             process.wait()
 
 
-async def stats(endpoint: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(f"{endpoint}/stats") as response:
-        return dict(orjson.loads(await response.read()))
-
-
-class Topics:
-    def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:8]
-        self.input, self.output = f"in-{tag}", f"out-{tag}"
-        self.dlq, self.jobs, self.group = f"dlq-{tag}", f"jobs-{tag}", f"group-{tag}"
-
-    async def create(self, bootstrap: str) -> None:
-        await ensure_topics(
-            bootstrap,
-            [
-                TopicSpec(self.input, PARTITIONS),
-                TopicSpec(self.output, PARTITIONS),
-                TopicSpec(self.dlq, 1),
-                TopicSpec(self.jobs, PARTITIONS, config={"cleanup.policy": "compact"}),
-            ],
-        )
-
-
 def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "VIDEORECOG_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "VIDEORECOG_INPUT_TOPIC": topics.input,
-        "VIDEORECOG_OUTPUT_TOPIC": topics.output,
-        "VIDEORECOG_DLQ_TOPIC": topics.dlq,
-        "VIDEORECOG_JOBS_TOPIC": topics.jobs,
-        "VIDEORECOG_GROUP_ID": topics.group,
-        "VIDEORECOG_KAFKA_IDEMPOTENCE": "false",
-        "VIDEORECOG_ENDPOINT": endpoint,
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SK,
-        "VIDEORECOG_API_RATE_LIMIT": "100000",
-        "VIDEORECOG_API_CONCURRENCY": "64",
-        "VIDEORECOG_POLLERS": "32",
-        "VIDEORECOG_METRICS_PORT": str(free_port()),
-        "VIDEORECOG_LOG_LEVEL": "WARNING",
-        "VIDEORECOG_SHUTDOWN_GRACE_SECONDS": "2",
-        **extra,
-    }
+    return fleet.pipeline_env(bootstrap, topics, endpoint, (AK, SK), **extra)
 
 
 @asynccontextmanager
@@ -144,22 +116,6 @@ async def pipeline(env: dict[str, str]) -> AsyncIterator[subprocess.Popen[bytes]
         finally:
             process.terminate()
             process.wait()
-
-
-async def produce(bootstrap: str, topic: str, count: int, tasks: list[str]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
-    await producer.start()
-    try:
-        for i in range(count):
-            body = {
-                "video_id": f"v{i}",
-                "video_url": f"http://media.example/{i}.mp4",
-                "tasks": tasks,
-            }
-            await producer.send(topic, orjson.dumps(body), key=f"v{i}".encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 async def collect(
@@ -290,7 +246,7 @@ async def throughput_scenario(bs: str, events: int) -> dict[str, float]:
     async with simulator(0.2) as sim:  # a fresh one: its request counts are the pipeline's
         topics = Topics()
         await topics.create(bs)
-        await produce(bs, topics.input, events, ["shots"])
+        await produce_uploads(bs, topics.input, events, ["shots"])
         env = pipeline_env(bs, topics, sim.endpoint, VIDEORECOG_POLL_FIRST_SECONDS="0.2")
         async with pipeline(env) as process:
             pids = {"pipeline": process.pid, "simulator": sim.pid}
@@ -302,11 +258,11 @@ async def throughput_scenario(bs: str, events: int) -> dict[str, float]:
             started = time.time()
             results = await collect(bs, topics.output, events, limit=600, on_first=first_result)
             cpu = {name: cpu_seconds(pid) - cpu_at_first[name] for name, pid in pids.items()}
-        requests = sum((await stats(sim.endpoint))["requests"].values())
+        requests = sum((await simulator_stats(sim.endpoint))["requests"].values())
     async with simulator(0.2) as sim:
         naive_topics = Topics()
         await naive_topics.create(bs)
-        await produce(bs, naive_topics.input, 8, ["shots"])
+        await produce_uploads(bs, naive_topics.input, 8, ["shots"])
         naive = naive_rate(bs, naive_topics, sim.endpoint, 8)
     arrivals = sorted(t for t, _ in results)
     # Steady state, first result to last: start-up (imports, joining the group) is reported apart.
@@ -328,10 +284,10 @@ async def latency_scenario(bs: str, count: int = 400) -> dict[str, float]:
     async with simulator(5.0) as simulated:
         topics = Topics()
         await topics.create(bs)
-        await produce(bs, topics.input, count, ["shots"])
+        await produce_uploads(bs, topics.input, count, ["shots"])
         async with pipeline(pipeline_env(bs, topics, simulated.endpoint)):
             results = await collect(bs, topics.output, count, limit=300)
-        sim = await stats(simulated.endpoint)
+        sim = await simulator_stats(simulated.endpoint)
     delays: list[float] = []
     within = 0
     for arrived, body in results:
@@ -354,7 +310,7 @@ async def memory_scenario(bs: str, pending: int = 10_000) -> dict[str, float]:
     async with simulator(600.0) as simulated:
         topics = Topics()
         await topics.create(bs)
-        await produce(bs, topics.input, pending, ["shots"])
+        await produce_uploads(bs, topics.input, pending, ["shots"])
         env = pipeline_env(
             bs,
             topics,
@@ -371,6 +327,78 @@ async def memory_scenario(bs: str, pending: int = 10_000) -> dict[str, float]:
                 "rss": vm(process.pid, "VmRSS"),
                 "peak": vm(process.pid, "VmHWM"),
             }
+
+
+@asynccontextmanager
+async def quota_redis() -> AsyncIterator[str]:
+    """The machine's Redis when it answers on 6379, else a private one for the run."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)) == 0:
+            yield "redis://127.0.0.1:6379/0"
+            return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("no Redis on 127.0.0.1:6379 and no redis-server (apt-get install it)")
+    port = free_port()
+    with subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    ) as process:
+        try:
+            await asyncio.sleep(0.5)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait()
+
+
+FLEET_BUDGET = 2.0
+
+
+async def fleet_scenario(bs: str, seconds: float) -> tuple[FleetRun, FleetRun]:
+    """Four replicas, one budget in Redis; then four with a bucket each. Each run gets a fresh
+    simulator, so neither inherits the other's spent budget."""
+    rates = ("--account-rate", str(FLEET_BUDGET), "--poll-account-rate", "20")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="videorecog-fleet-") as logs:
+        async with quota_redis() as redis_url:
+            for shared in (redis_url, None):
+                async with simulator(1.0, *rates) as sim:
+                    runs.append(
+                        await run_fleet(
+                            bs,
+                            sim.endpoint,
+                            (AK, SK),
+                            replicas=4,
+                            budget=FLEET_BUDGET,
+                            seconds=seconds,
+                            redis_url=shared,
+                            logs=Path(logs),
+                        )
+                    )
+    return runs[0], runs[1]
+
+
+def fleet_table(shared: FleetRun, alone: FleetRun) -> list[str]:
+    def rates(run: FleetRun) -> str:
+        return " / ".join(f"{run.submission_rate(a):.2f}" for a in SUBMISSIONS)
+
+    return [
+        f"Fleet: {shared.replicas} pipeline processes, one consumer group, an account budget of "
+        f"{shared.budget:g} submissions/s per action enforced by the simulator, "
+        f"{shared.seconds:.0f} s of steady running each.",
+        "",
+        "| measure | one budget in Redis | a bucket per process | target |",
+        "|---|---|---|---|",
+        f"| submissions/s (DetectVideoShot / GenerateVideoCover) | {rates(shared)} | "
+        f"{rates(alone)} | — |",
+        f"| budget used (the lower action) | {shared.budget_use:.0%} | {alone.budget_use:.0%} | "
+        ">= 95% |",
+        f"| requests throttled (all actions) | {shared.throttled_share:.1%} | "
+        f"{alone.throttled_share:.1%} | <= 1% |",
+        f"| tasks given up after every retry | {shared.gave_up} of {2 * shared.results} | "
+        f"{alone.gave_up} of {2 * alone.results} | 0 |",
+    ]
 
 
 def table(t: dict[str, float], lat: dict[str, float], mem: dict[str, float]) -> list[str]:
@@ -403,15 +431,32 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the table into this Markdown file")
     parser.add_argument("--events", type=int, default=8000)
+    parser.add_argument(
+        "--scenarios",
+        default="chain,fleet",
+        help="chain (throughput, latency, memory), fleet, or both (default)",
+    )
+    parser.add_argument("--fleet-seconds", type=float, default=120.0)
     args = parser.parse_args()
+    scenarios = set(args.scenarios.split(","))
     async with EmbeddedBroker() as broker:
-        throughput = await throughput_scenario(broker.bootstrap_servers, args.events)
-        latency = await latency_scenario(broker.bootstrap_servers)
-        memory = await memory_scenario(broker.bootstrap_servers)
-    text = "\n".join([f"Machine: {machine()}", "", *table(throughput, latency, memory)])
-    print(text)
-    if args.out:
-        update_block(args.out, "pipeline", text, heading="## Pipeline — `bench/pipeline.py`\n\n")
+        bs = broker.bootstrap_servers
+        if "chain" in scenarios:
+            throughput = await throughput_scenario(bs, args.events)
+            latency = await latency_scenario(bs)
+            memory = await memory_scenario(bs)
+            text = "\n".join([f"Machine: {machine()}", "", *table(throughput, latency, memory)])
+            print(text)
+            if args.out:
+                heading = "## Pipeline — `bench/pipeline.py`\n\n"
+                update_block(args.out, "pipeline", text, heading=heading)
+        if "fleet" in scenarios:
+            shared, alone = await fleet_scenario(bs, args.fleet_seconds)
+            text = "\n".join([f"Machine: {machine()}", "", *fleet_table(shared, alone)])
+            print(text)
+            if args.out:
+                heading = "## Fleet budget — `bench/pipeline.py --scenarios fleet`\n\n"
+                update_block(args.out, "fleet", text, heading=heading)
     return 0
 
 

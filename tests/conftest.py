@@ -180,6 +180,17 @@ def redis_prefix() -> str:
     return f"videorecog-test-{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture
+def killable_redis() -> Iterator[stores.KillableRedis]:
+    """A Redis of the test's own, which it may kill (``kill()``) and start again (``start()``)."""
+    if stores.redis_server() is None:
+        pytest.skip("redis-server is not installed (the Makefile installs it)")
+    server = stores.KillableRedis()
+    server.start()
+    yield server
+    server.kill()
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stores.SeaweedS3]:
     """One SeaweedFS for the run; tests take buckets of their own (``s3_bucket``)."""

@@ -237,3 +237,39 @@ class SeaweedS3:
         finally:
             client.close()
         return S3Location(self.endpoint_url, name)
+
+
+class KillableRedis:
+    """A ``redis-server`` of the test's own on a free loopback port, to stop and start again
+    (the machine's or the run's Redis is shared and must never be stopped)."""
+
+    def __init__(self, *options: str) -> None:
+        self.port = free_port()
+        self._options = options
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        binary = redis_server()
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (the Makefile installs it)")
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args.extend(self._options)
+        self._process = subprocess.Popen(
+            [binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while not answers("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, the way a crashed or unreachable server looks."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None

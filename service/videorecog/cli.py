@@ -149,6 +149,8 @@ def _run_simulator(settings: Settings, args: argparse.Namespace) -> int:
         throttle_rate=args.throttle_rate,
         busy_rate=args.busy_rate,
         failure_rate=args.failure_rate,
+        account_rate=args.account_rate,
+        poll_account_rate=args.poll_account_rate,
     )
     simulator = ApiSimulator({key_id: secret}, config)
 
@@ -278,6 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("--throttle-rate", type=float, default=0.0)
     simulator.add_argument("--busy-rate", type=float, default=0.0)
     simulator.add_argument("--failure-rate", type=float, default=0.0)
+    simulator.add_argument(
+        "--account-rate",
+        type=float,
+        default=0.0,
+        help="requests/s per AccessKeyId and submission action; Throttling.User above (0: none)",
+    )
+    simulator.add_argument(
+        "--poll-account-rate",
+        type=float,
+        default=0.0,
+        help="the same for GetAsyncJobResult (0: no limit)",
+    )
     dev = _command(
         subparsers,
         "dev",

@@ -118,6 +118,17 @@ def optional_http_url(raw: str) -> str:
     return http_url(raw) if raw.strip() else ""
 
 
+def optional_redis_url(raw: str) -> Secret:
+    """``redis://[:password@]host[:port][/db]``, ``rediss://`` or ``unix://``; empty for none. A
+    Secret, because the URL may carry the password."""
+    value = raw.strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in {"redis", "rediss", "unix"} or not (parts.netloc or parts.path):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return Secret(value)
+
+
 def log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -1,14 +1,15 @@
 """A token bucket: ``rate`` tokens a second, holding at most ``burst``.
 
-The engine uses ``try_acquire`` (over the limit: answer ``Throttling.User`` at once, like the
-cloud); a client uses ``acquire`` (wait for a token, so it never exceeds the account's QPS).
+The engine and the simulator use ``try_acquire`` through ``KeyedBuckets`` (one bucket per
+account, over the limit: answer ``Throttling.User`` at once, like the cloud); a client uses
+``acquire`` (wait for a token, so it never exceeds the account's QPS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 
 class TokenBucket:
@@ -49,3 +50,18 @@ class TokenBucket:
                 await asyncio.sleep((tokens - self._tokens) / self.rate)
                 self._refill()
             self._tokens -= tokens
+
+
+class KeyedBuckets:
+    """One bucket per key (an AccessKeyId, or a key and an action), made on first use, each of
+    ``rate`` requests/s with a burst of one second's worth: how an API counts each account."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._buckets: dict[Hashable, TokenBucket] = {}
+
+    def try_acquire(self, key: Hashable) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, burst=max(1.0, self.rate))
+        return bucket.try_acquire()

@@ -29,6 +29,7 @@ __all__ = [
     "KafkaSettings",
     "LogSettings",
     "PipelineSettings",
+    "QuotaSettings",
     "S3Settings",
     "S3Url",
     "Secret",
@@ -222,7 +223,8 @@ class PipelineSettings:
         "VIDEORECOG_API_RATE_LIMIT",
         parsers.positive_float,
         "2",
-        "API requests per second per action (the cloud allows about 2 per account)",
+        "API requests per second per submission action: the whole fleet's with "
+        "VIDEORECOG_QUOTA_REDIS_URL, else each replica's (the cloud allows about 2 per account)",
     )
     pollers: int = setting(
         "VIDEORECOG_POLLERS", parsers.positive_int, "8", "coroutines polling GetAsyncJobResult"
@@ -324,6 +326,39 @@ class S3Settings:
     )
 
 
+# --- the fleet-wide request budget (pipeline/quota.py) ---
+
+
+@dataclass(frozen=True)
+class QuotaSettings:
+    redis_url: Secret = setting(
+        "VIDEORECOG_QUOTA_REDIS_URL",
+        parsers.optional_redis_url,
+        "",
+        "Redis holding the request budget shared by every replica (empty: each its own)",
+        secret=True,
+    )
+    key: str = setting(
+        "VIDEORECOG_QUOTA_KEY",
+        parsers.text,
+        "",
+        "name of the shared budget (empty: the AccessKeyId); fleets with one key share one budget",
+    )
+    fallback_replicas: int = setting(
+        "VIDEORECOG_QUOTA_FALLBACK_REPLICAS",
+        parsers.positive_int,
+        "1",
+        "while Redis is unreachable each replica uses the rates divided by this",
+    )
+    poll_rate_per_second: float = setting(
+        "VIDEORECOG_POLL_RATE_LIMIT",
+        parsers.positive_float,
+        "20",
+        "GetAsyncJobResult requests per second (a budget apart from submissions), the fleet's "
+        "with VIDEORECOG_QUOTA_REDIS_URL, else each replica's",
+    )
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     host: str = setting(
@@ -392,6 +427,7 @@ class Settings:
     pipeline: PipelineSettings
     covers: CoverStoreSettings
     s3: S3Settings
+    quota: QuotaSettings
     engine: EngineSettings
 
 

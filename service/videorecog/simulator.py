@@ -3,8 +3,11 @@
 It speaks the real protocol (signatures checked exactly as the engine checks them) but its jobs
 just take a random time and then succeed with canned results, or fail, at configurable rates; any
 request may be throttled (``Throttling.User``) or refused as busy (``InternalServerError.Busy``,
-``ServiceUnavailable``) at configurable rates. It counts submissions per ``VideoUrl`` so tests can
-prove that nothing was submitted twice.
+``ServiceUnavailable``) at configurable rates. Like the cloud it can enforce an account's budget:
+``account_rate`` requests/s for each submission action and ``poll_account_rate`` for
+GetAsyncJobResult, counted per AccessKeyId and action across all connections, answered
+``Throttling.User`` at once above it. It counts submissions per ``VideoUrl`` so tests can prove
+that nothing was submitted twice.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from videorecog.protocol.errors import (
     ThrottlingUser,
 )
 from videorecog.protocol.tasks import Task, task_for
+from videorecog.ratelimit import KeyedBuckets
 from videorecog.serving import add_health_routes
 from videorecog.settings import Secret
 
@@ -47,6 +51,8 @@ class SimulatorConfig:
     throttle_rate: float = 0.0  # share of requests answered Throttling.User
     busy_rate: float = 0.0  # share answered InternalServerError.Busy (500) / ServiceUnavailable
     failure_rate: float = 0.0  # share of jobs ending PROCESS_FAILED
+    account_rate: float = 0.0  # requests/s per AccessKeyId per submission action (0: unlimited)
+    poll_account_rate: float = 0.0  # the same for GetAsyncJobResult (0: unlimited)
     seed: int | None = None
 
 
@@ -74,6 +80,12 @@ class ApiSimulator:
         self._auth = Authenticator({k: Secret(v) for k, v in credentials.items()})
         self._jobs: dict[str, _Job] = {}
         self._rng = random.Random(config.seed)
+        self._account: dict[Action, KeyedBuckets] = {}
+        for action in Action:
+            is_poll = action is Action.GET_ASYNC_JOB_RESULT
+            rate = config.poll_account_rate if is_poll else config.account_rate
+            if rate > 0:
+                self._account[action] = KeyedBuckets(rate)
         self.registry = CollectorRegistry()
         self._requests = PromCounter(
             "videorecog_simulator_requests",
@@ -93,6 +105,11 @@ class ApiSimulator:
         c = self.config
         return c.median_job_seconds * math.exp(self._rng.gauss(0.0, c.job_time_spread))
 
+    def _over_budget(self, key_id: str, action: Action) -> None:
+        buckets = self._account.get(action)
+        if buckets is not None and not buckets.try_acquire(key_id):
+            raise ThrottlingUser("Request was denied due to user flow control.")
+
     def _faults(self) -> None:
         roll = self._rng.random()
         if roll < self.config.throttle_rate:
@@ -110,7 +127,8 @@ class ApiSimulator:
             params = api.params()
             action = read_action(api, params)
             action_name = action.value
-            self._auth.authenticate(api)
+            key_id = self._auth.authenticate(api)
+            self._over_budget(key_id, action)
             self._faults()
             body = self._act(action, params, request_id)
         except ApiError as exc:

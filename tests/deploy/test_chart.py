@@ -172,6 +172,27 @@ def test_credentials_come_only_from_the_existing_secret(scenario: str) -> None:
         }
 
 
+def test_quota_redis_url_comes_from_values_or_a_secret() -> None:
+    """The shared budget's Redis URL is off by default, taken from values, or from a Secret when
+    it carries a password."""
+    assert "VIDEORECOG_QUOTA_REDIS_URL" not in _env(
+        _container(render(scenario_values("minimal")), "-pipeline")
+    )
+    url = "redis://redis-master.redis.svc:6379/0"
+    plain = _env(
+        _container(
+            render(_merge(scenario_values("minimal"), {"quota": {"redisUrl": url}})), "-pipeline"
+        )
+    )
+    assert plain["VIDEORECOG_QUOTA_REDIS_URL"] == url
+    from_secret = _env(_container(render(scenario_values("full")), "-pipeline"))
+    assert from_secret["VIDEORECOG_QUOTA_REDIS_URL"]["secretKeyRef"] == {
+        "name": "videorecog-quota",
+        "key": "VIDEORECOG_QUOTA_REDIS_URL",
+    }
+    assert from_secret["VIDEORECOG_QUOTA_FALLBACK_REPLICAS"] == "4"
+
+
 def test_rendered_environment_is_a_valid_configuration(scenario: str) -> None:
     """Every variable the chart sets is one the service knows, and together they load."""
     known = {var.env for var in VARIABLES} | SECRET_ENV
@@ -182,6 +203,8 @@ def test_rendered_environment_is_a_valid_configuration(scenario: str) -> None:
         assert set(env) <= known, container["name"]
         if "VIDEORECOG_ENGINE_CREDENTIALS" in env:
             env["VIDEORECOG_ENGINE_CREDENTIALS"] = "id:secret"
+        if env.get("VIDEORECOG_QUOTA_REDIS_URL") == "from-secret":
+            env["VIDEORECOG_QUOTA_REDIS_URL"] = "redis://:password@redis:6379/0"
         load(env)  # raises SettingsError naming any bad value
 
 

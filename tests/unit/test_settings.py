@@ -136,3 +136,23 @@ def test_kubernetes_service_links_are_not_settings() -> None:
 def test_a_value_that_is_not_text_is_a_settings_error() -> None:
     with pytest.raises(SettingsError, match=r"^VIDEORECOG_MAX_INFLIGHT: must be given as text"):
         load({"VIDEORECOG_MAX_INFLIGHT": 10})  # type: ignore[dict-item]
+
+
+def test_quota_settings_default_to_each_replica_alone() -> None:
+    """Without VIDEORECOG_QUOTA_REDIS_URL nothing is shared; polls have 20/s of their own."""
+    quota = load({}).quota
+    assert not quota.redis_url
+    assert quota.key == ""
+    assert quota.fallback_replicas == 1
+    assert quota.poll_rate_per_second == 20.0
+
+
+def test_quota_redis_url_is_a_secret_and_checked() -> None:
+    """The URL may carry a password: it never shows, and only Redis schemes are accepted."""
+    url = "redis://:hunter2@redis:6379/0"
+    settings = load({"VIDEORECOG_QUOTA_REDIS_URL": url})
+    assert settings.quota.redis_url.reveal() == url
+    assert "hunter2" not in repr(settings)
+    with pytest.raises(SettingsError, match="VIDEORECOG_QUOTA_REDIS_URL") as raised:
+        load({"VIDEORECOG_QUOTA_REDIS_URL": "http://:hunter2@redis:6379"})
+    assert "hunter2" not in str(raised.value)

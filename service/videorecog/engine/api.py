@@ -35,7 +35,7 @@ from videorecog.protocol.errors import (
 )
 from videorecog.protocol.tasks import task_for
 from videorecog.protocol.urls import check_url_syntax
-from videorecog.ratelimit import TokenBucket
+from videorecog.ratelimit import KeyedBuckets
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,7 @@ class FrontDoor:
         self._links = links
         self._policy = policy
         self._metrics = metrics
-        self._rate = rate_limit
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets = KeyedBuckets(rate_limit)
         self._clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -143,10 +142,7 @@ class FrontDoor:
         return api_response(action, body, fmt)
 
     def _throttle(self, key_id: str) -> None:
-        bucket = self._buckets.get(key_id)
-        if bucket is None:
-            bucket = self._buckets[key_id] = TokenBucket(self._rate, burst=max(1.0, self._rate))
-        if not bucket.try_acquire():
+        if not self._buckets.try_acquire(key_id):
             raise ThrottlingUser("Request was denied due to user flow control.")
 
     async def _dispatch(

@@ -2,8 +2,9 @@
 
 Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
 closed in reverse: the start-up checks of the broker and the topics (``startup.py``; missing
-topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client, the job
-log, the cover store (only with VIDEORECOG_COVER_STORE_URL), then the consumer with the
+topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client and the
+request budgets (``quota.py``: with Redis, the fleet's), the job log, the cover store (only with
+VIDEORECOG_COVER_STORE_URL), then the consumer with the
 ``Pipeline`` built on all of them. The app serves ``/metrics``,
 ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work (``runner.py``).
 """
@@ -20,6 +21,7 @@ from videorecog.pipeline.coverstore import CoverStore
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.quota import Budgets, budgets
 from videorecog.pipeline.service import Pipeline
 from videorecog.pipeline.startup import check_broker, start_producer
 from videorecog.serving import add_health_routes
@@ -27,6 +29,7 @@ from videorecog.settings import Settings
 
 PRODUCER = web.AppKey("producer", AIOKafkaProducer)
 CLIENT = web.AppKey("client", VideorecogClient)
+BUDGETS = web.AppKey("budgets", Budgets)
 JOBLOG = web.AppKey("joblog", JobLog)
 COVERS = web.AppKey("covers", CoverStore)
 PIPELINE = web.AppKey("pipeline", Pipeline)
@@ -66,6 +69,11 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             max_connections=4 * p.api_concurrency,
         ) as client:
             app[CLIENT] = client
+            yield
+
+    async def budgets_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with budgets(settings, metrics) as per_action:
+            app[BUDGETS] = per_action
             yield
 
     async def joblog_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -111,6 +119,7 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             client=app[CLIENT],
             joblog=app[JOBLOG],
             covers=app.get(COVERS),
+            budgets=app[BUDGETS],
         )
         consumer.subscribe([k.input_topic], listener=pipeline.listener)
         async with consumer:
@@ -123,7 +132,7 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
                 await leave_group(consumer, k.group_id, k.instance_id)
 
     app.cleanup_ctx.extend(
-        [checks_ctx, producer_ctx, client_ctx, joblog_ctx, covers_ctx, consumer_ctx]
+        [checks_ctx, producer_ctx, client_ctx, budgets_ctx, joblog_ctx, covers_ctx, consumer_ctx]
     )
 
     def live() -> bool:

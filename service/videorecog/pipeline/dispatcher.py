@@ -1,8 +1,10 @@
 """Every API call the pipeline makes goes through here: per-action limits, retries, metrics.
 
-Each action has its own concurrency limit (a semaphore) and request-rate limit (a token bucket),
-because the cloud counts QPS per account. Retryable errors (API.md: throttling, busy, 5xx, no
-answer) are retried with exponential backoff and full jitter; others are raised at once.
+Each action has its own concurrency limit (a semaphore) and request budget (``quota.py``: this
+process's token bucket, or the fleet's in Redis), because the cloud counts QPS per account.
+Retryable errors (API.md: throttling, busy, 5xx, no answer) are retried with exponential backoff
+and full jitter; others are raised at once. A throttled answer with a shared budget holds the
+budget for the whole fleet instead, and the request waits its turn again.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from typing import TypeVar
 from videorecog.client import JobResult, VideorecogClient
 from videorecog.pipeline.backoff import RetryPolicy
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.quota import Budgets
 from videorecog.protocol.constants import Action
-from videorecog.protocol.errors import ApiError
+from videorecog.protocol.errors import ApiError, ThrottledError
 from videorecog.protocol.tasks import Task
-from videorecog.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,32 +34,38 @@ class Dispatcher:
         metrics: PipelineMetrics,
         *,
         concurrency: int,
-        rate_per_second: float,
+        budgets: Budgets,
         retry: RetryPolicy,
     ) -> None:
         self._client = client
         self._metrics = metrics
         self._retry = retry
         self._limits = {
-            action: (asyncio.Semaphore(concurrency), TokenBucket(rate_per_second))
-            for action in Action
+            action: (asyncio.Semaphore(concurrency), budgets[action]) for action in Action
         }
 
     async def _call(self, action: Action, attempt_once: Callable[[], Awaitable[T]]) -> T:
         """Raises: ApiError, the last one, when not retryable or out of attempts."""
-        semaphore, bucket = self._limits[action]
+        semaphore, budget = self._limits[action]
         for attempt in range(self._retry.attempts):
             async with semaphore:
-                await bucket.acquire()
+                waiting = time.perf_counter()
+                await budget.acquire()
                 started = time.perf_counter()
+                self._metrics.quota_wait.labels(action.value).observe(started - waiting)
                 try:
                     result = await attempt_once()
                 except ApiError as exc:
                     self._observe(action, exc.code, started)
+                    held = False
+                    if isinstance(exc, ThrottledError):
+                        self._metrics.quota_throttled.labels(action.value).inc()
+                        held = await budget.hold()
                     if not exc.retryable or attempt == self._retry.attempts - 1:
                         raise
                     self._metrics.retries.labels(action.value, exc.code).inc()
-                    delay = self._retry.delay(attempt)
+                    # A held budget is the backoff: the retry waits its turn behind the hold.
+                    delay = 0.0 if held else self._retry.delay(attempt)
                     log.debug(
                         "retrying",
                         extra={

@@ -10,6 +10,7 @@ _JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
 _COPY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 COVER_STORE_FAILURES = ("download", "too_large", "upload", "unexpected")
 """Why a cover copy failed: the ``reason`` label of ``cover_store_failures_total``."""
+_QUOTA_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
 class PipelineMetrics:
@@ -106,5 +107,30 @@ class PipelineMetrics:
             f"{PREFIX}_cover_store_duration_seconds",
             "One cover's copy, download to stored or failed, retries included",
             buckets=_COPY_BUCKETS,
+            registry=r,
+        )
+        # The request budget (pipeline/quota.py).
+        self.quota_wait = Histogram(
+            f"{PREFIX}_quota_wait_seconds",
+            "Time a request waited for its turn in the request budget",
+            ["action"],
+            buckets=_QUOTA_BUCKETS,
+            registry=r,
+        )
+        self.quota_throttled = Counter(
+            f"{PREFIX}_quota_throttled",
+            "Answers over the account's request quota (Throttling*), by action",
+            ["action"],
+            registry=r,
+        )
+        self.quota_rate = Gauge(
+            f"{PREFIX}_quota_rate",
+            "Request budget per action, requests/s (the fleet's when shared through Redis)",
+            ["action"],
+            registry=r,
+        )
+        self.quota_fallback = Gauge(
+            f"{PREFIX}_quota_fallback",
+            "1 while the shared budget's Redis is unreachable and this replica uses its own",
             registry=r,
         )

@@ -31,6 +31,7 @@ from videorecog.pipeline.intake import Intake
 from videorecog.pipeline.joblog import JobLog, job_key
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.publisher import Publisher
+from videorecog.pipeline.quota import Budgets, action_rates, local_budgets
 from videorecog.pipeline.state import EventState
 from videorecog.pipeline.tracker import JobTracker
 from videorecog.settings import Settings
@@ -76,6 +77,7 @@ class Pipeline:
         client: VideorecogClient,
         joblog: JobLog,
         covers: CoverStore | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -91,7 +93,7 @@ class Pipeline:
             client,
             metrics,
             concurrency=p.api_concurrency,
-            rate_per_second=p.api_rate_per_second,
+            budgets=budgets or local_budgets(action_rates(settings)),
             retry=RetryPolicy(attempts=p.retry_attempts),
         )
         self._tracker = JobTracker(

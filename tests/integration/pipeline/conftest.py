@@ -43,6 +43,7 @@ def pipeline_env(bootstrap: str, topics: Topics, endpoint: str, **extra: str) ->
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "ak-test",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": CREDENTIALS["ak-test"],
         "VIDEORECOG_API_RATE_LIMIT": "40",
+        "VIDEORECOG_POLL_RATE_LIMIT": "40",
         "VIDEORECOG_API_CONCURRENCY": "4",
         "VIDEORECOG_POLL_FIRST_SECONDS": "0.2",
         "VIDEORECOG_POLL_MAX_SECONDS": "0.5",

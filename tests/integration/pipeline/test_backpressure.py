@@ -51,6 +51,7 @@ async def test_bounded_in_flight_and_flat_memory(bootstrap_servers: str, topics:
             VIDEORECOG_MAX_INFLIGHT=str(bound),
             VIDEORECOG_MAX_INFLIGHT_PER_PARTITION=str(bound),
             VIDEORECOG_API_RATE_LIMIT="2000",
+            VIDEORECOG_POLL_RATE_LIMIT="2000",
             VIDEORECOG_API_CONCURRENCY="32",
             VIDEORECOG_POLLERS="16",
             VIDEORECOG_POLL_FIRST_SECONDS="0.05",

@@ -60,6 +60,7 @@ async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
             VIDEORECOG_MAX_INFLIGHT="120",
             VIDEORECOG_MAX_INFLIGHT_PER_PARTITION="60",
             VIDEORECOG_API_RATE_LIMIT="200",
+            VIDEORECOG_POLL_RATE_LIMIT="200",
             VIDEORECOG_API_CONCURRENCY="16",
         )
         await kill_then_restart(env, results, tmp_path, kill_after=30, count=count)

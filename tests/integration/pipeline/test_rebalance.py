@@ -32,6 +32,7 @@ async def test_a_member_leaving_mid_run_loses_nothing(
             "VIDEORECOG_MAX_INFLIGHT": "40",
             "VIDEORECOG_MAX_INFLIGHT_PER_PARTITION": "20",
             "VIDEORECOG_API_RATE_LIMIT": "200",
+            "VIDEORECOG_POLL_RATE_LIMIT": "200",
         }
         # The leaver's grace is too short to finish its work: the rest must move to the other.
         leaver = pipeline_settings(

@@ -15,9 +15,10 @@ from videorecog.pipeline.intake import Intake
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.publisher import Publisher
+from videorecog.pipeline.quota import local_budgets
 from videorecog.pipeline.state import EventState
 from videorecog.pipeline.tracker import JobTracker
-from videorecog.protocol.constants import JobStatus
+from videorecog.protocol.constants import Action, JobStatus
 
 P0, P1 = TopicPartition("up", 0), TopicPartition("up", 1)
 
@@ -45,7 +46,7 @@ class Harness:
             self.client,  # type: ignore[arg-type]
             self.metrics,
             concurrency=8,
-            rate_per_second=10_000,
+            budgets=local_budgets(dict.fromkeys(Action, 10_000.0)),
             retry=RetryPolicy(attempts=1),
         )
         self.tracker = JobTracker(

@@ -32,6 +32,7 @@ def _pipeline(
             "VIDEORECOG_COMMIT_INTERVAL_SECONDS": "0.05",
             "VIDEORECOG_SHUTDOWN_GRACE_SECONDS": grace,
             "VIDEORECOG_API_RATE_LIMIT": "10000",
+            "VIDEORECOG_POLL_RATE_LIMIT": "10000",
         }
     )
     joblog = JobLog(producer, "jobs", FakeReader({"jobs": {0: []}}))  # type: ignore[arg-type]

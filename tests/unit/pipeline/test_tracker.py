@@ -12,10 +12,11 @@ from videorecog.pipeline.dispatcher import Dispatcher
 from videorecog.pipeline.events import UploadEvent
 from videorecog.pipeline.joblog import JobLog, job_key
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.quota import local_budgets
 from videorecog.pipeline.state import DEADLINE_EXCEEDED, RETRIES_EXHAUSTED, EventState, TaskState
 from videorecog.pipeline.tracker import JobTracker
 from videorecog.protocol import errors
-from videorecog.protocol.constants import JobStatus
+from videorecog.protocol.constants import Action, JobStatus
 
 TP = TopicPartition("up", 0)
 URL = "http://h/v.mp4"
@@ -32,7 +33,7 @@ class Harness:
             client,  # type: ignore[arg-type]
             self.metrics,
             concurrency=4,
-            rate_per_second=10_000,
+            budgets=local_budgets(dict.fromkeys(Action, 10_000.0)),
             retry=RetryPolicy(attempts=attempts, base_seconds=0.001, cap_seconds=0.001),
         )
         self.tracker = JobTracker(
