@@ -2,8 +2,9 @@
 
 Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
 closed in reverse: the start-up checks of the broker and the topics (``startup.py``; missing
-topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client, the job
-log, then the consumer with the ``Pipeline`` built on all of them. The app serves ``/metrics``,
+topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producers (one, or with exactly-once
+delivery a transactional one beside the job log's), the signed API client, the job log, then the
+consumer with the ``Pipeline`` built on all of them. The app serves ``/metrics``,
 ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work (``runner.py``).
 """
 
@@ -20,13 +21,38 @@ from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.service import Pipeline
 from videorecog.pipeline.startup import check_broker, start_producer
+from videorecog.pipeline.transactions import transactional_id
 from videorecog.serving import add_health_routes
-from videorecog.settings import Settings
+from videorecog.settings import KafkaSettings, Settings
 
 PRODUCER = web.AppKey("producer", AIOKafkaProducer)
+"""Results and dead letters (transactional with exactly-once delivery)."""
+JOBLOG_PRODUCER = web.AppKey("joblog_producer", AIOKafkaProducer)
+"""Job-log records (the same producer at least once)."""
 CLIENT = web.AppKey("client", VideorecogClient)
 JOBLOG = web.AppKey("joblog", JobLog)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def isolation_level(kafka: KafkaSettings) -> str:
+    """Exactly once, what aborted transactions wrote is never read (input, job log)."""
+    return "read_committed" if kafka.delivery == "exactly-once" else "read_uncommitted"
+
+
+def _producer(
+    kafka: KafkaSettings, transactional: str | None = None, timeout_ms: int = 60_000
+) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        acks="all",
+        enable_idempotence=kafka.idempotence,
+        # A few milliseconds of linger let concurrent results and job-log writes share requests.
+        linger_ms=5,
+        transactional_id=transactional,
+        # The broker aborts a transaction left open this long: a dead instance's, about when its
+        # partitions move to another member (one never lasts longer than a batch).
+        transaction_timeout_ms=timeout_ms,
+    )
 
 
 def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web.Application:
@@ -39,19 +65,26 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
         yield
 
     async def producer_ctx(app: web.Application) -> AsyncIterator[None]:
-        # A few milliseconds of linger let concurrent results and job-log writes share requests.
-        producer = AIOKafkaProducer(
-            bootstrap_servers=k.bootstrap_servers,
-            acks="all",
-            enable_idempotence=k.idempotence,
-            linger_ms=5,
-        )
-        await start_producer(producer, k)  # an idempotent one gets its producer id here
+        # Exactly once, results and dead letters go through a transactional producer, while job-log
+        # records (which must outlive an abort: transactions.py) keep a plain one.
+        exactly_once = k.delivery == "exactly-once"
+        producers = []
         try:
-            app[PRODUCER] = producer
+            if exactly_once:
+                # Started first: it fences a predecessor and closes its open transaction before
+                # the job log is read (read_committed stops at an open transaction).
+                app[PRODUCER] = _producer(k, transactional_id(k), p.session_timeout_ms)
+                producers.append(app[PRODUCER])
+                await start_producer(app[PRODUCER], k, transactional=True)
+            app[JOBLOG_PRODUCER] = _producer(k)
+            producers.append(app[JOBLOG_PRODUCER])
+            await start_producer(app[JOBLOG_PRODUCER], k)  # an idempotent one gets its id here
+            if not exactly_once:
+                app[PRODUCER] = app[JOBLOG_PRODUCER]
             yield
         finally:
-            await producer.stop()  # flushes what is buffered
+            for producer in reversed(producers):
+                await producer.stop()  # flushes what is buffered; idempotent after a failed start
 
     async def client_ctx(app: web.Application) -> AsyncIterator[None]:
         async with VideorecogClient(
@@ -66,8 +99,12 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             yield
 
     async def joblog_ctx(app: web.Application) -> AsyncIterator[None]:
-        reader = AIOKafkaConsumer(bootstrap_servers=k.bootstrap_servers, enable_auto_commit=False)
-        async with JobLog(app[PRODUCER], k.jobs_topic, reader) as joblog:
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=k.bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level=isolation_level(k),
+        )
+        async with JobLog(app[JOBLOG_PRODUCER], k.jobs_topic, reader) as joblog:
             app[JOBLOG] = joblog
             yield
 
@@ -81,6 +118,7 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             group_instance_id=k.instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            isolation_level=isolation_level(k),
             session_timeout_ms=p.session_timeout_ms,
             heartbeat_interval_ms=max(100, p.session_timeout_ms // 10),
         )

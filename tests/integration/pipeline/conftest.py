@@ -91,7 +91,12 @@ async def read_all(
     """Read from the start of ``topic`` (no group) until ``want`` records (or, with
     ``distinct``, ``want`` distinct keys of records) are there; fail after ``timeout``."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        # What downstream readers of exactly-once output use (the same as any other otherwise).
+        isolation_level="read_committed",
     )
     await consumer.start()
     records: list[Any] = []
