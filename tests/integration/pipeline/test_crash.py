@@ -1,5 +1,6 @@
-"""SIGKILL in the middle of the run: every event still gets a result, and no job is submitted
-again for an event whose job id had been recorded."""
+"""SIGKILL in the middle of the run: every event still gets a result (exactly once with
+exactly-once delivery), and no job is submitted again for an event whose job id had been
+recorded."""
 
 from __future__ import annotations
 
@@ -8,20 +9,29 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import ProducerFenced
 
-from tests.conftest import BROKERS
+from tests.conftest import chains
 from tests.integration.pipeline.conftest import (
     Topics,
     event,
     pipeline_env,
+    pipeline_settings,
     produce,
+    read_all,
+    running,
     simulated_api,
 )
+from videorecog.pipeline.transactions import transactional_id
+
+Upload = tuple[bytes, bytes, list[tuple[str, bytes]]]
 
 
 class Results:
@@ -29,7 +39,10 @@ class Results:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         self.video_ids: list[str] = []
 
@@ -71,18 +84,45 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-# Also against noida-db with the idempotent producer on: it never expires a SIGKILLed member, so
-# the restart takes its place by static membership (the same VIDEORECOG_INSTANCE_ID).
-@pytest.mark.parametrize("kafka_broker", BROKERS, indirect=True)
-async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
-    bootstrap_servers: str, topics: Topics, tmp_path: Path
+def _events(count: int, every: int) -> tuple[list[Upload], set[bytes]]:
+    """``count`` good events with a malformed one (not JSON) after every ``every``; the keys of
+    the malformed ones."""
+    events: list[Upload] = []
+    malformed: set[bytes] = set()
+    for i in range(count):
+        events.append(event(f"v{i}", f"http://media.example/{i}.mp4", ["shots"]))
+        if i % every == every - 1:
+            key = f"bad-{i}".encode()
+            events.append((key, b"{not json", []))
+            malformed.add(key)
+    return events, malformed
+
+
+def assert_delivered(
+    results: list[Any], dead: list[Any], count: int, malformed: set[bytes], delivery: str
 ) -> None:
+    """Every event has its outcome; exactly once, a single one (read with read_committed)."""
+    video_ids = Counter(orjson.loads(r.value)["video_id"] for r in results)
+    dead_keys = Counter(r.key for r in dead)
+    assert set(video_ids) == {f"v{i}" for i in range(count)}
+    assert set(dead_keys) == malformed
+    if delivery == "exactly-once":
+        assert [v for v, n in video_ids.items() if n > 1] == []
+        assert [k for k, n in dead_keys.items() if n > 1] == []
+
+
+# Against noida-db with the idempotent producer on: it never expires a SIGKILLed member, so the
+# restart takes its place by static membership (the same VIDEORECOG_INSTANCE_ID).
+@chains
+async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
+    bootstrap_servers: str, topics: Topics, tmp_path: Path, delivery: str
+) -> None:
+    """A SIGKILL mid-run and a restart under the same instance id: every event gets its result
+    (malformed ones their dead letter), exactly once with exactly-once delivery; no job whose id
+    had been recorded is submitted again."""
     count = 300
-    await produce(
-        bootstrap_servers,
-        topics.input,
-        [event(f"v{i}", f"http://media.example/{i}.mp4", ["shots"]) for i in range(count)],
-    )
+    uploads, malformed = _events(count, every=30)
+    await produce(bootstrap_servers, topics.input, uploads)
     async with (
         simulated_api(median_job_seconds=1.5, seed=3) as (simulator, endpoint),
         Results(bootstrap_servers, topics.output) as results,
@@ -91,6 +131,7 @@ async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
             bootstrap_servers,
             topics,
             endpoint,
+            VIDEORECOG_DELIVERY=delivery,
             VIDEORECOG_LOG_LEVEL="WARNING",
             VIDEORECOG_MAX_INFLIGHT="120",
             VIDEORECOG_MAX_INFLIGHT_PER_PARTITION="60",
@@ -119,9 +160,40 @@ async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
 
         recorded = await _recorded_job_ids(bootstrap_servers, topics.jobs)
         job_ids = dict(simulator.state.job_ids)
-    assert set(results.video_ids) == {f"v{i}" for i in range(count)}
+    outputs = await read_all(bootstrap_servers, topics.output, want=count)
+    dead = await read_all(bootstrap_servers, topics.dlq, want=len(malformed))
+    assert_delivered(outputs, dead, count, malformed, delivery)
     resubmitted_after_record = [
         url for url, ids in job_ids.items() if any(j in recorded for j in ids[:-1])
     ]
     assert not resubmitted_after_record
     assert sum(len(ids) for ids in job_ids.values()) < count + 40  # only the unrecorded window
+
+
+@pytest.mark.parametrize("kafka_broker", ["noida"], indirect=True)
+async def test_a_restart_closes_the_transaction_its_predecessor_left_open(
+    bootstrap_servers: str, topics: Topics
+) -> None:
+    """A transaction left open under the instance's transactional id (a predecessor killed in the
+    middle of it) is aborted when the instance starts again: its records are never read, and
+    read_committed readers are not held up behind it (noida-db, like Kafka before the
+    transaction timeout, would keep it open)."""
+    await produce(bootstrap_servers, topics.input, [event("v0", "http://media.example/0.mp4")])
+    async with simulated_api(median_job_seconds=0.2, seed=1) as (_, endpoint):
+        settings = pipeline_settings(
+            bootstrap_servers, topics, endpoint, VIDEORECOG_DELIVERY="exactly-once"
+        )
+        zombie = AIOKafkaProducer(
+            bootstrap_servers=bootstrap_servers, transactional_id=transactional_id(settings.kafka)
+        )
+        await zombie.start()
+        try:
+            await zombie.begin_transaction()
+            await zombie.send_and_wait(topics.output, b'{"video_id": "zombie"}', key=b"zombie")
+            async with running(settings):
+                outputs = await read_all(bootstrap_servers, topics.output, want=1, timeout=30)
+            with pytest.raises(ProducerFenced):
+                await zombie.commit_transaction()
+        finally:
+            await zombie.stop()
+    assert [r.key for r in outputs] == [b"v0"]
