@@ -9,9 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -21,6 +19,7 @@ from aiokafka.errors import ProducerFenced
 from tests.conftest import chains
 from tests.integration.pipeline.conftest import (
     Topics,
+    assert_delivered,
     event,
     pipeline_env,
     pipeline_settings,
@@ -28,10 +27,9 @@ from tests.integration.pipeline.conftest import (
     read_all,
     running,
     simulated_api,
+    with_malformed,
 )
 from videorecog.pipeline.transactions import transactional_id
-
-Upload = tuple[bytes, bytes, list[tuple[str, bytes]]]
 
 
 class Results:
@@ -84,33 +82,6 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _events(count: int, every: int) -> tuple[list[Upload], set[bytes]]:
-    """``count`` good events with a malformed one (not JSON) after every ``every``; the keys of
-    the malformed ones."""
-    events: list[Upload] = []
-    malformed: set[bytes] = set()
-    for i in range(count):
-        events.append(event(f"v{i}", f"http://media.example/{i}.mp4", ["shots"]))
-        if i % every == every - 1:
-            key = f"bad-{i}".encode()
-            events.append((key, b"{not json", []))
-            malformed.add(key)
-    return events, malformed
-
-
-def assert_delivered(
-    results: list[Any], dead: list[Any], count: int, malformed: set[bytes], delivery: str
-) -> None:
-    """Every event has its outcome; exactly once, a single one (read with read_committed)."""
-    video_ids = Counter(orjson.loads(r.value)["video_id"] for r in results)
-    dead_keys = Counter(r.key for r in dead)
-    assert set(video_ids) == {f"v{i}" for i in range(count)}
-    assert set(dead_keys) == malformed
-    if delivery == "exactly-once":
-        assert [v for v, n in video_ids.items() if n > 1] == []
-        assert [k for k, n in dead_keys.items() if n > 1] == []
-
-
 # Against noida-db with the idempotent producer on: it never expires a SIGKILLed member, so the
 # restart takes its place by static membership (the same VIDEORECOG_INSTANCE_ID).
 @chains
@@ -121,7 +92,7 @@ async def test_sigkill_then_restart_loses_nothing_and_resubmits_nothing(
     (malformed ones their dead letter), exactly once with exactly-once delivery; no job whose id
     had been recorded is submitted again."""
     count = 300
-    uploads, malformed = _events(count, every=30)
+    uploads, malformed = with_malformed(count, every=30)
     await produce(bootstrap_servers, topics.input, uploads)
     async with (
         simulated_api(median_job_seconds=1.5, seed=3) as (simulator, endpoint),
