@@ -113,10 +113,12 @@ class TransactionalCommitter(Committer):
         async with self._lock:
             if self._failed is not None:
                 raise TransactionFailedError("an earlier transaction failed") from self._failed
+            # Counted from here even when nothing is committable (a slow event holds the
+            # watermark), so that each later finish does not wake another round.
+            self._finished_since = 0
             offsets = self._marks(only)
             if not offsets:
                 return
-            self._finished_since = 0
             outputs: list[Output] = []
             keys: list[str] = []
             for tp, mark in offsets.items():
