@@ -13,7 +13,11 @@ pipeline (a subprocess, as in production). Scenarios:
    a bucket per process (``videorecog/fleet.py``). Redis is the machine's own on 6379 when it
    answers, else a private ``redis-server`` on a free port.
 
-Usage: python bench/pipeline.py [--out docs/BENCHMARKS.md] [--scenarios fleet] [--fleet-seconds 120]
+7. delivery: at-least-once and exactly-once through the same broker (noida-db, the tests' broker
+   with transactions; idempotent producer on), one after the other in the same run.
+
+Usage: python bench/pipeline.py [--out docs/BENCHMARKS.md] [--events N] [--only SCENARIO ...]
+                                [--fleet-seconds 120]
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ from videorecog.fleet import (
     run_fleet,
     simulator_stats,
 )
+
+# The test suite's second broker (noida-db), which grants transactions; tansu does not.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support import NoidaBroker
 
 AK, SK = "bench", "bench-secret"
 
@@ -125,8 +133,14 @@ async def collect(
     limit: float,
     on_first: Callable[[], None] | None = None,
 ) -> list[tuple[float, dict[str, Any]]]:
-    """(arrival wall time, record) for ``count`` distinct videos."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    """(arrival wall time, record) for ``count`` distinct videos, as a read_committed reader
+    (exactly-once output's readers) sees them."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
     await consumer.start()
     seen: dict[str, tuple[float, dict[str, Any]]] = {}
     try:
@@ -279,6 +293,33 @@ async def throughput_scenario(bs: str, events: int) -> dict[str, float]:
     }
 
 
+async def delivery_scenario(events: int) -> dict[str, float]:
+    """Steady events/s at least once and exactly once, through one noida-db broker with the
+    idempotent producer on, short jobs as in the throughput scenario."""
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as data:
+        async with NoidaBroker(Path(data)) as broker:
+            bs = broker.bootstrap_servers
+            for delivery in ("at-least-once", "exactly-once"):
+                async with simulator(0.2) as sim:
+                    topics = Topics()
+                    await topics.create(bs)
+                    await produce_uploads(bs, topics.input, events, ["shots"])
+                    env = pipeline_env(
+                        bs,
+                        topics,
+                        sim.endpoint,
+                        VIDEORECOG_POLL_FIRST_SECONDS="0.2",
+                        VIDEORECOG_KAFKA_IDEMPOTENCE="true",
+                        VIDEORECOG_DELIVERY=delivery,
+                    )
+                    async with pipeline(env):
+                        results = await collect(bs, topics.output, events, limit=600)
+                arrivals = sorted(t for t, _ in results)
+                rates[delivery] = (events - 1) / (arrivals[-1] - arrivals[0])
+    return rates
+
+
 async def latency_scenario(bs: str, count: int = 400) -> dict[str, float]:
     """Jobs of median 5 s: polls per job, and how late each result is seen."""
     async with simulator(5.0) as simulated:
@@ -401,12 +442,10 @@ def fleet_table(shared: FleetRun, alone: FleetRun) -> list[str]:
     ]
 
 
-def table(t: dict[str, float], lat: dict[str, float], mem: dict[str, float]) -> list[str]:
+def throughput_rows(t: dict[str, float]) -> list[str]:
     per_request = t["raw"] / t["per_event"]
     per_mix = t["raw_mix"] / t["per_event"]
     return [
-        "| measure | videorecog | reference | target |",
-        "|---|---|---|---|",
         f"| events/s through the whole chain, steady (jobs ~0.2 s) | {t['throughput']:.0f} | "
         f"(a) {t['raw']:.0f} signed req/s / {t['per_event']:.2f} req per event = "
         f"{per_request:.0f} | >= 80% of (a)/req: {t['throughput'] / per_request:.0%} |",
@@ -418,45 +457,72 @@ def table(t: dict[str, float], lat: dict[str, float], mem: dict[str, float]) -> 
         f"| start-up to first result (process start, group join) | {t['startup']:.1f} s | — | — |",
         f"| vs one event at a time with the official SDK | {t['throughput']:.0f} | "
         f"(b) {t['naive']:.2f} events/s | >= 20x: {t['throughput'] / t['naive']:.0f}x |",
+    ]
+
+
+def latency_rows(lat: dict[str, float]) -> list[str]:
+    return [
         f"| polls per job (jobs of median {lat['median_job']:.1f} s) | {lat['polls']:.2f} | — | "
         "<= 6 |",
         f"| result delay p50 / p95 (job done -> result read) | {lat['p50']:.2f} s / "
         f"{lat['p95']:.2f} s | — | <= 1 s + 10% of job time: {lat['within']:.0%} of results |",
+    ]
+
+
+def memory_rows(mem: dict[str, float]) -> list[str]:
+    return [
         f"| RSS with {int(mem['pending']):,} jobs pending | {mem['rss']:.0f} MB "
         f"(peak {mem['peak']:.0f} MB) | — | <= 150 MB |",
     ]
 
 
+def delivery_rows(rates: dict[str, float]) -> list[str]:
+    eos, alo = rates["exactly-once"], rates["at-least-once"]
+    return [
+        f"| exactly-once events/s, steady (noida-db, jobs ~0.2 s) | {eos:.0f} | at-least-once on "
+        f"the same broker: {alo:.0f} | >= 70% of at-least-once: {eos / alo:.0%} |",
+    ]
+
+
+SCENARIOS = ("throughput", "latency", "memory", "fleet", "delivery")
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the table into this Markdown file")
-    parser.add_argument("--events", type=int, default=8000)
     parser.add_argument(
-        "--scenarios",
-        default="chain,fleet",
-        help="chain (throughput, latency, memory), fleet, or both (default)",
+        "--events", type=int, default=8000, help="events of the throughput and delivery runs"
     )
-    parser.add_argument("--fleet-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--only", choices=SCENARIOS, action="append", help="run these scenarios (default: all)"
+    )
+    parser.add_argument("--fleet-seconds", type=float, default=120.0, help="each fleet run")
     args = parser.parse_args()
-    scenarios = set(args.scenarios.split(","))
+    only = set(args.only or SCENARIOS)
+    rows = ["| measure | videorecog | reference | target |", "|---|---|---|---|"]
     async with EmbeddedBroker() as broker:
         bs = broker.bootstrap_servers
-        if "chain" in scenarios:
-            throughput = await throughput_scenario(bs, args.events)
-            latency = await latency_scenario(bs)
-            memory = await memory_scenario(bs)
-            text = "\n".join([f"Machine: {machine()}", "", *table(throughput, latency, memory)])
-            print(text)
-            if args.out:
-                heading = "## Pipeline — `bench/pipeline.py`\n\n"
-                update_block(args.out, "pipeline", text, heading=heading)
-        if "fleet" in scenarios:
+        if "throughput" in only:
+            rows += throughput_rows(await throughput_scenario(bs, args.events))
+        if "latency" in only:
+            rows += latency_rows(await latency_scenario(bs))
+        if "memory" in only:
+            rows += memory_rows(await memory_scenario(bs))
+        if "fleet" in only:
             shared, alone = await fleet_scenario(bs, args.fleet_seconds)
             text = "\n".join([f"Machine: {machine()}", "", *fleet_table(shared, alone)])
             print(text)
             if args.out:
-                heading = "## Fleet budget — `bench/pipeline.py --scenarios fleet`\n\n"
+                heading = "## Fleet budget — `bench/pipeline.py --only fleet`\n\n"
                 update_block(args.out, "fleet", text, heading=heading)
+    if "delivery" in only:
+        rows += delivery_rows(await delivery_scenario(args.events))
+    if len(rows) > 2:
+        text = "\n".join([f"Machine: {machine()}", "", *rows])
+        print(text)
+        if args.out:
+            heading = "## Pipeline — `bench/pipeline.py`\n\n"
+            update_block(args.out, "pipeline", text, heading=heading)
     return 0
 
 

@@ -47,6 +47,19 @@ BROKERS = ["tansu", "noida"]
 """Parametrise a test over both: ``@pytest.mark.parametrize("kafka_broker", BROKERS,
 indirect=True)``."""
 
+chains = pytest.mark.parametrize(
+    ("kafka_broker", "delivery"),
+    [
+        pytest.param("tansu", "at-least-once", id="tansu-at-least-once"),
+        pytest.param("noida", "at-least-once", id="noida-at-least-once"),
+        # tansu has no transactions.
+        pytest.param("noida", "exactly-once", id="noida-exactly-once"),
+    ],
+    indirect=["kafka_broker"],
+)
+"""Run a chain test over every broker and delivery mode it supports; the test takes ``delivery``
+(the value of VIDEORECOG_DELIVERY)."""
+
 
 @pytest.fixture
 def kafka_broker(request: pytest.FixtureRequest) -> EmbeddedBroker:

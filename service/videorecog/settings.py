@@ -147,7 +147,15 @@ class KafkaSettings:
         parsers.instance_id,
         "",
         "stable identity of this replica (empty: the host name): static group membership "
-        "(group.instance.id), so a restart under the same id takes its partitions back at once",
+        "(group.instance.id), so a restart under the same id takes its partitions back at once; "
+        "with exactly-once also the transactional id, so the restart fences its predecessor",
+    )
+    delivery: Literal["at-least-once", "exactly-once"] = setting(
+        "VIDEORECOG_DELIVERY",
+        parsers.choice("at-least-once", "exactly-once"),
+        "at-least-once",
+        "at-least-once, or exactly-once: each result, its job-log tombstones, any dead letter "
+        "and the consumed offsets in one Kafka transaction (needs a broker with transactions)",
     )
     create_topics: bool = setting(
         "VIDEORECOG_CREATE_TOPICS",
@@ -264,6 +272,19 @@ class PipelineSettings:
         parsers.positive_int,
         "10000",
         "consumer group session timeout",
+    )
+    transaction_max_events: int = setting(
+        "VIDEORECOG_TRANSACTION_MAX_EVENTS",
+        parsers.positive_int,
+        "500",
+        "exactly-once: a transaction is committed once this many events finished",
+    )
+    transaction_max_ms: int = setting(
+        "VIDEORECOG_TRANSACTION_MAX_MS",
+        parsers.positive_int,
+        "100",
+        "exactly-once: and at least this often (ms) while events finish; their results are "
+        "visible to read_committed readers only then",
     )
 
 
@@ -516,6 +537,12 @@ def _check_consistency(settings: Settings) -> None:
     if pipeline.max_inflight_per_partition > pipeline.max_inflight:
         raise SettingsError(
             "VIDEORECOG_MAX_INFLIGHT_PER_PARTITION must not exceed VIDEORECOG_MAX_INFLIGHT"
+        )
+    kafka = settings.kafka
+    if kafka.delivery == "exactly-once" and not kafka.idempotence:
+        raise SettingsError(
+            "VIDEORECOG_DELIVERY=exactly-once needs VIDEORECOG_KAFKA_IDEMPOTENCE=true "
+            "(a transactional producer is idempotent)"
         )
     if bool(settings.api.access_key_id) != bool(settings.api.access_key_secret):
         raise SettingsError(

@@ -28,13 +28,14 @@ CUSTOM_KINDS = {"ServiceMonitor": "monitoring.coreos.com/v1", "ScaledObject": "k
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest schemas known.
 KUBE_VERSIONS = ["1.25.0", latest_version()]
 SECRET_ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"}
+WORKLOADS = {"Deployment", "StatefulSet"}
 
 
 def _pod_specs(manifests: list[Manifest]) -> list[tuple[str, dict[str, Any]]]:
     return [
         (m["metadata"]["name"], m["spec"]["template"]["spec"])
         for m in manifests
-        if m["kind"] in {"Deployment", "Job"}
+        if m["kind"] in WORKLOADS | {"Job"}
     ]
 
 
@@ -42,16 +43,24 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
 
 
+def _workload(manifests: list[Manifest], suffix: str) -> Manifest:
+    """The Deployment or StatefulSet named ``*suffix``."""
+    (match,) = [
+        m for m in manifests if m["kind"] in WORKLOADS and m["metadata"]["name"].endswith(suffix)
+    ]
+    return match
+
+
 def _container(manifests: list[Manifest], suffix: str) -> dict[str, Any]:
-    containers: list[dict[str, Any]] = find(manifests, "Deployment", suffix)["spec"]["template"][
-        "spec"
-    ]["containers"]
+    containers: list[dict[str, Any]] = _workload(manifests, suffix)["spec"]["template"]["spec"][
+        "containers"
+    ]
     assert len(containers) == 1
     return containers[0]
 
 
-def test_both_scenarios_are_checked() -> None:
-    assert SCENARIOS == ["full", "minimal"]
+def test_every_scenario_is_checked() -> None:
+    assert SCENARIOS == ["exactly-once", "full", "minimal"]
 
 
 def test_lint_is_clean(scenario: str) -> None:
@@ -75,6 +84,12 @@ def test_scenarios_render_what_they_turn_on() -> None:
         return sorted(m["kind"] for m in render(scenario_values(scenario)))
 
     assert kinds("minimal") == ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]
+    assert kinds("exactly-once") == [
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+        "StatefulSet",
+    ]
     pipeline = ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount", "Job"]
     engine = ["Deployment", "Service", "PersistentVolumeClaim"]
     optional = [
@@ -101,7 +116,7 @@ def test_every_resource_carries_the_standard_labels(scenario: str) -> None:
 def test_selectors_match_pods_and_never_include_the_version(scenario: str) -> None:
     manifests = render(scenario_values(scenario))
     for manifest in manifests:
-        if manifest["kind"] != "Deployment":
+        if manifest["kind"] not in WORKLOADS:
             continue
         selector = manifest["spec"]["selector"]["matchLabels"]
         assert "app.kubernetes.io/version" not in selector
@@ -234,8 +249,9 @@ def test_container_arguments_are_videorecog_commands(scenario: str) -> None:
 def test_termination_grace_period_covers_the_drain(scenario: str) -> None:
     values = scenario_values(scenario)
     manifests = render(values)
-    deployment = find(manifests, "Deployment", "-pipeline")
-    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    grace = _workload(manifests, "-pipeline")["spec"]["template"]["spec"][
+        "terminationGracePeriodSeconds"
+    ]
     drain = int(_env(_container(manifests, "-pipeline"))["VIDEORECOG_SHUTDOWN_GRACE_SECONDS"])
     expected_drain = values.get("pipeline", {}).get("shutdownGraceSeconds", 25)
     assert drain == expected_drain
@@ -506,6 +522,55 @@ def test_schema_refuses_bad_cover_store_quota_and_scaling_values(overrides: dict
     chart = helm.Chart.load(str(CHART))
     with pytest.raises(helm.HelmValuesError):
         chart.validate_schema(_merge(scenario_values("minimal"), overrides))
+
+
+def test_exactly_once_runs_the_pipeline_as_a_statefulset() -> None:
+    """Stable pod names are the instance ids (and so the transactional ids); the transaction
+    settings reach the container; at least once stays a Deployment with a rolling update."""
+    values = scenario_values("exactly-once")
+    manifests = render(values)
+    workload = find(manifests, "StatefulSet", "-pipeline")
+    spec = workload["spec"]
+    assert spec["replicas"] == 3
+    assert spec["serviceName"] == find(manifests, "Service", "-pipeline")["metadata"]["name"]
+    assert spec["podManagementPolicy"] == "Parallel"
+    assert "strategy" not in spec
+    env = _env(_container(manifests, "-pipeline"))
+    assert env["VIDEORECOG_DELIVERY"] == "exactly-once"
+    assert env["VIDEORECOG_INSTANCE_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["VIDEORECOG_KAFKA_IDEMPOTENCE"] == "true"
+    assert (env["VIDEORECOG_TRANSACTION_MAX_EVENTS"], env["VIDEORECOG_TRANSACTION_MAX_MS"]) == (
+        "200",
+        "250",
+    )
+    assert "kubectl -n media rollout status statefulset/vr-videorecog-pipeline" in notes(values)
+    assert "isolation.level=read_committed" in notes(values)
+
+    at_least_once = render(scenario_values("minimal"))
+    deployment = find(at_least_once, "Deployment", "-pipeline")
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+    assert _env(_container(at_least_once, "-pipeline"))["VIDEORECOG_DELIVERY"] == "at-least-once"
+    assert not [m for m in at_least_once if m["kind"] == "StatefulSet"]
+
+
+def test_keda_scales_the_statefulset_with_exactly_once() -> None:
+    values = _merge(
+        scenario_values("exactly-once"), {"pipeline": {"autoscaling": {"enabled": True}}}
+    )
+    manifests = render(values)
+    target = find(manifests, "ScaledObject", "-pipeline")["spec"]["scaleTargetRef"]
+    assert target == {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": find(manifests, "StatefulSet", "-pipeline")["metadata"]["name"],
+    }
+    assert "replicas" not in find(manifests, "StatefulSet", "-pipeline")["spec"]
+
+
+def test_exactly_once_without_idempotence_is_refused() -> None:
+    values = _merge(scenario_values("exactly-once"), {"kafka": {"idempotence": False}})
+    with pytest.raises(helm.HelmError, match=re.escape("needs kafka.idempotence=true")):
+        render(values)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

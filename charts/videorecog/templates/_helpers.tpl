@@ -28,6 +28,13 @@ Names of the two components; the suffix is kept within the 63-character limit.
 {{- printf "%s-pipeline" (include "videorecog.fullname" . | trunc 54 | trimSuffix "-") }}
 {{- end }}
 
+{{/*
+The pipeline's workload: a StatefulSet (stable pod names) with exactly-once delivery.
+*/}}
+{{- define "videorecog.pipeline.kind" -}}
+{{- ternary "StatefulSet" "Deployment" (eq .Values.kafka.delivery "exactly-once") }}
+{{- end }}
+
 {{- define "videorecog.engine.fullname" -}}
 {{- printf "%s-engine" (include "videorecog.fullname" . | trunc 56 | trimSuffix "-") }}
 {{- end }}

@@ -2,37 +2,87 @@
 
 Long-lived resources are async context managers in ``app.cleanup_ctx``, entered in this order and
 closed in reverse: the start-up checks of the broker and the topics (``startup.py``; missing
-topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producer, the signed API client and the
-request budgets (``quota.py``: with Redis, the fleet's), the job log, the cover store (only with
-VIDEORECOG_COVER_STORE_URL), then the consumer with the
-``Pipeline`` built on all of them. The app serves ``/metrics``,
-``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work (``runner.py``).
+topics created with VIDEORECOG_CREATE_TOPICS), the Kafka producers (one, or with exactly-once
+delivery a transactional one beside the job log's), the signed API client and the request budgets
+(``quota.py``: with Redis, the fleet's), the job log, the cover store (only with
+VIDEORECOG_COVER_STORE_URL), then the consumer with the ``Pipeline`` built on all of them. The app
+serves ``/metrics``, ``/healthz`` and ``/readyz``; ``await app[PIPELINE].run(stop)`` does the work
+(``runner.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from videorecog.client import VideorecogClient
-from videorecog.pipeline.coverstore import CoverStore
+from videorecog.pipeline.coverstore import CoverStore, optional_cover_store
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.membership import leave_group
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.quota import Budgets, budgets
 from videorecog.pipeline.service import Pipeline
 from videorecog.pipeline.startup import check_broker, start_producer
+from videorecog.pipeline.transactions import transactional_id
 from videorecog.serving import add_health_routes
-from videorecog.settings import Settings
+from videorecog.settings import KafkaSettings, PipelineSettings, Settings
 
 PRODUCER = web.AppKey("producer", AIOKafkaProducer)
+"""Results and dead letters (transactional with exactly-once delivery)."""
+JOBLOG_PRODUCER = web.AppKey("joblog_producer", AIOKafkaProducer)
+"""Job-log records (the same producer at least once)."""
 CLIENT = web.AppKey("client", VideorecogClient)
 BUDGETS = web.AppKey("budgets", Budgets)
 JOBLOG = web.AppKey("joblog", JobLog)
 COVERS = web.AppKey("covers", CoverStore)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def isolation_level(kafka: KafkaSettings) -> str:
+    """Exactly once, what aborted transactions wrote is never read (input, job log)."""
+    return "read_committed" if kafka.delivery == "exactly-once" else "read_uncommitted"
+
+
+def _producer(
+    kafka: KafkaSettings, transactional: str | None = None, timeout_ms: int = 60_000
+) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        acks="all",
+        enable_idempotence=kafka.idempotence,
+        # A few milliseconds of linger let concurrent results and job-log writes share requests.
+        linger_ms=5,
+        transactional_id=transactional,
+        # The broker aborts a transaction left open this long: a dead instance's, about when its
+        # partitions move to another member (one never lasts longer than a batch).
+        transaction_timeout_ms=timeout_ms,
+    )
+
+
+@asynccontextmanager
+async def _producers(
+    k: KafkaSettings, p: PipelineSettings
+) -> AsyncIterator[tuple[AIOKafkaProducer, AIOKafkaProducer]]:
+    """(results and dead letters, job-log records): one producer at least once. Exactly once,
+    results and dead letters go through a transactional producer, while job-log records (which
+    must outlive an abort: transactions.py) keep a plain one."""
+    exactly_once = k.delivery == "exactly-once"
+    producers: list[AIOKafkaProducer] = []
+    try:
+        if exactly_once:
+            # Started first: it fences a predecessor and closes its open transaction before the
+            # job log is read (read_committed stops at an open transaction).
+            producers.append(_producer(k, transactional_id(k), p.session_timeout_ms))
+            await start_producer(producers[0], k, transactional=True)
+        producers.append(_producer(k))
+        await start_producer(producers[-1], k)  # an idempotent one gets its id here
+        yield producers[0], producers[-1]
+    finally:
+        for producer in reversed(producers):
+            await producer.stop()  # flushes what is buffered; idempotent after a failed start
 
 
 def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web.Application:
@@ -45,19 +95,8 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
         yield
 
     async def producer_ctx(app: web.Application) -> AsyncIterator[None]:
-        # A few milliseconds of linger let concurrent results and job-log writes share requests.
-        producer = AIOKafkaProducer(
-            bootstrap_servers=k.bootstrap_servers,
-            acks="all",
-            enable_idempotence=k.idempotence,
-            linger_ms=5,
-        )
-        await start_producer(producer, k)  # an idempotent one gets its producer id here
-        try:
-            app[PRODUCER] = producer
+        async with _producers(k, p) as (app[PRODUCER], app[JOBLOG_PRODUCER]):
             yield
-        finally:
-            await producer.stop()  # flushes what is buffered
 
     async def client_ctx(app: web.Application) -> AsyncIterator[None]:
         async with VideorecogClient(
@@ -77,25 +116,19 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             yield
 
     async def joblog_ctx(app: web.Application) -> AsyncIterator[None]:
-        reader = AIOKafkaConsumer(bootstrap_servers=k.bootstrap_servers, enable_auto_commit=False)
-        async with JobLog(app[PRODUCER], k.jobs_topic, reader) as joblog:
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=k.bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level=isolation_level(k),
+        )
+        async with JobLog(app[JOBLOG_PRODUCER], k.jobs_topic, reader) as joblog:
             app[JOBLOG] = joblog
             yield
 
     async def covers_ctx(app: web.Application) -> AsyncIterator[None]:
-        c = settings.covers
-        if c.url is None:
-            yield  # off: results keep only the API's expiring links
-            return
-        async with CoverStore(
-            c.url,
-            settings.s3,
-            metrics,
-            concurrency=c.concurrency,
-            max_bytes=c.max_bytes,
-            attempts=c.attempts,
-        ) as covers:
-            app[COVERS] = covers
+        async with optional_cover_store(settings, metrics) as covers:
+            if covers is not None:  # off: results keep only the API's expiring links
+                app[COVERS] = covers
             yield
 
     async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -108,6 +141,7 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             group_instance_id=k.instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            isolation_level=isolation_level(k),
             session_timeout_ms=p.session_timeout_ms,
             heartbeat_interval_ms=max(100, p.session_timeout_ms // 10),
         )

@@ -81,14 +81,13 @@ class Committer:
         while True:
             started = loop.time()
             await self.commit()
-            await asyncio.sleep(max(0.0, self._interval - (loop.time() - started)))
+            await self._next_round(max(0.0, self._interval - (loop.time() - started)))
 
-    async def commit(self, only: Collection[TopicPartition] | None = None) -> None:
-        """Commit the watermarks that moved, then tombstone the job-log entries below them.
+    async def _next_round(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
-        A commit the group refuses (it is rebalancing) is left for the next round.
-        Raises: KafkaError other than CommitFailedError.
-        """
+    def _marks(self, only: Collection[TopicPartition] | None) -> dict[TopicPartition, int]:
+        """The watermarks that moved, of assigned partitions (of ``only`` when given)."""
         assigned = self._consumer.assignment()
         offsets = {}
         for tp, progress in self._progress.items():
@@ -96,6 +95,27 @@ class Committer:
                 mark = progress.to_commit()
                 if mark is not None:
                     offsets[tp] = mark
+        return offsets
+
+    def _committed(self, offsets: dict[TopicPartition, int]) -> None:
+        self._metrics.commits.inc()
+        for tp, mark in offsets.items():
+            if tp in self._progress:
+                self._progress[tp].committed(mark)
+
+    def _keys_below(self, tp: TopicPartition, mark: int) -> list[str]:
+        """Take the job-log keys of the finished events below ``mark``."""
+        entries = self._tombstones.get(tp, [])
+        self._tombstones[tp] = [(o, keys) for o, keys in entries if o >= mark]
+        return [key for offset, keys in entries if offset < mark for key in keys]
+
+    async def commit(self, only: Collection[TopicPartition] | None = None) -> None:
+        """Commit the watermarks that moved, then tombstone the job-log entries below them.
+
+        A commit the group refuses (it is rebalancing) is left for the next round.
+        Raises: KafkaError other than CommitFailedError.
+        """
+        offsets = self._marks(only)
         if not offsets:
             return
         try:
@@ -103,14 +123,7 @@ class Committer:
         except CommitFailedError:
             log.warning("commit refused (the group is rebalancing); will retry")
             return
-        self._metrics.commits.inc()
+        self._committed(offsets)
         for tp, mark in offsets.items():
-            if tp in self._progress:
-                self._progress[tp].committed(mark)
-            await self._clear(tp, mark)
-
-    async def _clear(self, tp: TopicPartition, committed: int) -> None:
-        entries = self._tombstones.get(tp, [])
-        self._tombstones[tp] = [(o, keys) for o, keys in entries if o >= committed]
-        done = [key for offset, keys in entries if offset < committed for key in keys]
-        await asyncio.gather(*(self._joblog.clear(key) for key in done))
+            done = self._keys_below(tp, mark)
+            await asyncio.gather(*(self._joblog.clear(key) for key in done))

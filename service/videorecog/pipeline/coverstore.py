@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote
@@ -34,7 +34,7 @@ import aiohttp
 from videorecog.parsers import S3Url
 from videorecog.pipeline.backoff import RetryPolicy
 from videorecog.pipeline.metrics import PipelineMetrics
-from videorecog.settings import S3Settings
+from videorecog.settings import S3Settings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -277,3 +277,23 @@ class CoverStore:
             )
         except (BotoCoreError, ClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise CopyError("upload", str(exc) or type(exc).__name__) from exc
+
+
+@contextlib.asynccontextmanager
+async def optional_cover_store(
+    settings: Settings, metrics: PipelineMetrics
+) -> AsyncIterator[CoverStore | None]:
+    """The cover store VIDEORECOG_COVER_STORE_URL names, or None when it is not set."""
+    c = settings.covers
+    if c.url is None:
+        yield None
+        return
+    async with CoverStore(
+        c.url,
+        settings.s3,
+        metrics,
+        concurrency=c.concurrency,
+        max_bytes=c.max_bytes,
+        attempts=c.attempts,
+    ) as store:
+        yield store

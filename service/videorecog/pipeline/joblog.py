@@ -5,6 +5,10 @@ A record is written (and acknowledged) right after submission, before the event 
 a tombstone clears it once the event's offset is committed. Whoever owns the partition next reads
 the log and resumes polling those jobs instead of calling the API again.
 
+Exactly once, the tombstone is written in the transaction that commits the event's offset, and the
+log is read with ``read_committed``. The record itself stays outside any transaction, written by a
+producer of its own: it stands for an API call that no abort can undo, so it must survive one.
+
 The log is partitioned like the input topic: the entry of input partition ``p`` lives in
 partition ``p mod N`` of the log (N its partition count; ``videorecog topics`` gives both topics
 the same count, so ``p`` itself). A pipeline reads only the log partitions of the input partitions
@@ -26,6 +30,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from videorecog.pipeline.outputs import Output, send
 from videorecog.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -119,11 +124,21 @@ class JobLog:
             partition=self.partition_for(input_partition(key)),
         )
 
-    async def clear(self, key: str) -> None:
-        self._jobs.pop(key, None)
-        await self._producer.send_and_wait(
+    def tombstone(self, key: str) -> Output:
+        """The record that clears ``key`` (exactly once, it is written in a transaction)."""
+        return Output(
             self._topic, None, key=key.encode(), partition=self.partition_for(input_partition(key))
         )
+
+    def discard(self, keys: Collection[str]) -> None:
+        """Forget entries whose tombstones were written."""
+        for key in keys:
+            self._jobs.pop(key, None)
+
+    async def clear(self, key: str) -> None:
+        """Write the tombstone of ``key`` and wait for the broker's acknowledgement."""
+        self._jobs.pop(key, None)
+        await send(self._producer, self.tombstone(key))
 
     def forget(self, input_partitions: Collection[int]) -> None:
         """Drop what is known of partitions no longer ours (their next owner reads it)."""

@@ -1,33 +1,34 @@
-"""Writing results and dead letters; every write waits for the broker (acks=all)."""
+"""Results and dead letters: the records they become, handed to the delivery mode's sink."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.outputs import Output, Sink
 
 
 class Publisher:
     def __init__(
         self,
-        producer: AIOKafkaProducer,
+        sink: Sink,
         output_topic: str,
         dlq_topic: str,
         metrics: PipelineMetrics,
     ) -> None:
-        self._producer = producer
+        self._sink = sink
         self._output = output_topic
         self._dlq = dlq_topic
         self._metrics = metrics
 
-    async def result(self, video_id: str, record: dict[str, Any]) -> None:
-        await self._producer.send_and_wait(
-            self._output, orjson.dumps(record), key=video_id.encode()
-        )
+    async def result(self, source: TopicPartition, offset: int, record: dict[str, Any]) -> None:
+        """The result of the event at ``offset`` of ``source``, keyed by its video id."""
+        output = Output(self._output, orjson.dumps(record), key=str(record["video_id"]).encode())
+        await self._sink.write(source, offset, output)
         self._metrics.results_published.labels(record["status"]).inc()
 
     async def dead_letter(
@@ -42,5 +43,8 @@ class Publisher:
             ("source-partition", str(source.partition).encode()),
             ("source-offset", str(source.offset).encode()),
         ]
-        await self._producer.send_and_wait(self._dlq, source.value, key=source.key, headers=headers)
+        output = Output(self._dlq, source.value, key=source.key, headers=headers)
+        await self._sink.write(
+            TopicPartition(source.topic, source.partition), source.offset, output
+        )
         self._metrics.dlq_published.labels(reason).inc()

@@ -3,7 +3,9 @@
 - ``Intake`` consumes upload events within the in-flight bounds (pausing partitions at them),
   parses them and sends the poison to the dead-letter topic;
 - ``JobTracker`` submits each task's job, polls it until final and says when an event is done;
-- ``Committer`` commits each partition's watermark and then clears the job log below it.
+- ``Committer`` commits each partition's watermark and then clears the job log below it (with
+  exactly-once delivery, ``TransactionalCommitter`` writes the results, dead letters, job-log
+  tombstones and watermarks of a batch of events in one transaction).
 
 ``Pipeline`` wires them to the broker and the API (all given to it, already started, by the app
 factory in ``app.py``), publishes each finished event's result, follows rebalances, and answers
@@ -30,10 +32,12 @@ from videorecog.pipeline.dispatcher import Dispatcher
 from videorecog.pipeline.intake import Intake
 from videorecog.pipeline.joblog import JobLog, job_key
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.outputs import AckedSink, Sink
 from videorecog.pipeline.publisher import Publisher
 from videorecog.pipeline.quota import Budgets, action_rates, local_budgets
 from videorecog.pipeline.state import EventState
 from videorecog.pipeline.tracker import JobTracker
+from videorecog.pipeline.transactions import TransactionalCommitter
 from videorecog.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,10 +89,24 @@ class Pipeline:
         metrics.inflight_events_limit.set(p.max_inflight)
         self._consumer = consumer
         self._joblog = joblog
-        self._publisher = Publisher(producer, k.output_topic, k.dlq_topic, metrics)
-        self._committer = Committer(
-            consumer, joblog, metrics, interval_seconds=p.commit_interval_seconds
-        )
+        self._committer: Committer
+        sink: Sink
+        if k.delivery == "exactly-once":
+            self._committer = sink = TransactionalCommitter(
+                consumer,
+                producer,
+                joblog,
+                metrics,
+                group_id=k.group_id,
+                max_events=p.transaction_max_events,
+                max_seconds=p.transaction_max_ms / 1000,
+            )
+        else:
+            self._committer = Committer(
+                consumer, joblog, metrics, interval_seconds=p.commit_interval_seconds
+            )
+            sink = AckedSink(producer)
+        self._publisher = Publisher(sink, k.output_topic, k.dlq_topic, metrics)
         dispatcher = Dispatcher(
             client,
             metrics,
@@ -185,7 +203,7 @@ class Pipeline:
     async def _publish(self, state: EventState) -> None:
         """The event is done: publish its result, then let its offset be committed."""
         record = state.record()
-        await self._publisher.result(state.event.video_id, record)
+        await self._publisher.result(state.tp, state.offset, record)
         log.info(
             "result published",
             extra={

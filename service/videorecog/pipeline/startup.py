@@ -4,7 +4,8 @@ Each problem raises ``StartupError`` with one line that names it and the fix; th
 prints it and exits with status 2. Checked, in order: the broker answers; the four topics exist
 (created first with VIDEORECOG_CREATE_TOPICS) and the job log is compacted; the consumer group's
 coordinator can be found and the group is one a consumer can join; and, when the producer starts,
-that the broker grants it a producer id (``InitProducerId``) if it is idempotent.
+that the broker grants it a producer id (``InitProducerId``) if it is idempotent, and one for its
+transactional id with exactly-once delivery.
 """
 
 from __future__ import annotations
@@ -126,8 +127,11 @@ async def _check_group(admin: AIOKafkaAdminClient, group_id: str) -> None:
                 )
 
 
-async def start_producer(producer: AIOKafkaProducer, kafka: KafkaSettings) -> None:
-    """Start ``producer``; an idempotent one gets its producer id from the broker now.
+async def start_producer(
+    producer: AIOKafkaProducer, kafka: KafkaSettings, *, transactional: bool = False
+) -> None:
+    """Start ``producer``; an idempotent or transactional one gets its producer id now (a
+    transactional one also fences the previous producer of its id, aborting its open transaction).
 
     Stops the producer again on failure (no unclosed client).
     Raises: StartupError naming the feature the broker refused and the setting to change.
@@ -139,6 +143,12 @@ async def start_producer(producer: AIOKafkaProducer, kafka: KafkaSettings) -> No
         await producer.stop()
         if isinstance(exc, KafkaConnectionError | TimeoutError):
             raise unreachable(kafka, exc) from None
+        if isinstance(exc, KafkaError) and transactional:
+            raise StartupError(
+                f"the broker at {kafka.bootstrap_servers} does not support transactions "
+                f"(InitProducerId: {type(exc).__name__}): set VIDEORECOG_DELIVERY=at-least-once "
+                "or use a broker that does"
+            ) from None
         if isinstance(exc, KafkaError) and kafka.idempotence:
             raise StartupError(
                 f"the broker at {kafka.bootstrap_servers} does not support idempotent producers "

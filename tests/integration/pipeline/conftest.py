@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,12 @@ async def read_all(
     """Read from the start of ``topic`` (no group) until ``want`` records (or, with
     ``distinct``, ``want`` distinct keys of records) are there; fail after ``timeout``."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        # What downstream readers of exactly-once output use (the same as any other otherwise).
+        isolation_level="read_committed",
     )
     await consumer.start()
     records: list[Any] = []
@@ -146,13 +152,42 @@ async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, 
         await consumer.stop()
 
 
-def event(
-    video_id: str, url: str, tasks: list[str] | None = None
-) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+Upload = tuple[bytes, bytes, list[tuple[str, bytes]]]
+"""An upload event's key, value and headers."""
+
+
+def event(video_id: str, url: str, tasks: list[str] | None = None) -> Upload:
     body: dict[str, Any] = {"video_id": video_id, "video_url": url, "attributes": {"n": video_id}}
     if tasks is not None:
         body["tasks"] = tasks
     return video_id.encode(), orjson.dumps(body), []
+
+
+def with_malformed(count: int, every: int) -> tuple[list[Upload], set[bytes]]:
+    """``count`` good events with a malformed one (not JSON) after every ``every``; the keys of
+    the malformed ones."""
+    events: list[Upload] = []
+    malformed: set[bytes] = set()
+    for i in range(count):
+        events.append(event(f"v{i}", f"http://media.example/{i}.mp4", ["shots"]))
+        if i % every == every - 1:
+            key = f"bad-{i}".encode()
+            events.append((key, b"{not json", []))
+            malformed.add(key)
+    return events, malformed
+
+
+def assert_delivered(
+    results: list[Any], dead: list[Any], count: int, malformed: set[bytes], delivery: str
+) -> None:
+    """Every event has its outcome; exactly once, a single one (read with read_committed)."""
+    video_ids = Counter(orjson.loads(r.value)["video_id"] for r in results)
+    dead_keys = Counter(r.key for r in dead)
+    assert set(video_ids) == {f"v{i}" for i in range(count)}
+    assert set(dead_keys) == malformed
+    if delivery == "exactly-once":
+        assert [v for v, n in video_ids.items() if n > 1] == []
+        assert [k for k, n in dead_keys.items() if n > 1] == []
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
@@ -187,8 +222,13 @@ class Results:
     """Reads the output topic as results arrive: their bodies and video ids, in order."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
+        # Committed records only: with exactly-once delivery what an aborted transaction wrote
+        # is never a result.
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         self.bodies: list[dict[str, Any]] = []
 

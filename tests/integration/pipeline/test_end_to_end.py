@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import orjson
-import pytest
 
 from tests.clips import Clip
-from tests.conftest import BROKERS
+from tests.conftest import chains
 from tests.integration.pipeline.conftest import (
     Topics,
     committed,
@@ -22,7 +21,7 @@ from tests.integration.pipeline.conftest import (
 from tests.support import EngineProcess, MediaServer
 
 # Also against noida-db, with the idempotent producer on as production runs it.
-pytestmark = pytest.mark.parametrize("kafka_broker", BROKERS, indirect=True)
+pytestmark = chains
 
 
 async def test_mixed_events_each_get_exactly_one_outcome(
@@ -31,6 +30,7 @@ async def test_mixed_events_each_get_exactly_one_outcome(
     engine: EngineProcess,
     media_server: MediaServer,
     clips: dict[str, Clip],
+    delivery: str,
 ) -> None:
     """Good events get one result with real shots and covers; malformed ones go to the DLQ with
     their reason; bad videos get PROCESS_FAILED with InvalidFile codes; offsets reach the end."""
@@ -48,7 +48,9 @@ async def test_mixed_events_each_get_exactly_one_outcome(
     ]
     await produce(bootstrap_servers, topics.input, good + bad_video + malformed)
 
-    settings = pipeline_settings(bootstrap_servers, topics, engine.endpoint)
+    settings = pipeline_settings(
+        bootstrap_servers, topics, engine.endpoint, VIDEORECOG_DELIVERY=delivery
+    )
     async with running(settings) as pipeline:
         results = await read_all(bootstrap_servers, topics.output, want=6)
         dead = await read_all(bootstrap_servers, topics.dlq, want=3)

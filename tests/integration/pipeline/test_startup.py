@@ -94,6 +94,44 @@ def test_idempotence_refused_by_the_broker_is_one_line_and_status_2(
     )
 
 
+def test_exactly_once_from_a_broker_without_transactions_is_one_line_and_status_2(
+    bootstrap_servers: str, topics: Topics
+) -> None:
+    """tansu grants no transactional producer: the line names the setting to change."""
+    env = pipeline_env(
+        bootstrap_servers,
+        topics,
+        "http://127.0.0.1:9",
+        VIDEORECOG_DELIVERY="exactly-once",
+        VIDEORECOG_KAFKA_IDEMPOTENCE="true",
+    )
+    _assert_one_line(
+        _run_pipeline(env),
+        f"the broker at {bootstrap_servers} does not support transactions "
+        "(InitProducerId: UnknownError): set VIDEORECOG_DELIVERY=at-least-once "
+        "or use a broker that does",
+    )
+
+
+def test_exactly_once_without_idempotence_is_one_line_and_status_2(
+    bootstrap_servers: str, topics: Topics
+) -> None:
+    """A transactional producer is idempotent: asking for one without the other is refused
+    before the broker is contacted."""
+    env = pipeline_env(
+        bootstrap_servers,
+        topics,
+        "http://127.0.0.1:9",
+        VIDEORECOG_DELIVERY="exactly-once",
+        VIDEORECOG_KAFKA_IDEMPOTENCE="false",
+    )
+    _assert_one_line(
+        _run_pipeline(env),
+        "VIDEORECOG_DELIVERY=exactly-once needs VIDEORECOG_KAFKA_IDEMPOTENCE=true "
+        "(a transactional producer is idempotent)",
+    )
+
+
 async def test_create_topics_makes_what_is_missing(bootstrap_servers: str, topics: Topics) -> None:
     """With VIDEORECOG_CREATE_TOPICS=true missing topics are created at start-up, the job log
     compacted."""

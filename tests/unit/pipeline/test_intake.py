@@ -14,6 +14,7 @@ from videorecog.pipeline.dispatcher import Dispatcher
 from videorecog.pipeline.intake import Intake
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.pipeline.outputs import AckedSink
 from videorecog.pipeline.publisher import Publisher
 from videorecog.pipeline.quota import local_budgets
 from videorecog.pipeline.state import EventState
@@ -63,7 +64,7 @@ class Harness:
             self.consumer,
             self.tracker,
             self.committer,
-            Publisher(self.producer, "out", "dlq", self.metrics),  # type: ignore[arg-type]
+            Publisher(AckedSink(self.producer), "out", "dlq", self.metrics),  # type: ignore[arg-type]
             self.metrics,
             max_inflight=bound,
             max_inflight_per_partition=per_partition,
