@@ -19,6 +19,7 @@ BUDGET = 2.0
 KEY = ("ak-test", CREDENTIALS["ak-test"])
 
 
+@pytest.mark.slow  # about 100 s: the fleet run of bench/pipeline.py measures it at full length
 @pytest.mark.timeout(420)
 async def test_four_replicas_share_the_account_budget(
     kafka_broker: EmbeddedBroker, redis_url: str, tmp_path: Path
