@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
-from aiokafka import AIOKafkaProducer
-
 from tests.integration.pipeline.conftest import (
     Topics,
     pipeline_settings,
@@ -14,6 +11,7 @@ from tests.integration.pipeline.conftest import (
     sample,
     simulated_api,
 )
+from videorecog.fleet import produce_uploads
 
 
 def _rss_mb() -> float:
@@ -26,19 +24,7 @@ def _rss_mb() -> float:
 
 async def test_bounded_in_flight_and_flat_memory(bootstrap_servers: str, topics: Topics) -> None:
     count, bound = 5000, 100
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=20)
-    await producer.start()
-    try:
-        for i in range(count):
-            body = {
-                "video_id": f"v{i}",
-                "video_url": f"http://media.example/{i}.mp4",
-                "tasks": ["shots"],
-            }
-            await producer.send(topics.input, orjson.dumps(body), key=f"v{i}".encode())
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await produce_uploads(bootstrap_servers, topics.input, count, ["shots"])
 
     async with simulated_api(median_job_seconds=0.05, job_time_spread=0.3, seed=11) as (
         _,
