@@ -3,6 +3,7 @@ Kafka-protocol broker (noida-db) that grants idempotent and transactional produc
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 
 class _MediaHandler(BaseHTTPRequestHandler):
     roots: ClassVar[dict[str, Path]] = {}
+    hits: ClassVar[collections.Counter[str]]
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -40,6 +42,7 @@ class _MediaHandler(BaseHTTPRequestHandler):
             body = b"<html><body>not a video</body></html>"
             self._send(200, body, "text/html")
             return
+        self.hits[parts.path] += 1
         root_name, _, name = parts.path.lstrip("/").partition("/")
         root = self.roots.get(root_name)
         path = (root / name) if root else None
@@ -60,7 +63,8 @@ class MediaServer:
     """Serves ``/<root>/<file>`` from named directories, plus ``/redirect?to=`` and a page."""
 
     def __init__(self, roots: Mapping[str, Path]) -> None:
-        handler = type("Handler", (_MediaHandler,), {"roots": dict(roots)})
+        self.hits: collections.Counter[str] = collections.Counter()  # GETs of each path
+        handler = type("Handler", (_MediaHandler,), {"roots": dict(roots), "hits": self.hits})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -79,9 +83,18 @@ class MediaServer:
 class EngineProcess:
     """``videorecog engine`` as a child process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, credentials: str, **settings: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        credentials: str,
+        *,
+        role: str = "engine",
+        env: Mapping[str, str] | None = None,
+        **settings: str,
+    ) -> None:
         self.port = free_port()
         self.data_dir = data_dir
+        self.role = role  # "engine" (the front door, or both roles alone) or "worker"
         self.env = {
             **os.environ,
             "VIDEORECOG_ENGINE_PORT": str(self.port),
@@ -89,10 +102,15 @@ class EngineProcess:
             "VIDEORECOG_ENGINE_CREDENTIALS": credentials,
             "VIDEORECOG_ENGINE_ALLOW_HOSTS": "127.0.0.1",
             "VIDEORECOG_LOG_FORMAT": "json",
+            **(env or {}),
             **{f"VIDEORECOG_ENGINE_{k.upper()}": v for k, v in settings.items()},
         }
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = data_dir.parent / f"engine-{self.port}.log"
+        self._log = data_dir.parent / f"{role}-{self.port}.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     @property
     def endpoint(self) -> str:
@@ -105,16 +123,19 @@ class EngineProcess:
     def start(self, timeout: float = 30.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log:
+            # A session of its own, so that ``kill`` takes its analysis processes with it, as a
+            # container's end does.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "videorecog", "engine"],
+                [sys.executable, "-m", "videorecog", self.role],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"engine exited: {self._log.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.role} exited: {self._log.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/readyz", timeout=1) as r:
                     if r.status == 200:
@@ -133,6 +154,23 @@ class EngineProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the process and its analysis processes: no clean-up of any kind."""
+        process, self._process = self._process, None
+        if process is not None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples on ``/metrics`` (0 when it has none)."""
+        with urllib.request.urlopen(f"{self.endpoint}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{")
+        )
 
     def log_text(self) -> str:
         return self._log.read_text() if self._log.exists() else ""

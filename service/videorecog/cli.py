@@ -118,11 +118,29 @@ def _run_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_engine(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.engine.app import Role
+    from videorecog.engine.server import migrate, serve
+
+    if args.task == "migrate":
+        applied = _run_loop(migrate(settings))
+        print(f"job store schema: {len(applied)} step(s) applied {applied}", flush=True)
+        return 0
+
+    async def run() -> None:
+        async with stop_signals() as stop:
+            await serve(settings, Role.API, stop)
+
+    _run_loop(run())
+    return 0
+
+
+def _run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from videorecog.engine.app import Role
     from videorecog.engine.server import serve
 
     async def run() -> None:
         async with stop_signals() as stop:
-            await serve(settings.engine, stop.wait())
+            await serve(settings, Role.WORKER, stop)
 
     _run_loop(run())
     return 0
@@ -300,12 +318,25 @@ def build_parser() -> argparse.ArgumentParser:
         _run_dev,
     )
     dev.add_argument("--media", default=".", help="directory served at /media/ (default: .)")
-    _command(
+    engine = _command(
         subparsers,
         "engine",
-        "serve the videorecog API (the self-hosted engine)",
-        ["engine"],
+        "serve the videorecog API (the self-hosted engine; with no store URL, its workers too)",
+        ["engine", "s3"],
         _run_engine,
+    )
+    engine.add_argument(
+        "task",
+        nargs="?",
+        choices=["migrate"],
+        help="migrate: bring the shared job store's schema up to date, then exit",
+    )
+    _command(
+        subparsers,
+        "worker",
+        "claim jobs from the shared store and analyse them (the engine's worker role)",
+        ["engine", "s3"],
+        _run_worker,
     )
     shots = _command(
         subparsers,

@@ -19,7 +19,7 @@ from typing import Self
 from aiohttp import web
 
 from videorecog.broker import EmbeddedBroker, free_port
-from videorecog.engine.app import build_app
+from videorecog.engine.app import Role, build_app
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.runner import started
 from videorecog.pipeline.service import Pipeline
@@ -88,7 +88,7 @@ class DevStack:
             await ensure_topics(
                 self.settings.kafka.bootstrap_servers, service_topics(self.settings.kafka)
             )
-            await self._serve(build_app(self.settings.engine), self.settings.engine.port)
+            await self._serve(build_app(self.settings, Role.EMBEDDED), self.settings.engine.port)
             await self._serve(_media_app(self.media_dir), self._media_port)
             pipeline, self.metrics_port = await self._stack.enter_async_context(
                 started(self.settings, self.metrics, host="127.0.0.1")

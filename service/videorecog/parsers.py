@@ -129,6 +129,17 @@ def optional_redis_url(raw: str) -> Secret:
     return Secret(value)
 
 
+def optional_postgres_url(raw: str) -> Secret:
+    """``postgresql://user[:password]@host[:port]/database``; empty for none. A Secret, because
+    the URL may carry the password."""
+    value = raw.strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in {"postgresql", "postgres"} or not parts.path.strip("/"):
+            raise ValueError("must be a postgresql://host[:port]/database URL")
+    return Secret(value)
+
+
 def log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -438,6 +438,34 @@ class EngineSettings:
         "120",
         "time limit of one download",
     )
+    # --- scaled out: front doors and workers sharing PostgreSQL and object storage ---
+    store_url: Secret = setting(
+        "VIDEORECOG_ENGINE_STORE_URL",
+        parsers.optional_postgres_url,
+        "",
+        "PostgreSQL job store and queue shared by front doors and workers (empty: SQLite in "
+        "the data directory, both roles in one process)",
+        secret=True,
+    )
+    cover_store_url: S3Url | None = setting(
+        "VIDEORECOG_ENGINE_COVER_STORE_URL",
+        parsers.optional_s3_url,
+        "",
+        "s3://bucket/prefix for the covers, with the VIDEORECOG_S3_* and AWS_* settings "
+        "(empty: the data directory)",
+    )
+    lease_seconds: float = setting(
+        "VIDEORECOG_ENGINE_LEASE_SECONDS",
+        parsers.positive_float,
+        "60",
+        "a worker's hold on a job, renewed while it works; a job whose lease ran out is retried",
+    )
+    max_attempts: int = setting(
+        "VIDEORECOG_ENGINE_MAX_ATTEMPTS",
+        parsers.positive_int,
+        "3",
+        "tries of one job before it ends LIMIT_RETRY_FAILED",
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ never on the event loop."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from videorecog import logs
-from videorecog.analysis import tasks
+from videorecog.analysis import decode, tasks
 from videorecog.analysis.errors import InvalidVideo
 from videorecog.protocol.errors import InternalServerErrorAlgo, error_for
 
@@ -21,6 +22,15 @@ log = logging.getLogger(__name__)
 
 def _init_child(level: str, fmt: str) -> None:
     logs.configure(level, fmt)
+
+
+def _analyse_counted(
+    path: str, outputs: frozenset[str], out_dir: str, stem: str, image_format: str
+) -> tuple[tasks.VideoAnalysis, int]:
+    """``tasks.analyse`` in a pool process, and how many decoding passes it made."""
+    before = dataclasses.replace(decode.TALLY)
+    analysis = tasks.analyse(path, outputs, out_dir, stem, image_format)
+    return analysis, decode.TALLY.since(before).passes
 
 
 def _warm() -> None:
@@ -96,6 +106,15 @@ class Analyzer:
         given: ``error_for(exc.code, exc.message)`` is the error its own job would have."""
         result: tasks.VideoAnalysis = await self._run(
             tasks.analyse, str(video), outputs, str(out_dir), stem, image_format
+        )
+        return result
+
+    async def analyse_counted(
+        self, video: Path, outputs: frozenset[str], out_dir: Path, stem: str, image_format: str
+    ) -> tuple[tasks.VideoAnalysis, int]:
+        """``analyse``, and the decoding passes it took (one, unless the pool's code changes)."""
+        result: tuple[tasks.VideoAnalysis, int] = await self._run(
+            _analyse_counted, str(video), outputs, str(out_dir), stem, image_format
         )
         return result
 

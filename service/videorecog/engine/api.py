@@ -15,13 +15,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from videorecog.engine.auth import Authenticator
+from videorecog.engine.auth import NONCE_USED, Authenticator
 from videorecog.engine.fetch import AddressPolicy
-from videorecog.engine.jobs import Job, JobStore
-from videorecog.engine.links import CoverLinks
+from videorecog.engine.jobs import Job
 from videorecog.engine.metrics import EngineMetrics
 from videorecog.engine.request import ApiRequest, read_request
-from videorecog.engine.runner import JobRunner
+from videorecog.engine.state import EngineState
 from videorecog.protocol import envelope
 from videorecog.protocol.constants import API_VERSION, Action, JobStatus
 from videorecog.protocol.errors import (
@@ -31,11 +30,11 @@ from videorecog.protocol.errors import (
     InvalidParameter,
     InvalidVersion,
     MissingParameter,
+    SignatureNonceUsed,
     ThrottlingUser,
 )
 from videorecog.protocol.tasks import task_for
 from videorecog.protocol.urls import check_url_syntax
-from videorecog.ratelimit import KeyedBuckets
 
 log = logging.getLogger(__name__)
 
@@ -102,23 +101,19 @@ def error_response(exc: ApiError, request_id: str, host_id: str, fmt: str = "JSO
 class FrontDoor:
     def __init__(
         self,
-        store: JobStore,
-        runner: JobRunner,
+        state: EngineState,
         auth: Authenticator,
-        links: CoverLinks,
         policy: AddressPolicy,
         metrics: EngineMetrics,
         *,
-        rate_limit: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
-        self._runner = runner
+        self._store = state.store
+        self._guards = state.guards
+        self._covers = state.covers
         self._auth = auth
-        self._links = links
         self._policy = policy
         self._metrics = metrics
-        self._buckets = KeyedBuckets(rate_limit)
         self._clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -132,18 +127,19 @@ class FrontDoor:
             fmt = params.get("Format", "JSON").upper()
             action = read_action(api_request, params)
             action_label = action.value
-            key_id = self._auth.authenticate(api_request)
-            self._throttle(key_id)
+            caller = self._auth.verify(api_request)
+            # The nonce is spent only once the signature is known good, as the cloud does.
+            if not await self._guards.use_nonce(caller.access_key_id, caller.nonce):
+                raise SignatureNonceUsed(NONCE_USED)
+            key_id = caller.access_key_id
+            if not await self._guards.admit(key_id):
+                raise ThrottlingUser("Request was denied due to user flow control.")
             body = await self._dispatch(action, params, key_id, request_id)
         except ApiError as exc:
             self._metrics.requests.labels(action_label, exc.code).inc()
             return error_response(exc, request_id, host_id, fmt)
         self._metrics.requests.labels(action_label, "Success").inc()
         return api_response(action, body, fmt)
-
-    def _throttle(self, key_id: str) -> None:
-        if not self._buckets.try_acquire(key_id):
-            raise ThrottlingUser("Request was denied due to user flow control.")
 
     async def _dispatch(
         self, action: Action, params: dict[str, str], key_id: str, request_id: str
@@ -158,7 +154,6 @@ class FrontDoor:
         await self._store.add(
             Job(request_id, action.value, video_url, is_gif, key_id, JobStatus.QUEUING, now, now)
         )
-        self._runner.submit(request_id)
         log.info("job accepted", extra={"job_id": request_id, "task": task.name})
         return {"RequestId": request_id}
 
@@ -168,18 +163,19 @@ class FrontDoor:
             raise InvalidJobIdNotFound(f"The job {job_id} does not exist.")
         data: dict[str, Any] = {"JobId": job.job_id, "Status": job.status.value}
         if job.result is not None:
-            data["Result"] = self._public_result(job.result)
+            data["Result"] = await self._public_result(job.result)
         if job.error_code:
             data["ErrorCode"] = job.error_code
+        if job.error_code or job.error_message:
             data["ErrorMessage"] = job.error_message or ""
         return {"RequestId": request_id, "Data": data}
 
-    def _public_result(self, stored: str) -> str:
-        """Covers are stored by file name; each answer carries freshly signed links."""
+    async def _public_result(self, stored: str) -> str:
+        """Covers are stored by file name; each answer carries fresh links, valid 30 minutes."""
         result = orjson.loads(stored)
         if "Outputs" in result:
             result["Outputs"] = [
-                {"ImageURL": self._links.url(o["File"]), "Confidence": o["Confidence"]}
+                {"ImageURL": await self._covers.link(o["File"]), "Confidence": o["Confidence"]}
                 for o in result["Outputs"]
             ]
         return orjson.dumps(result).decode()

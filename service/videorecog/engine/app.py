@@ -1,14 +1,20 @@
-"""The engine's aiohttp application, wired in one place.
+"""The engine's aiohttp application for each role, wired in one place.
 
-Long-lived resources are async context managers in ``app.cleanup_ctx``: the job store, the HTTP
-session of the fetcher, the analyzer's process pool, the job runner and the retention sweeper.
-aiohttp tears them down in reverse order.
+``Role.EMBEDDED`` (no store URL): the front door and the workers in one process, on SQLite and the
+data directory: the default, ``make demo`` and the laptop stack. ``Role.API``: a stateless front
+door of several sharing PostgreSQL and object storage. ``Role.WORKER``: claims and analyses jobs;
+it serves only ``/metrics``, ``/healthz`` and ``/readyz``.
+
+Long-lived resources are async context managers in ``app.cleanup_ctx``: the shared state, the
+worker (its HTTP session and process pool), the housekeeping task. aiohttp tears them down in
+reverse order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,99 +27,126 @@ from videorecog.engine.analyzer import Analyzer
 from videorecog.engine.api import FrontDoor
 from videorecog.engine.auth import Authenticator
 from videorecog.engine.fetch import AddressPolicy, VideoFetcher
-from videorecog.engine.jobs import SqliteJobStore
-from videorecog.engine.links import CoverLinks, load_or_create_key
 from videorecog.engine.metrics import EngineMetrics
-from videorecog.engine.runner import JobRunner
+from videorecog.engine.state import EngineState, open_state
+from videorecog.engine.worker import JobWorker
 from videorecog.serving import add_health_routes
-from videorecog.settings import EngineSettings
+from videorecog.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STORE = web.AppKey("store", SqliteJobStore)
-RUNNER = web.AppKey("runner", JobRunner)
+
+class Role(enum.Enum):
+    EMBEDDED = "embedded"
+    API = "api"
+    WORKER = "worker"
+
+    @property
+    def answers(self) -> bool:
+        return self is not Role.WORKER
+
+    @property
+    def works(self) -> bool:
+        return self is not Role.API
+
+
+STATE = web.AppKey("state", EngineState)
+WORKER = web.AppKey("worker", JobWorker)
 FRONT_DOOR = web.AppKey("front_door", FrontDoor)
 METRICS = web.AppKey("metrics", EngineMetrics)
-LINKS = web.AppKey("links", CoverLinks)
+STATS_SECONDS = 5.0  # how often the queue gauges are read from the store
 
 
-def public_url(settings: EngineSettings) -> str:
-    return settings.public_url or f"http://{settings.host}:{settings.port}"
-
-
-def build_app(settings: EngineSettings, metrics: EngineMetrics | None = None) -> web.Application:
+def build_app(
+    settings: Settings, role: Role, metrics: EngineMetrics | None = None
+) -> web.Application:
+    engine = settings.engine
     app = web.Application(client_max_size=1 << 20)
-    data_dir = Path(settings.data_dir)
     app[METRICS] = metrics or EngineMetrics()
-    app[LINKS] = CoverLinks(load_or_create_key(data_dir / "link.key"), public_url(settings))
-    policy = AddressPolicy(settings.allow_hosts)
+    policy = AddressPolicy(engine.allow_hosts)
+    slots = 2 * engine.workers
 
-    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
-        store = SqliteJobStore(data_dir / "jobs.sqlite3")
-        await store.open()
-        app[STORE] = store
-        yield
-        await store.close()
+    async def state_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with open_state(engine, settings.s3, connections=slots + 4) as state:
+            app[STATE] = state
+            if role.answers:
+                app[FRONT_DOOR] = FrontDoor(
+                    state,
+                    Authenticator(engine.credentials),
+                    policy,
+                    app[METRICS],
+                )
+            yield
 
-    async def runner_ctx(app: web.Application) -> AsyncIterator[None]:
-        analyzer = Analyzer(settings.workers)
+    async def worker_ctx(app: web.Application) -> AsyncIterator[None]:
+        state = app[STATE]
+        analyzer = Analyzer(engine.workers)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=30)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            fetcher = VideoFetcher(
-                session,
-                policy,
-                max_bytes=settings.max_download_bytes,
-                timeout_seconds=settings.download_timeout_seconds,
-            )
-            try:
-                async with JobRunner(
-                    app[STORE],
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                fetcher = VideoFetcher(
+                    session,
+                    policy,
+                    max_bytes=engine.max_download_bytes,
+                    timeout_seconds=engine.download_timeout_seconds,
+                )
+                async with JobWorker(
+                    state.store,
                     fetcher,
                     analyzer,
-                    data_dir,
+                    state.covers,
+                    Path(engine.data_dir) / "downloads",
                     app[METRICS],
-                    concurrency=2 * settings.workers,
-                ) as runner:
-                    app[RUNNER] = runner
-                    app[FRONT_DOOR] = FrontDoor(
-                        app[STORE],
-                        runner,
-                        Authenticator(settings.credentials),
-                        app[LINKS],
-                        policy,
-                        app[METRICS],
-                        rate_limit=settings.rate_limit_per_second,
-                    )
+                    slots=slots,
+                    lease_seconds=engine.lease_seconds,
+                    max_attempts=engine.max_attempts,
+                ) as worker:
+                    app[WORKER] = worker
                     yield
-            finally:
-                await asyncio.to_thread(analyzer.close)
+        finally:
+            await asyncio.to_thread(analyzer.close)
 
-    async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweep(app, settings.result_retention_seconds))
+    async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(_housekeeping(app, engine.result_retention_seconds))
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    app.cleanup_ctx.extend([store_ctx, runner_ctx, sweeper_ctx])
-    app.router.add_route("GET", "/", _api)
-    app.router.add_route("POST", "/", _api)
-    app.router.add_get("/covers/{name}", _cover)
-    add_health_routes(app, app[METRICS].registry, ready=lambda: _ready(app))
+    app.cleanup_ctx.append(state_ctx)
+    if role.works:
+        app.cleanup_ctx.append(worker_ctx)
+    if role.answers:
+        app.cleanup_ctx.append(housekeeping_ctx)
+        app.router.add_route("GET", "/", _api)
+        app.router.add_route("POST", "/", _api)
+        app.router.add_get("/covers/{name}", _cover)
+    add_health_routes(app, app[METRICS].registry, ready=lambda: _ready(app, role))
     return app
 
 
-async def _sweep(app: web.Application, retention: float) -> None:
-    """Forget finished jobs, and delete their covers, once they are older than the retention."""
-    interval = min(600.0, max(1.0, retention / 10))
+async def _housekeeping(app: web.Application, retention: float) -> None:
+    """The queue gauges, and retention: finished jobs, their analyses and covers, old nonces."""
+    state, metrics = app[STATE], app[METRICS]
+    purge_every = min(600.0, max(1.0, retention / 10))
+    last_purge = 0.0
     while True:
-        purged = await app[STORE].purge(time.time() - retention)
-        for job_id in purged:
-            for path in app[RUNNER].covers_dir.glob(f"{job_id}-*"):
-                path.unlink(missing_ok=True)
-        if purged:
-            log.info("purged expired jobs", extra={"jobs": len(purged)})
-        await asyncio.sleep(interval)
+        try:
+            stats = await state.store.queue_stats()
+            metrics.queue_depth.set(stats.depth)
+            metrics.queue_oldest_seconds.set(stats.oldest_seconds)
+            if time.monotonic() - last_purge >= purge_every:
+                last_purge = time.monotonic()
+                purged = await state.store.purge(time.time() - retention)
+                for sha256 in purged:
+                    await state.covers.forget(sha256)
+                await state.guards.forget_expired()
+                if purged:
+                    log.info("purged expired analyses", extra={"analyses": len(purged)})
+        except Exception:
+            # The store being away for a moment must not end housekeeping: it tries again.
+            log.exception("housekeeping failed")
+        await asyncio.sleep(min(STATS_SECONDS, purge_every))
 
 
 async def _api(request: web.Request) -> web.Response:
@@ -121,16 +154,22 @@ async def _api(request: web.Request) -> web.Response:
 
 
 async def _cover(request: web.Request) -> web.StreamResponse:
+    local = request.app[STATE].local_covers
+    if local is None:
+        return web.Response(status=404, text="Covers are in object storage.\n")
     name = request.match_info["name"]
-    links = request.app[LINKS]
-    if not links.verify(name, request.query.get("Expires", ""), request.query.get("Signature", "")):
+    if not local.links.verify(
+        name, request.query.get("Expires", ""), request.query.get("Signature", "")
+    ):
         return web.Response(status=403, text="Request has expired or the signature is invalid.\n")
-    path = request.app[RUNNER].covers_dir / name
-    if "/" in name or name.startswith(".") or not path.is_file():
+    path = local.path(name)
+    if path is None:
         return web.Response(status=404, text="No such cover.\n")
     return web.FileResponse(path)
 
 
-def _ready(app: web.Application) -> bool:
-    runner = app.get(RUNNER)
-    return runner is not None and runner.alive
+def _ready(app: web.Application, role: Role) -> bool:
+    if role.works:
+        worker = app.get(WORKER)
+        return worker is not None and worker.alive
+    return STATE in app

@@ -6,6 +6,7 @@ import collections
 import hmac
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from videorecog.engine.request import ApiRequest
@@ -27,6 +28,13 @@ from videorecog.protocol.errors import (
 from videorecog.settings import Secret
 
 WINDOW_SECONDS = 15 * 60
+NONCE_USED = "Specified signature nonce was used already."
+
+
+@dataclass(frozen=True)
+class Caller:
+    access_key_id: str
+    nonce: str
 
 
 class NonceCache:
@@ -76,11 +84,24 @@ class Authenticator:
         self._nonces = NonceCache(window_seconds, clock)
 
     def authenticate(self, request: ApiRequest) -> str:
-        """Return the caller's AccessKeyId.
+        """Return the caller's AccessKeyId, with replayed nonces refused by this process.
 
         Raises:
             RequestError: a required signing parameter is missing.
             AuthError: unknown key, bad signature, expired timestamp or replayed nonce.
+        """
+        caller = self.verify(request)
+        if not self._nonces.use(caller.access_key_id, caller.nonce):
+            raise SignatureNonceUsed(NONCE_USED)
+        return caller.access_key_id
+
+    def verify(self, request: ApiRequest) -> Caller:
+        """Who signed the request, and with which nonce; the nonce is not checked here (a front
+        door of several checks it against the store they share).
+
+        Raises:
+            RequestError: a required signing parameter is missing.
+            AuthError: unknown key, bad signature or expired timestamp.
         """
         if request.is_acs3:
             return self._acs3(request)
@@ -96,11 +117,7 @@ class Authenticator:
         if abs(self._clock() - _parse_timestamp(raw)) > self._window:
             raise InvalidTimeStampExpired(f"Specified time stamp or date value is expired: {raw}.")
 
-    def _check_nonce(self, access_key_id: str, nonce: str) -> None:
-        if not self._nonces.use(access_key_id, nonce):
-            raise SignatureNonceUsed("Specified signature nonce was used already.")
-
-    def _v1(self, request: ApiRequest) -> str:
+    def _v1(self, request: ApiRequest) -> Caller:
         params = request.params()
         for name in ("AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp"):
             if not params.get(name):
@@ -120,10 +137,9 @@ class Authenticator:
                 "Specified signature is not matched with our calculation. server string to sign "
                 f"is:{signature_v1.string_to_sign(request.method, params)}",
             )
-        self._check_nonce(key_id, params["SignatureNonce"])
-        return key_id
+        return Caller(key_id, params["SignatureNonce"])
 
-    def _acs3(self, request: ApiRequest) -> str:
+    def _acs3(self, request: ApiRequest) -> Caller:
         try:
             auth = signature_acs3.parse_authorization(request.header("Authorization") or "")
         except ValueError as exc:
@@ -149,5 +165,4 @@ class Authenticator:
                 "Specified signature is not matched with our calculation. "
                 f"server string to sign is:{canonical!r}",
             )
-        self._check_nonce(auth.access_key_id, request.header("x-acs-signature-nonce") or "")
-        return auth.access_key_id
+        return Caller(auth.access_key_id, request.header("x-acs-signature-nonce") or "")

@@ -9,6 +9,7 @@ size and time are bounded. Every failure is an ``InvalidFileError`` with its ``I
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -86,6 +87,7 @@ class Download:
     path: Path
     size: int
     content_type: str
+    sha256: str  # of the bytes: the same video under another URL is analysed once
 
 
 class VideoFetcher:
@@ -177,6 +179,7 @@ class VideoFetcher:
             raise InvalidFileDownload(f"The file is larger than {self._max_bytes} bytes.")
         size = 0
         head = b""
+        digest = hashlib.sha256()
         # Disk writes go to a thread: a slow disk must not stall the event loop.
         out = await asyncio.to_thread(_open_for_writing, destination)
         try:
@@ -188,6 +191,7 @@ class VideoFetcher:
                 size += len(chunk)
                 if size > self._max_bytes:
                     raise InvalidFileDownload(f"The file is larger than {self._max_bytes} bytes.")
+                digest.update(chunk)
                 await asyncio.to_thread(out.write, chunk)
         finally:
             await asyncio.to_thread(out.close)
@@ -195,4 +199,4 @@ class VideoFetcher:
             raise InvalidFileContent("The file is empty.")
         if not looks_like_video(head):
             raise InvalidFileType("The file is not a video.")
-        return Download(destination, size, content_type)
+        return Download(destination, size, content_type, digest.hexdigest())

@@ -2,84 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import time
 import urllib.request
-import warnings
-from typing import Any
 
 import pytest
 from PIL import Image
 
 from tests.clips import Clip
-from tests.conftest import CREDENTIALS
+from tests.sdks import AK, SK, acs3_client, acs3_wait, v1_call, v1_wait
 from tests.support import EngineProcess, MediaServer
 from videorecog.analysis.tasks import detect_shots
 from videorecog.client.signing import sign_v1
-
-AK = "ak-test"
-SK = CREDENTIALS[AK]
-FINAL = {"PROCESS_SUCCESS", "PROCESS_FAILED", "TIMEOUT_FAILED", "LIMIT_RETRY_FAILED"}
-
-
-def _v1_client() -> Any:
-    from aliyunsdkcore.client import AcsClient
-
-    return AcsClient(AK, SK, "cn-shanghai")
-
-
-def _v1_call(engine: EngineProcess, request: Any) -> dict[str, Any]:
-    request.set_endpoint(engine.host)
-    request.set_protocol_type("http")
-    with warnings.catch_warnings():
-        # aliyunsdkcore opens a requests.Session per call and never closes it; collect those
-        # sockets here so their ResourceWarning is not blamed on a later, unrelated test.
-        warnings.simplefilter("ignore", ResourceWarning)
-        body = _v1_client().do_action_with_exception(request)
-        gc.collect()
-    return dict(json.loads(body))
-
-
-def _v1_wait(engine: EngineProcess, job_id: str) -> dict[str, Any]:
-    from aliyunsdkvideorecog.request.v20200320.GetAsyncJobResultRequest import (
-        GetAsyncJobResultRequest,
-    )
-
-    for _ in range(240):
-        request = GetAsyncJobResultRequest()
-        request.set_JobId(job_id)
-        data: dict[str, Any] = _v1_call(engine, request)["Data"]
-        if data["Status"] in FINAL:
-            return data
-        time.sleep(0.25)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
-def _acs3_client(engine: EngineProcess) -> Any:
-    from alibabacloud_tea_openapi.models import Config
-    from alibabacloud_videorecog20200320.client import Client
-
-    return Client(
-        Config(
-            access_key_id=AK,
-            access_key_secret=SK,
-            endpoint=engine.host,
-            protocol="http",
-            region_id="cn-shanghai",
-        )
-    )
-
-
-def _acs3_wait(client: Any, job_id: str) -> Any:
-    from alibabacloud_videorecog20200320 import models
-
-    for _ in range(240):
-        data = client.get_async_job_result(models.GetAsyncJobResultRequest(job_id=job_id)).body.data
-        if data.status in FINAL:
-            return data
-        time.sleep(0.25)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def _download_image(url: str) -> Image.Image:
@@ -98,8 +31,8 @@ def test_v1_sdk_detect_video_shot(
 
     request = DetectVideoShotRequest()
     request.set_VideoUrl(media_server.url("gen/cuts.mp4"))
-    job_id = _v1_call(engine, request)["RequestId"]
-    data = _v1_wait(engine, job_id)
+    job_id = v1_call(engine, request)["RequestId"]
+    data = v1_wait(engine, job_id)
     assert data["Status"] == "PROCESS_SUCCESS", data
     assert data["JobId"] == job_id
     result = json.loads(data["Result"])
@@ -116,7 +49,7 @@ def test_v1_sdk_generate_video_cover(engine: EngineProcess, media_server: MediaS
     request = GenerateVideoCoverRequest()
     request.set_VideoUrl(media_server.url("gen/cuts.mp4"))
     request.set_IsGif(False)
-    data = _v1_wait(engine, _v1_call(engine, request)["RequestId"])
+    data = v1_wait(engine, v1_call(engine, request)["RequestId"])
     assert data["Status"] == "PROCESS_SUCCESS", data
     outputs = json.loads(data["Result"])["Outputs"]
     assert outputs
@@ -133,7 +66,7 @@ def test_acs3_sdk_all_three_actions(
     """alibabacloud-videorecog20200320 (ACS3): shots, still covers and GIF covers."""
     from alibabacloud_videorecog20200320 import models
 
-    client = _acs3_client(engine)
+    client = acs3_client(engine)
     url = media_server.url("gen/dissolves.mp4")
     shots_job = client.detect_video_shot(models.DetectVideoShotRequest(video_url=url)).body
     cover_job = client.generate_video_cover(
@@ -143,14 +76,14 @@ def test_acs3_sdk_all_three_actions(
         models.GenerateVideoCoverRequest(video_url=url, is_gif=True)
     ).body
 
-    shots = _acs3_wait(client, shots_job.request_id)
+    shots = acs3_wait(client, shots_job.request_id)
     assert shots.status == "PROCESS_SUCCESS"
     assert (
         json.loads(shots.result)["ShotFrameIds"]
         == detect_shots(str(clips["dissolves"].path)).shot_frame_ids
     )
     for job, kind in ((cover_job, "PNG"), (gif_job, "GIF")):
-        data = _acs3_wait(client, job.request_id)
+        data = acs3_wait(client, job.request_id)
         assert data.status == "PROCESS_SUCCESS"
         for output in json.loads(data.result)["Outputs"]:
             assert _download_image(output["ImageURL"]).format == kind
@@ -162,11 +95,11 @@ def test_acs3_sdk_failed_job_carries_error_code(
     """A bad video fails its job with an InvalidFile code the SDK reads back."""
     from alibabacloud_videorecog20200320 import models
 
-    client = _acs3_client(engine)
+    client = acs3_client(engine)
     job = client.detect_video_shot(
         models.DetectVideoShotRequest(video_url=media_server.url("gen/corrupt.mp4"))
     ).body
-    data = _acs3_wait(client, job.request_id)
+    data = acs3_wait(client, job.request_id)
     assert data.status == "PROCESS_FAILED"
     assert data.error_code == "InvalidFile.Decode"
     assert data.error_message
@@ -187,7 +120,7 @@ def test_hand_built_get_request_like_the_seed(
     with urllib.request.urlopen(f"{engine.endpoint}/?{prepared.query_string}") as response:
         body = json.loads(response.read())
     assert set(body) == {"RequestId"}
-    assert _v1_wait(engine, body["RequestId"])["Status"] == "PROCESS_SUCCESS"
+    assert v1_wait(engine, body["RequestId"])["Status"] == "PROCESS_SUCCESS"
 
 
 @pytest.mark.parametrize("fmt", ["JSON", "XML"])
@@ -200,7 +133,7 @@ def test_get_async_job_result_shape(
     )
     with urllib.request.urlopen(f"{engine.endpoint}/?{submit.query_string}") as response:
         job_id = json.loads(response.read())["RequestId"]
-    _v1_wait(engine, job_id)
+    v1_wait(engine, job_id)
     query = sign_v1("GetAsyncJobResult", {"JobId": job_id, "Format": fmt}, AK, SK, method="GET")
     with urllib.request.urlopen(f"{engine.endpoint}/?{query.query_string}") as response:
         text = response.read().decode()

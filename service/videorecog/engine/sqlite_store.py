@@ -1,0 +1,294 @@
+"""The embedded job store: ``<data_dir>/jobs.sqlite3``, for one engine process running both roles.
+
+One connection on one thread: SQLite calls never run on the event loop and never run at once, so
+each method is atomic without further locking. The schema is versioned with ``user_version``; a
+file written by an older engine is brought up to date when opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from videorecog.engine.jobs import EXHAUSTED_MESSAGE, Job, Output, QueueStats, answer_status
+from videorecog.protocol.constants import JobStatus
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_MIGRATIONS = (
+    # 1: the first engine's jobs
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        job_id TEXT PRIMARY KEY, action TEXT NOT NULL, video_url TEXT NOT NULL,
+        is_gif INTEGER NOT NULL, access_key_id TEXT NOT NULL, status TEXT NOT NULL,
+        created_at REAL NOT NULL, updated_at REAL NOT NULL,
+        result TEXT, error_code TEXT, error_message TEXT
+    );
+    CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+    CREATE INDEX IF NOT EXISTS jobs_updated ON jobs(updated_at);
+    """,
+    # 2: leases, attempts, and analyses kept by content
+    """
+    ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN content_sha256 TEXT;
+    CREATE INDEX jobs_url ON jobs(video_url, status);
+    CREATE TABLE analyses (
+        sha256 TEXT NOT NULL, output TEXT NOT NULL, result TEXT, error_code TEXT,
+        error_message TEXT, created_at REAL NOT NULL, PRIMARY KEY (sha256, output)
+    );
+    """,
+)
+
+_COLUMNS = (
+    "job_id, action, video_url, is_gif, access_key_id, status, created_at, updated_at, "
+    "result, error_code, error_message, attempts, content_sha256"
+)
+# Built once from fixed text; every value goes in as a bound parameter.
+_SELECT = f"SELECT {_COLUMNS} FROM jobs"  # noqa: S608
+_LEASE = (
+    "UPDATE jobs SET status = 'PROCESSING', attempts = attempts + 1, lease_owner = ?, "
+    "lease_until = ?, updated_at = ?"
+)
+_EXHAUSTED = "status = 'PROCESSING' AND lease_until < ? AND attempts >= ?"
+_SELECT_EXHAUSTED = f"SELECT job_id FROM jobs WHERE {_EXHAUSTED}"  # noqa: S608
+_END_EXHAUSTED = (
+    "UPDATE jobs SET status = ?, updated_at = ?, error_message = ?, lease_owner = NULL "  # noqa: S608
+    f"WHERE {_EXHAUSTED}"
+)
+_DELETE_FINISHED = (
+    "DELETE FROM jobs WHERE status NOT IN ('QUEUING', 'PROCESSING') AND updated_at < ?"
+)
+# Analyses made before the cut-off that no remaining job was answered from.
+_UNUSED = (
+    "created_at < ? AND sha256 NOT IN "
+    "(SELECT content_sha256 FROM jobs WHERE content_sha256 IS NOT NULL)"
+)
+_SELECT_UNUSED = f"SELECT DISTINCT sha256 FROM analyses WHERE {_UNUSED}"  # noqa: S608
+_DELETE_UNUSED = f"DELETE FROM analyses WHERE {_UNUSED}"  # noqa: S608
+_CLAIMABLE = (
+    "(status = 'QUEUING' OR (status = 'PROCESSING' AND lease_until < :now "
+    "AND attempts < :max_attempts))"
+)
+
+
+def _row_to_job(row: tuple[Any, ...]) -> Job:
+    (job_id, action, url, is_gif, key, status, created, updated, result, code, message) = row[:11]
+    return Job(
+        str(job_id),
+        str(action),
+        str(url),
+        bool(is_gif),
+        str(key),
+        JobStatus(str(status)),
+        float(created),
+        float(updated),
+        result,
+        code,
+        message,
+        int(row[11]),
+        row[12],
+    )
+
+
+class SqliteJobStore:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self._path = path
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobstore")
+        self._conn: sqlite3.Connection | None = None
+        self._added = asyncio.Event()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            if self._conn is None:
+                self._conn = self._connect()
+            return fn(self._conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def _connect(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+        # One process holds this file: whatever it left PROCESSING when it stopped is claimable
+        # now rather than when its lease runs out.
+        resumed = conn.execute("UPDATE jobs SET lease_until = 0 WHERE status = 'PROCESSING'")
+        waiting = conn.execute("SELECT count(*) FROM jobs WHERE status = 'QUEUING'").fetchone()[0]
+        if resumed.rowcount or waiting:
+            log.info("resuming unfinished jobs", extra={"jobs": resumed.rowcount + waiting})
+        return conn
+
+    async def open(self) -> None:
+        await self._run(lambda conn: None)
+
+    async def add(self, job: Job) -> None:
+        values = (
+            job.job_id,
+            job.action,
+            job.video_url,
+            int(job.is_gif),
+            job.access_key_id,
+            job.status.value,
+            job.created_at,
+            job.updated_at,
+        )
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO jobs (job_id, action, video_url, is_gif, access_key_id, status, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+        self._added.set()
+
+    async def get(self, job_id: str) -> Job | None:
+        row = await self._run(
+            lambda c: c.execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
+        )
+        return _row_to_job(row) if row else None
+
+    def _take(self, c: sqlite3.Connection, where: str, params: dict[str, Any]) -> list[Job]:
+        ids = [r[0] for r in c.execute(f"SELECT job_id FROM jobs WHERE {where}", params)]  # noqa: S608
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        lease = f"{_LEASE} WHERE job_id IN ({marks})"
+        c.execute(lease, (params["owner"], params["until"], params["now"], *ids))
+        rows = c.execute(f"{_SELECT} WHERE job_id IN ({marks}) ORDER BY created_at", ids)
+        return [_row_to_job(r) for r in rows]
+
+    async def claim(self, owner: str, lease_seconds: float, max_attempts: int) -> list[Job]:
+        now = self._clock()
+        params = {"owner": owner, "now": now, "until": now + lease_seconds}
+        params["max_attempts"] = max_attempts
+
+        def claim(c: sqlite3.Connection) -> list[Job]:
+            first = c.execute(
+                f"SELECT video_url FROM jobs WHERE {_CLAIMABLE} ORDER BY created_at LIMIT 1",  # noqa: S608
+                params,
+            ).fetchone()
+            if first is None:
+                return []
+            return self._take(c, f"video_url = :url AND {_CLAIMABLE}", {**params, "url": first[0]})
+
+        return await self._run(claim)
+
+    async def join(self, owner: str, video_url: str, lease_seconds: float) -> list[Job]:
+        now = self._clock()
+        params = {"owner": owner, "now": now, "until": now + lease_seconds, "url": video_url}
+        return await self._run(
+            lambda c: self._take(c, "video_url = :url AND status = 'QUEUING'", params)
+        )
+
+    async def renew(self, owner: str, job_ids: list[str], lease_seconds: float) -> set[str]:
+        until = self._clock() + lease_seconds
+        marks = ", ".join("?" * len(job_ids))
+
+        def renew(c: sqlite3.Connection) -> set[str]:
+            held = "lease_owner = ? AND status = 'PROCESSING'"
+            where = f"job_id IN ({marks}) AND {held}"
+            c.execute(f"UPDATE jobs SET lease_until = ? WHERE {where}", (until, *job_ids, owner))  # noqa: S608
+            rows = c.execute(f"SELECT job_id FROM jobs WHERE {where}", (*job_ids, owner))  # noqa: S608
+            return {r[0] for r in rows}
+
+        return await self._run(renew) if job_ids else set()
+
+    async def finish(self, job_id: str, owner: str, answer: Output) -> bool:
+        values = (
+            answer_status(answer).value,
+            self._clock(),
+            answer.result,
+            answer.error_code,
+            answer.error_message,
+            answer.sha256 or None,
+            job_id,
+            owner,
+        )
+        cursor = await self._run(
+            lambda c: c.execute(
+                "UPDATE jobs SET status = ?, updated_at = ?, result = ?, error_code = ?, "
+                "error_message = ?, content_sha256 = ?, lease_owner = NULL "
+                "WHERE job_id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+                values,
+            )
+        )
+        return bool(cursor.rowcount)
+
+    async def fail_exhausted(self, max_attempts: int) -> list[str]:
+        now = self._clock()
+        message = EXHAUSTED_MESSAGE.format(attempts=max_attempts)
+
+        def fail(c: sqlite3.Connection) -> list[str]:
+            ids = [r[0] for r in c.execute(_SELECT_EXHAUSTED, (now, max_attempts))]
+            c.execute(
+                _END_EXHAUSTED,
+                (JobStatus.LIMIT_RETRY_FAILED.value, now, message, now, max_attempts),
+            )
+            return ids
+
+        return await self._run(fail)
+
+    async def outputs(self, sha256: str) -> dict[str, Output]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT output, result, error_code, error_message FROM analyses WHERE sha256 = ?",
+                (sha256,),
+            ).fetchall()
+        )
+        return {r[0]: Output(sha256, r[0], r[1], r[2], r[3]) for r in rows}
+
+    async def keep_outputs(self, outputs: list[Output]) -> None:
+        now = self._clock()
+        rows = [(o.sha256, o.name, o.result, o.error_code, o.error_message, now) for o in outputs]
+        await self._run(
+            lambda c: c.executemany(
+                "INSERT OR REPLACE INTO analyses (sha256, output, result, error_code, "
+                "error_message, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        )
+
+    async def queue_stats(self) -> QueueStats:
+        depth, oldest = await self._run(
+            lambda c: c.execute(
+                "SELECT count(*), min(created_at) FROM jobs WHERE status = 'QUEUING'"
+            ).fetchone()
+        )
+        return QueueStats(int(depth), max(0.0, self._clock() - oldest) if oldest else 0.0)
+
+    async def wait_for_work(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._added.wait(), seconds)
+        self._added.clear()
+
+    async def purge(self, finished_before: float) -> list[str]:
+        def purge(c: sqlite3.Connection) -> list[str]:
+            c.execute(_DELETE_FINISHED, (finished_before,))
+            gone = [r[0] for r in c.execute(_SELECT_UNUSED, (finished_before,))]
+            c.execute(_DELETE_UNUSED, (finished_before,))
+            return gone
+
+        return await self._run(purge)
+
+    async def close(self) -> None:
+        def shut(c: sqlite3.Connection) -> None:
+            c.close()
+
+        if self._conn is not None:
+            await self._run(shut)
+            self._conn = None
+        self._executor.shutdown(wait=True)
