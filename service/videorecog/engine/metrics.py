@@ -35,3 +35,33 @@ class EngineMetrics:
         self.analysis_frames = Counter(
             f"{PREFIX}_analysis_frames", "Video frames analysed", registry=self.registry
         )
+        # The shared job store (PostgreSQL) and the workers that lease jobs from it.
+        self.queue_oldest_seconds = Gauge(
+            f"{PREFIX}_queue_oldest_seconds",
+            "Age of the oldest job waiting for a worker (0 when none waits)",
+            registry=self.registry,
+        )
+        self.lease_expiries = Counter(
+            f"{PREFIX}_lease_expiries",
+            "Jobs taken again because their worker's lease ran out",
+            registry=self.registry,
+        )
+        self.worker_busy = Gauge(
+            f"{PREFIX}_worker_busy", "Analyses running in this worker", registry=self.registry
+        )
+        self.worker_slots = Gauge(
+            f"{PREFIX}_worker_slots",
+            "Analyses this worker can run at once",
+            registry=self.registry,
+        )
+        self.downloads = Counter(
+            f"{PREFIX}_downloads", "Videos downloaded for analysis", registry=self.registry
+        )
+        self.decode_passes = Counter(
+            f"{PREFIX}_decode_passes", "Passes decoding a video's frames", registry=self.registry
+        )
+        self.analyses_reused = Counter(
+            f"{PREFIX}_analyses_reused",
+            "Jobs answered from an earlier analysis of the same video",
+            registry=self.registry,
+        )
