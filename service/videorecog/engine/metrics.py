@@ -25,6 +25,35 @@ class EngineMetrics:
         self.queue_depth = Gauge(
             f"{PREFIX}_queue_depth", "Jobs waiting for an analysis worker", registry=self.registry
         )
+        self.queue_oldest_seconds = Gauge(
+            f"{PREFIX}_queue_oldest_seconds",
+            "How long the oldest waiting job has waited (0 when none)",
+            registry=self.registry,
+        )
+        self.lease_expiries = Counter(
+            f"{PREFIX}_lease_expiries",
+            "Jobs taken again, or ended LIMIT_RETRY_FAILED, because their worker's lease ran out",
+            registry=self.registry,
+        )
+        self.worker_busy = Gauge(
+            f"{PREFIX}_worker_busy", "Videos this worker is analysing", registry=self.registry
+        )
+        self.worker_slots = Gauge(
+            f"{PREFIX}_worker_slots",
+            "Videos this worker analyses at once (0: not a worker)",
+            registry=self.registry,
+        )
+        self.downloads = Counter(
+            f"{PREFIX}_downloads", "Videos downloaded for analysis", registry=self.registry
+        )
+        self.decode_passes = Counter(
+            f"{PREFIX}_decode_passes", "Full decoding passes over a video", registry=self.registry
+        )
+        self.analyses_reused = Counter(
+            f"{PREFIX}_analyses_reused",
+            "Jobs answered from an analysis of the same video made for another job",
+            registry=self.registry,
+        )
         self.analysis_seconds = Histogram(
             f"{PREFIX}_analysis_seconds",
             "Time to analyse one video (download excluded)",
@@ -34,34 +63,4 @@ class EngineMetrics:
         )
         self.analysis_frames = Counter(
             f"{PREFIX}_analysis_frames", "Video frames analysed", registry=self.registry
-        )
-        # The shared job store (PostgreSQL) and the workers that lease jobs from it.
-        self.queue_oldest_seconds = Gauge(
-            f"{PREFIX}_queue_oldest_seconds",
-            "Age of the oldest job waiting for a worker (0 when none waits)",
-            registry=self.registry,
-        )
-        self.lease_expiries = Counter(
-            f"{PREFIX}_lease_expiries",
-            "Jobs taken again because their worker's lease ran out",
-            registry=self.registry,
-        )
-        self.worker_busy = Gauge(
-            f"{PREFIX}_worker_busy", "Analyses running in this worker", registry=self.registry
-        )
-        self.worker_slots = Gauge(
-            f"{PREFIX}_worker_slots",
-            "Analyses this worker can run at once",
-            registry=self.registry,
-        )
-        self.downloads = Counter(
-            f"{PREFIX}_downloads", "Videos downloaded for analysis", registry=self.registry
-        )
-        self.decode_passes = Counter(
-            f"{PREFIX}_decode_passes", "Passes decoding a video's frames", registry=self.registry
-        )
-        self.analyses_reused = Counter(
-            f"{PREFIX}_analyses_reused",
-            "Jobs answered from an earlier analysis of the same video",
-            registry=self.registry,
         )
