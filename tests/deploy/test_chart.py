@@ -24,7 +24,11 @@ from videorecog.cli import build_parser
 from videorecog.settings import VARIABLES, load
 
 # Custom resources: not in the Kubernetes schemas, checked field by field below.
-CUSTOM_KINDS = {"ServiceMonitor": "monitoring.coreos.com/v1", "ScaledObject": "keda.sh/v1alpha1"}
+CUSTOM_KINDS = {
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "ScaledObject": "keda.sh/v1alpha1",
+    "TriggerAuthentication": "keda.sh/v1alpha1",
+}
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest schemas known.
 KUBE_VERSIONS = ["1.25.0", latest_version()]
 SECRET_ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"}
@@ -571,6 +575,335 @@ def test_exactly_once_without_idempotence_is_refused() -> None:
     values = _merge(scenario_values("exactly-once"), {"kafka": {"idempotence": False}})
     with pytest.raises(helm.HelmError, match=re.escape("needs kafka.idempotence=true")):
         render(values)
+
+
+# --- the engine's shared mode: API and workers on PostgreSQL and S3 ---
+
+# What the engine reads in shared mode besides the settings it had (the job store, the covers'
+# bucket, leases); the S3 and AWS variables are the cover store's.
+SHARED_ENGINE_ENV = {
+    "VIDEORECOG_ENGINE_STORE_URL",
+    "VIDEORECOG_ENGINE_COVER_STORE_URL",
+    "VIDEORECOG_ENGINE_LEASE_SECONDS",
+    "VIDEORECOG_ENGINE_MAX_ATTEMPTS",
+}
+SHARED_ENGINE = {
+    "api": {"endpoint": ""},  # the pipeline calls the in-cluster engine
+    "engine": {
+        "enabled": True,
+        "mode": "shared",
+        "store": {"existingSecret": "videorecog-engine-store"},
+        "coverStore": {
+            "url": "s3://engine-covers/videorecog",
+            "endpointUrl": "http://minio.storage.svc:9000",
+            "addressingStyle": "path",
+            "existingSecret": "videorecog-engine-s3",
+        },
+        "worker": {"autoscaling": {"enabled": True, "maxReplicas": 8}},
+    },
+    "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+    "networkPolicy": {
+        "enabled": True,
+        "metricsFrom": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+        ],
+    },
+}
+
+
+def _shared(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _merge(_merge(scenario_values("minimal"), SHARED_ENGINE), overrides or {})
+
+
+def _pod_labels(workload: Manifest) -> dict[str, str]:
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def test_shared_engine_lints_and_matches_the_kubernetes_schemas() -> None:
+    values = _shared()
+    report = helm.lint(str(CHART), values, strict=True)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+    manifests = render(values)
+    assert sorted(m["kind"] for m in manifests) == sorted(
+        ["Deployment", "Service", "ServiceMonitor", "NetworkPolicy", "PodDisruptionBudget"] * 2
+        + ["Deployment", "Service", "ServiceMonitor", "NetworkPolicy"]  # the workers
+        + ["ServiceAccount", "Job", "ScaledObject", "TriggerAuthentication"]
+    )
+    for manifest in manifests:
+        labels = manifest["metadata"]["labels"]
+        assert labels["app.kubernetes.io/instance"] == "vr"
+        assert labels["helm.sh/chart"] == "videorecog-0.1.0"
+        if manifest["kind"] in CUSTOM_KINDS:
+            assert manifest["apiVersion"] == CUSTOM_KINDS[manifest["kind"]]
+            continue
+        for version in KUBE_VERSIONS:
+            kubernetes_validate.validate(manifest, version, strict=True)
+    names = {m["metadata"]["name"] for m in render(values, release="r" * 60)}
+    assert all(len(name) <= 63 for name in names)
+    assert any(name.endswith("-engine-worker") for name in names)
+    assert any(name.endswith("-engine-migrate") for name in names)
+
+
+def test_shared_engine_pods_are_hardened_and_selected_by_their_own_role() -> None:
+    manifests = render(_shared())
+    pods = _pod_specs(manifests)
+    assert len(pods) == 4  # pipeline, engine API, workers, migration
+    for name, pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in pod["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+            assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}, name
+            assert "memory" in container["resources"]["limits"], name
+    api = _pod_labels(_workload(manifests, "-engine"))
+    workers = _pod_labels(_workload(manifests, "-engine-worker"))
+    for workload in (m for m in manifests if m["kind"] in WORKLOADS):
+        selector = workload["spec"]["selector"]["matchLabels"]
+        assert "app.kubernetes.io/version" not in selector
+        assert selector.items() <= _pod_labels(workload).items()
+    # The API's selector, Service, PodDisruptionBudget and NetworkPolicy never take in workers.
+    for kind in ["Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"]:
+        spec = find(manifests, kind, "-engine")["spec"]
+        selector = spec.get("selector", {}).get("matchLabels", spec.get("selector"))
+        if kind == "NetworkPolicy":
+            selector = spec["podSelector"]["matchLabels"]
+        assert selector.items() <= api.items(), kind
+        assert not selector.items() <= workers.items(), kind
+
+
+def test_shared_engine_api_is_stateless_rolling_and_disruption_safe() -> None:
+    manifests = render(_shared())
+    api = _workload(manifests, "-engine")
+    assert api["spec"]["replicas"] == 2
+    assert api["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    assert not [m for m in manifests if m["kind"] == "PersistentVolumeClaim"]
+    volumes = api["spec"]["template"]["spec"]["volumes"]
+    assert not [v for v in volumes if "persistentVolumeClaim" in v]
+    budget = find(manifests, "PodDisruptionBudget", "-engine")["spec"]
+    assert budget["minAvailable"] == 1
+    container = _container(manifests, "-engine")
+    assert container["args"] == ["engine"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    defaults = helm.Chart.load(str(CHART)).values["engine"]
+    assert container["resources"] == defaults["api"]["resources"] != defaults["resources"]
+    env = _env(container)
+    assert env["VIDEORECOG_ENGINE_STORE_URL"]["secretKeyRef"] == {
+        "name": "videorecog-engine-store",
+        "key": "url",
+    }
+    assert "VIDEORECOG_ENGINE_CREDENTIALS" in env
+    assert "VIDEORECOG_ENGINE_WORKERS" not in env  # the API analyses nothing
+    # The pipeline keeps calling the engine Service, now in front of the API replicas.
+    service = find(manifests, "Service", "-engine")
+    endpoint = _env(_container(manifests, "-pipeline"))["VIDEORECOG_ENDPOINT"]
+    assert endpoint == f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+    more = render(_shared({"engine": {"api": {"replicas": 4}}}))
+    assert _workload(more, "-engine")["spec"]["replicas"] == 4
+
+
+def test_shared_engine_workers_run_videorecog_worker_with_downloads_on_an_empty_dir() -> None:
+    values = _shared({"engine": {"workers": 6, "leaseSeconds": 90, "maxAttempts": 5}})
+    manifests = render(values)
+    worker = _workload(manifests, "-engine-worker")
+    pod = worker["spec"]["template"]["spec"]
+    assert "replicas" not in worker["spec"]  # KEDA owns the count
+    assert pod["terminationGracePeriodSeconds"] == 120 >= values["engine"]["leaseSeconds"]
+    container = _container(manifests, "-engine-worker")
+    assert container["args"] == ["worker"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    env = _env(container)
+    (port,) = container["ports"]
+    assert port["name"] == "metrics"
+    assert env["VIDEORECOG_ENGINE_PORT"] == str(port["containerPort"])
+    assert (env["VIDEORECOG_ENGINE_WORKERS"], env["VIDEORECOG_ENGINE_LEASE_SECONDS"]) == ("6", "90")
+    assert env["VIDEORECOG_ENGINE_MAX_ATTEMPTS"] == "5"
+    assert (
+        env["VIDEORECOG_ENGINE_STORE_URL"]
+        == _env(_container(manifests, "-engine"))["VIDEORECOG_ENGINE_STORE_URL"]
+    )
+    assert "VIDEORECOG_ENGINE_CREDENTIALS" not in env  # workers answer no API calls
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert env["VIDEORECOG_ENGINE_DATA_DIR"] == mounts["downloads"]
+    assert volumes["downloads"]["emptyDir"] == {"sizeLimit": "4Gi"}
+    fixed = render(
+        _shared({"engine": {"worker": {"replicas": 3, "autoscaling": {"enabled": False}}}})
+    )
+    assert _workload(fixed, "-engine-worker")["spec"]["replicas"] == 3
+    assert not [m for m in fixed if m["kind"] in {"ScaledObject", "TriggerAuthentication"}]
+
+
+def test_shared_engine_s3_settings_come_from_engine_cover_store() -> None:
+    """The engine's bucket and keys are its own: the pipeline's coverStore stays off."""
+    manifests = render(_shared())
+    for suffix in ["-engine", "-engine-worker"]:
+        env = _env(_container(manifests, suffix))
+        assert env["VIDEORECOG_ENGINE_COVER_STORE_URL"] == "s3://engine-covers/videorecog"
+        assert env["VIDEORECOG_S3_ENDPOINT_URL"] == "http://minio.storage.svc:9000"
+        assert env["VIDEORECOG_S3_ADDRESSING_STYLE"] == "path"
+        for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
+            assert env[key]["secretKeyRef"] == {"name": "videorecog-engine-s3", "key": key}
+    assert not set(_env(_container(manifests, "-pipeline"))) & COVER_STORE_ENV
+    chain = render(_shared({"engine": {"coverStore": {"existingSecret": ""}}}))
+    assert "AWS_ACCESS_KEY_ID" not in _env(_container(chain, "-engine-worker"))
+
+
+def test_shared_engine_environment_is_the_settings_and_the_shared_store() -> None:
+    """Every variable is a known setting or one of the shared store's; nothing else creeps in."""
+    known = {var.env for var in VARIABLES} | SECRET_ENV
+    manifests = render(_shared())
+    for suffix in ["-engine", "-engine-worker"]:
+        env = set(_env(_container(manifests, suffix)))
+        assert env >= SHARED_ENGINE_ENV, suffix
+        assert env <= known | SHARED_ENGINE_ENV, sorted(env - known - SHARED_ENGINE_ENV)
+    job = find(manifests, "Job", "-engine-migrate")
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    assert set(_env(migrate)) == {
+        "VIDEORECOG_LOG_LEVEL",
+        "VIDEORECOG_LOG_FORMAT",
+        "VIDEORECOG_ENGINE_STORE_URL",
+    }
+
+
+def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trigger() -> None:
+    manifests = render(_shared())
+    scaled = find(manifests, "ScaledObject", "-engine-worker")["spec"]
+    assert scaled["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": _workload(manifests, "-engine-worker")["metadata"]["name"],
+    }
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 8)
+    (trigger,) = scaled["triggers"]
+    assert trigger["type"] == "postgresql"
+    assert trigger["metadata"] == {
+        "query": "SELECT count(*) FROM engine_jobs WHERE status = 'QUEUING'",
+        "targetQueryValue": "4",
+    }
+    auth = find(manifests, "TriggerAuthentication", "-engine-worker")
+    assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+    # KEDA connects with the very URL the workers use.
+    store = _env(_container(manifests, "-engine-worker"))["VIDEORECOG_ENGINE_STORE_URL"]
+    assert auth["spec"]["secretTargetRef"] == [{"parameter": "connection", **store["secretKeyRef"]}]
+    custom = render(
+        _shared(
+            {
+                "engine": {
+                    "store": {"key": "DATABASE_URL"},
+                    "worker": {"autoscaling": {"targetQueryValue": 10}},
+                }
+            }
+        )
+    )
+    trigger = find(custom, "ScaledObject", "-engine-worker")["spec"]["triggers"][0]
+    assert trigger["metadata"]["targetQueryValue"] == "10"
+    auth = find(custom, "TriggerAuthentication", "-engine-worker")
+    assert auth["spec"]["secretTargetRef"][0]["key"] == "DATABASE_URL"
+
+
+def test_shared_engine_migrates_the_job_store_in_a_hook_before_anything_else() -> None:
+    values = _merge(_shared(), {"kafka": {"topics": {"create": True}}})
+    manifests = render(values)
+    job = find(manifests, "Job", "-engine-migrate")
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    topics = find(manifests, "Job", "-topics")["metadata"]["annotations"]
+    assert int(annotations["helm.sh/hook-weight"]) < int(topics.get("helm.sh/hook-weight", "0"))
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    assert container["args"] == ["engine", "migrate"]
+    assert _env(container)["VIDEORECOG_ENGINE_STORE_URL"]["secretKeyRef"] == {
+        "name": "videorecog-engine-store",
+        "key": "url",
+    }
+
+
+def test_shared_engine_workers_are_scraped_and_reachable_for_scrapes_only() -> None:
+    values = _shared()
+    manifests = render(values)
+    workers = _pod_labels(_workload(manifests, "-engine-worker"))
+    service = find(manifests, "Service", "-engine-worker")
+    assert service["spec"]["selector"].items() <= workers.items()
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["metrics"]
+    monitor = find(manifests, "ServiceMonitor", "-engine-worker")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics")
+    policy = find(manifests, "NetworkPolicy", "-engine-worker")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= workers.items()
+    assert policy["ingress"] == [
+        {
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+            "from": values["networkPolicy"]["metricsFrom"],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"engine": {"store": {"existingSecret": ""}}}, "engine.store.existingSecret is required"),
+        ({"engine": {"coverStore": {"url": ""}}}, "engine.coverStore.url is required"),
+        (
+            {"engine": {"leaseSeconds": 300}},
+            "engine.worker.terminationGracePeriodSeconds (120) must be at least "
+            "engine.leaseSeconds (300)",
+        ),
+    ],
+)
+def test_shared_engine_without_its_store_or_cover_store_is_refused(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(helm.HelmError, match=re.escape(message)):
+        render(_shared(overrides))
+
+
+def test_shared_engine_refuses_a_single_api_replica() -> None:
+    chart = helm.Chart.load(str(CHART))
+    single = _shared({"engine": {"api": {"replicas": 1}}})
+    with pytest.raises(helm.HelmValuesError, match="replicas"):
+        chart.validate_schema(single)
+    with pytest.raises(helm.HelmError):
+        render(single)
+    # Embedded mode ignores engine.api: one replica there is no mistake.
+    embedded = _merge(single, {"engine": {"mode": "embedded"}})
+    chart.validate_schema(embedded)
+    assert _workload(render(embedded), "-engine")["spec"]["replicas"] == 1
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(_shared({"engine": {"mode": "cluster"}}))
+
+
+def test_embedded_engine_stays_the_default_and_ignores_the_shared_settings() -> None:
+    """Without engine.mode the full scenario is the one pod on its volume, with no worker, hook or
+    job-store variable; the shared-mode settings change nothing there."""
+    assert helm.Chart.load(str(CHART)).values["engine"]["mode"] == "embedded"
+    values = scenario_values("full")
+    manifests = render(values)
+    assert not [m for m in manifests if m["metadata"]["name"].endswith(("-worker", "-migrate"))]
+    assert not [m for m in manifests if m["kind"] == "TriggerAuthentication"]
+    assert [m["kind"] for m in manifests if m["metadata"]["name"].endswith("-engine")] == [
+        "Deployment",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "Service",
+        "ServiceMonitor",
+    ]
+    assert not set(_env(_container(manifests, "-engine"))) & SHARED_ENGINE_ENV
+    shared_settings = {k: v for k, v in SHARED_ENGINE["engine"].items() if k != "mode"}
+    ignored = _merge(values, {"engine": {**shared_settings, "api": {"replicas": 3}}})
+    assert render(ignored) == manifests
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -111,3 +111,26 @@ def test_durable_covers_have_their_own_row() -> None:
         "videorecog_pipeline_cover_store_bytes_total",
     ]:
         assert wanted in text, wanted
+
+
+def test_engine_workers_have_their_own_row() -> None:
+    """An "Engine workers" row shows the queue's depth and age, the workers' saturation, lease
+    expiries, and the work done per second (downloads, decode passes, reused analyses)."""
+    panels = dashboard()["panels"]
+    rows = sorted(p["gridPos"]["y"] for p in panels if p["type"] == "row")
+    row_y = next(
+        p["gridPos"]["y"] for p in panels if p["type"] == "row" and p["title"] == "Engine workers"
+    )
+    next_row_y = next((y for y in rows if y > row_y), float("inf"))
+    mine = [p for p in panels if p["type"] != "row" and row_y < p["gridPos"]["y"] < next_row_y]
+    text = " ".join(t["expr"] for p in mine for t in p["targets"])
+    for wanted in [
+        "max(videorecog_engine_queue_depth)",
+        "max(videorecog_engine_queue_oldest_seconds)",
+        "sum(videorecog_engine_worker_busy) / clamp_min(sum(videorecog_engine_worker_slots), 1)",
+        "videorecog_engine_lease_expiries_total",
+        "videorecog_engine_downloads_total",
+        "videorecog_engine_decode_passes_total",
+        "videorecog_engine_analyses_reused_total",
+    ]:
+        assert wanted in text, wanted

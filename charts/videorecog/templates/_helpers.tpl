@@ -39,6 +39,17 @@ The pipeline's workload: a StatefulSet (stable pod names) with exactly-once deli
 {{- printf "%s-engine" (include "videorecog.fullname" . | trunc 56 | trimSuffix "-") }}
 {{- end }}
 
+{{/*
+The engine's shared mode: its workers and its migration hook (the API keeps the engine's name).
+*/}}
+{{- define "videorecog.engine.worker.fullname" -}}
+{{- printf "%s-engine-worker" (include "videorecog.fullname" . | trunc 49 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "videorecog.engine.migrate.fullname" -}}
+{{- printf "%s-engine-migrate" (include "videorecog.fullname" . | trunc 48 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "videorecog.topics.fullname" -}}
 {{- printf "%s-topics" (include "videorecog.fullname" . | trunc 56 | trimSuffix "-") }}
 {{- end }}
@@ -84,6 +95,16 @@ app.kubernetes.io/component: engine
 {{- define "videorecog.engine.selectorLabels" -}}
 {{ include "videorecog.selectorLabels" . }}
 app.kubernetes.io/component: engine
+{{- end }}
+
+{{- define "videorecog.engine.worker.labels" -}}
+{{ include "videorecog.labels" . }}
+app.kubernetes.io/component: engine-worker
+{{- end }}
+
+{{- define "videorecog.engine.worker.selectorLabels" -}}
+{{ include "videorecog.selectorLabels" . }}
+app.kubernetes.io/component: engine-worker
 {{- end }}
 
 {{/*
@@ -160,5 +181,140 @@ scrapes through the ServiceMonitor (namespace, service); pendingJobs.query repla
 {{- . }}
 {{- else }}
 {{- printf "sum(videorecog_pipeline_jobs_pending{namespace=%q,service=%q})" .Release.Namespace (include "videorecog.pipeline.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The S3 client's settings, shared by the pipeline's and the engine's cover stores. Takes a dict:
+endpointUrl, addressingStyle, region and, for keys from a Secret, existingSecret, accessKeyIdKey
+and secretAccessKeyKey; without a Secret the AWS default credential chain applies (e.g. IRSA).
+*/}}
+{{- define "videorecog.s3Env" -}}
+- name: VIDEORECOG_S3_ENDPOINT_URL
+  value: {{ .endpointUrl | quote }}
+- name: VIDEORECOG_S3_ADDRESSING_STYLE
+  value: {{ .addressingStyle | quote }}
+- name: AWS_REGION
+  value: {{ .region | quote }}
+{{- if .existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+
+{{/*
+True (non-empty) when the engine runs shared: API and workers on PostgreSQL and S3.
+*/}}
+{{- define "videorecog.engine.shared" -}}
+{{- if and .Values.engine.enabled (eq .Values.engine.mode "shared") }}true{{ end }}
+{{- end }}
+
+{{/*
+The base URL of the engine's signed cover links: engine.publicUrl, else its Service.
+*/}}
+{{- define "videorecog.engine.publicUrl" -}}
+{{- .Values.engine.publicUrl | default (printf "http://%s:%d" (include "videorecog.engine.fullname" .) (int .Values.engine.service.port)) }}
+{{- end }}
+
+{{/*
+Shared mode needs the job store's and the covers' addresses, two API replicas at least, and
+workers that are given the time of a lease to stop.
+*/}}
+{{- define "videorecog.engine.checkShared" -}}
+{{- with .Values.engine }}
+{{- if not .store.existingSecret }}
+{{- fail "engine.store.existingSecret is required with engine.mode=shared: the name of a Secret holding the PostgreSQL URL (postgresql://user:password@host:5432/db)" }}
+{{- end }}
+{{- if not .coverStore.url }}
+{{- fail "engine.coverStore.url is required with engine.mode=shared: s3://bucket/prefix, where workers store covers and every API replica reads them" }}
+{{- end }}
+{{- if lt (int .api.replicas) 2 }}
+{{- fail (printf "engine.api.replicas must be at least 2 with engine.mode=shared (got %d)" (int .api.replicas)) }}
+{{- end }}
+{{- if lt (int .worker.terminationGracePeriodSeconds) (int .leaseSeconds) }}
+{{- fail (printf "engine.worker.terminationGracePeriodSeconds (%d) must be at least engine.leaseSeconds (%d): a stopping worker gets the time of a lease to finish its analyses" (int .worker.terminationGracePeriodSeconds) (int .leaseSeconds)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The job store's URL, from its Secret (shared mode).
+*/}}
+{{- define "videorecog.engine.storeEnv" -}}
+- name: VIDEORECOG_ENGINE_STORE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.engine.store.existingSecret }}
+      key: {{ .Values.engine.store.key }}
+{{- end }}
+
+{{/*
+The engine's environment for one role: "embedded" (API and analyses in one pod, as before),
+"api" (the front door of shared mode) or "worker" (the analyses of shared mode). The API checks
+callers' keys and signs cover links; workers download and analyse.
+*/}}
+{{- define "videorecog.engine.env" -}}
+{{- $role := .role }}
+{{- with .root -}}
+- name: VIDEORECOG_LOG_LEVEL
+  value: {{ .Values.engine.logLevel | quote }}
+- name: VIDEORECOG_LOG_FORMAT
+  value: json
+- name: VIDEORECOG_ENGINE_HOST
+  value: "0.0.0.0"
+- name: VIDEORECOG_ENGINE_PORT
+  value: {{ .Values.engine.port | quote }}
+- name: VIDEORECOG_ENGINE_DATA_DIR
+  value: /var/lib/videorecog
+{{- if ne $role "worker" }}
+- name: VIDEORECOG_ENGINE_CREDENTIALS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.engine.credentials.existingSecret | default .Values.api.credentials.existingSecret }}
+      key: {{ .Values.engine.credentials.key }}
+- name: VIDEORECOG_ENGINE_PUBLIC_URL
+  value: {{ include "videorecog.engine.publicUrl" . | quote }}
+{{- end }}
+{{- with .Values.engine.allowHosts }}
+- name: VIDEORECOG_ENGINE_ALLOW_HOSTS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- if ne $role "api" }}
+- name: VIDEORECOG_ENGINE_WORKERS
+  value: {{ .Values.engine.workers | quote }}
+{{- end }}
+{{- if ne $role "worker" }}
+- name: VIDEORECOG_ENGINE_RATE_LIMIT
+  value: {{ .Values.engine.rateLimit | quote }}
+{{- end }}
+- name: VIDEORECOG_ENGINE_RESULT_RETENTION_SECONDS
+  value: {{ .Values.engine.resultRetentionSeconds | quote }}
+{{- if ne $role "api" }}
+- name: VIDEORECOG_ENGINE_MAX_DOWNLOAD_BYTES
+  value: {{ .Values.engine.maxDownloadBytes | int64 | quote }}
+- name: VIDEORECOG_ENGINE_DOWNLOAD_TIMEOUT_SECONDS
+  value: {{ .Values.engine.downloadTimeoutSeconds | quote }}
+{{- end }}
+{{- if ne $role "embedded" }}
+{{ include "videorecog.engine.storeEnv" . }}
+- name: VIDEORECOG_ENGINE_COVER_STORE_URL
+  value: {{ .Values.engine.coverStore.url | quote }}
+{{ include "videorecog.s3Env" .Values.engine.coverStore }}
+- name: VIDEORECOG_ENGINE_LEASE_SECONDS
+  value: {{ .Values.engine.leaseSeconds | quote }}
+- name: VIDEORECOG_ENGINE_MAX_ATTEMPTS
+  value: {{ .Values.engine.maxAttempts | quote }}
+{{- end }}
+{{- with .Values.engine.extraEnv }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 {{- end }}
