@@ -1,0 +1,213 @@
+"""Both job stores keep the same contract: claims, leases, attempts, analyses and retention. The
+shared one also keeps nonces and request rates for every front door. Real SQLite, real PostgreSQL
+(a database per test), real SeaweedFS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from psycopg import AsyncConnection
+
+from tests import stores
+from videorecog.engine import migrations
+from videorecog.engine.covers import LocalCovers, open_s3_covers
+from videorecog.engine.guards import PostgresGuards
+from videorecog.engine.jobs import Job, JobStore, Output
+from videorecog.engine.links import CoverLinks
+from videorecog.engine.postgres_store import PostgresJobStore, open_pool
+from videorecog.engine.sqlite_store import SqliteJobStore
+from videorecog.parsers import S3Url
+from videorecog.protocol.constants import JobStatus
+from videorecog.settings import S3Settings, Secret
+
+LEASE = 0.3
+
+
+@contextlib.asynccontextmanager
+async def _migrated_database(server_url: str) -> AsyncIterator[str]:
+    with stores.new_database(server_url) as url:
+        async with await AsyncConnection.connect(url, autocommit=True) as conn:
+            assert await migrations.migrate(conn) == [1]
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server_url: str
+) -> AsyncIterator[JobStore]:
+    if request.param == "sqlite":
+        sqlite = SqliteJobStore(tmp_path / "jobs.sqlite3")
+        await sqlite.open()
+        yield sqlite
+        await sqlite.close()
+        return
+    async with _migrated_database(postgres_server_url) as url, open_pool(url, 4) as pool:
+        postgres = PostgresJobStore(pool)
+        await postgres.check_schema()
+        yield postgres
+
+
+def _job(job_id: str, url: str, created: float, action: str = "DetectVideoShot") -> Job:
+    return Job(job_id, action, url, False, "ak", JobStatus.QUEUING, created, created)
+
+
+async def _add(store: JobStore, *jobs: Job) -> None:
+    for job in jobs:
+        await store.add(job)
+
+
+async def test_a_claim_takes_the_oldest_job_with_the_others_for_its_url(store: JobStore) -> None:
+    now = time.time()
+    await _add(store, _job("a1", "http://h/a", now), _job("b1", "http://h/b", now + 1))
+    await _add(store, _job("a2", "http://h/a", now + 2))
+    first = await store.claim("w1", LEASE, 3)
+    assert [(j.job_id, j.status, j.attempts) for j in first] == [
+        ("a1", JobStatus.PROCESSING, 1),
+        ("a2", JobStatus.PROCESSING, 1),
+    ]
+    assert [j.job_id for j in await store.claim("w2", LEASE, 3)] == ["b1"]
+    assert await store.claim("w2", LEASE, 3) == []
+    stats = await store.queue_stats()
+    assert (stats.depth, stats.oldest_seconds) == (0, 0.0)
+
+
+async def test_jobs_arriving_for_a_held_video_join_its_holder(store: JobStore) -> None:
+    await _add(store, _job("a1", "http://h/a", time.time()))
+    await store.claim("w1", LEASE, 3)
+    await _add(store, _job("a2", "http://h/a", time.time()), _job("b1", "http://h/b", time.time()))
+    assert (await store.queue_stats()).depth == 2
+    assert [j.job_id for j in await store.join("w1", "http://h/a", LEASE)] == ["a2"]
+    assert await store.join("w1", "http://h/a", LEASE) == []
+    assert (await store.queue_stats()).depth == 1
+
+
+async def test_concurrent_claims_never_take_the_same_job(store: JobStore) -> None:
+    now = time.time()
+    await _add(store, *(_job(f"j{n}", f"http://h/{n}", now + n) for n in range(20)))
+
+    async def drain(owner: str) -> list[str]:
+        taken: list[str] = []
+        while jobs := await store.claim(owner, LEASE * 10, 3):
+            taken += [j.job_id for j in jobs]
+        return taken
+
+    first, second = await asyncio.gather(drain("w1"), drain("w2"))
+    assert sorted(first + second) == sorted(f"j{n}" for n in range(20))
+    assert not set(first) & set(second)
+
+
+async def test_a_renewed_lease_holds_and_a_lapsed_one_is_taken_again(store: JobStore) -> None:
+    await _add(store, _job("a1", "http://h/a", time.time()), _job("b1", "http://h/b", time.time()))
+    held = [j.job_id for j in await store.claim("w1", LEASE, 3)]
+    held += [j.job_id for j in await store.claim("w1", LEASE, 3)]
+    for _ in range(3):
+        await asyncio.sleep(LEASE / 2)
+        assert await store.renew("w1", ["a1"], LEASE) == {"a1"}  # b1 is left to lapse
+    retaken = await store.claim("w2", LEASE, 3)
+    assert [(j.job_id, j.attempts) for j in retaken] == [("b1", 2)]
+    # The first holder lost it: its renewal and its answer are refused.
+    assert await store.renew("w1", ["b1"], LEASE) == set()
+    assert not await store.finish("b1", "w1", Output("", "shots", '{"ShotFrameIds": [0]}'))
+    assert await store.finish("b1", "w2", Output("", "shots", '{"ShotFrameIds": [0]}'))
+    job = await store.get("b1")
+    assert job is not None
+    assert (job.status, job.result) == (JobStatus.PROCESS_SUCCESS, '{"ShotFrameIds": [0]}')
+
+
+async def test_after_the_last_attempt_a_lapsed_job_ends_limit_retry_failed(store: JobStore) -> None:
+    await _add(store, _job("a1", "http://h/a", time.time()))
+    for attempt in (1, 2):
+        [job] = await store.claim(f"w{attempt}", LEASE, 2)
+        assert job.attempts == attempt
+        assert await store.fail_exhausted(2) == []
+        await asyncio.sleep(LEASE * 1.5)
+    assert await store.claim("w3", LEASE, 2) == []
+    assert await store.fail_exhausted(2) == ["a1"]
+    job = await store.get("a1")
+    assert job is not None
+    assert job.status is JobStatus.LIMIT_RETRY_FAILED
+    assert "2 attempts" in (job.error_message or "")
+
+
+async def test_retention_forgets_jobs_and_the_analyses_only_they_used(store: JobStore) -> None:
+    await _add(
+        store, _job("old", "http://h/a", time.time()), _job("new", "http://h/b", time.time())
+    )
+    await store.claim("w", LEASE, 3)
+    await store.claim("w", LEASE, 3)
+    kept = [Output("sha-a", "shots", "{}"), Output("sha-b", "shots", "{}")]
+    await store.keep_outputs(kept)
+    assert await store.finish("old", "w", kept[0])
+    cutoff = time.time() + 0.05
+    await asyncio.sleep(0.1)
+    assert await store.finish("new", "w", kept[1])  # finished after the cut-off: kept
+    assert await store.purge(cutoff) == ["sha-a"]
+    assert await store.get("old") is None
+    assert await store.get("new") is not None
+    assert await store.outputs("sha-a") == {}
+    assert set(await store.outputs("sha-b")) == {"shots"}
+
+
+async def test_front_doors_share_nonces_and_the_request_rate(postgres_server_url: str) -> None:
+    async with (
+        _migrated_database(postgres_server_url) as url,
+        open_pool(url, 2) as one,
+        open_pool(url, 2) as two,
+    ):
+        door_a, door_b = PostgresGuards(one, rate=2), PostgresGuards(two, rate=2)
+        assert await door_a.use_nonce("ak", "n-1")
+        assert not await door_b.use_nonce("ak", "n-1")
+        assert await door_b.use_nonce("other-key", "n-1")
+        # 2 requests/s with a burst of 2, counted across both doors.
+        assert [await door.admit("ak") for door in (door_a, door_b, door_a)] == [True, True, False]
+        await asyncio.sleep(0.55)
+        assert await door_b.admit("ak")
+        assert not await door_a.admit("ak")
+        await door_a.forget_expired()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+async def test_covers_in_object_storage_are_linked_and_forgotten_together(
+    s3_bucket: stores.S3Location,
+) -> None:
+    settings = S3Settings(
+        s3_bucket.endpoint_url,
+        s3_bucket.access_key_id,
+        Secret(s3_bucket.secret_access_key),
+        s3_bucket.region,
+        "path",
+    )
+    async with open_s3_covers(S3Url(s3_bucket.bucket, "covers"), settings) as covers:
+        for name in ("abc-0.png", "abc-1.gif", "abd-0.png"):
+            (covers.staging / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
+        await covers.keep(["abc-0.png", "abc-1.gif", "abd-0.png"])
+        assert list(covers.staging.iterdir()) == []
+        links = {name: await covers.link(name) for name in ("abc-0.png", "abc-1.gif", "abd-0.png")}
+        assert all("X-Amz-Expires=1800" in link for link in links.values())
+        assert [_status(link) for link in links.values()] == [200, 200, 200]
+        await covers.forget("abc")
+        assert [_status(link) for link in links.values()] == [404, 404, 200]
+
+
+async def test_local_covers_are_forgotten_by_analysis(tmp_path: Path) -> None:
+    covers = LocalCovers(tmp_path / "covers", CoverLinks(b"k" * 32, "http://e"))
+    for name in ("abc-0.png", "abd-0.png"):
+        (covers.staging / name).write_bytes(b"x")
+    await covers.forget("abc")
+    assert covers.path("abc-0.png") is None
+    assert covers.path("abd-0.png") is not None
+    assert covers.path("../abd-0.png") is None
