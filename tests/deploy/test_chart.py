@@ -21,6 +21,7 @@ from tests.deploy.conftest import (
     scenario_values,
 )
 from videorecog.cli import build_parser
+from videorecog.protocol.constants import JobStatus
 from videorecog.settings import VARIABLES, load
 
 # Custom resources: not in the Kubernetes schemas, checked field by field below.
@@ -772,7 +773,9 @@ def test_shared_engine_environment_is_the_settings_and_the_shared_store() -> Non
     }
 
 
-def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trigger() -> None:
+def test_shared_engine_workers_scale_on_jobs_in_hand_with_keda_s_postgresql_trigger() -> None:
+    """The trigger counts the jobs waiting and those running: counting only the waiting ones,
+    KEDA would scale in workers still analysing as soon as the queue empties."""
     manifests = render(_shared())
     scaled = find(manifests, "ScaledObject", "-engine-worker")["spec"]
     assert scaled["scaleTargetRef"] == {
@@ -784,9 +787,12 @@ def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trig
     (trigger,) = scaled["triggers"]
     assert trigger["type"] == "postgresql"
     assert trigger["metadata"] == {
-        "query": "SELECT count(*) FROM engine_jobs WHERE status = 'QUEUING'",
+        "query": "SELECT count(*) FROM engine_jobs WHERE status IN ('QUEUING', 'PROCESSING')",
         "targetQueryValue": "4",
     }
+    # Every status a job holds until it is final, as the engine defines them.
+    in_hand = {status.value for status in JobStatus if not status.is_final}
+    assert set(re.findall(r"'(\w+)'", trigger["metadata"]["query"])) == in_hand
     auth = find(manifests, "TriggerAuthentication", "-engine-worker")
     assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
     # KEDA connects with the very URL the workers use.
@@ -797,13 +803,13 @@ def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trig
             {
                 "engine": {
                     "store": {"key": "DATABASE_URL"},
-                    "worker": {"autoscaling": {"targetQueryValue": 10}},
+                    "worker": {"autoscaling": {"targetQueryValue": 10, "query": "SELECT 1"}},
                 }
             }
         )
     )
     trigger = find(custom, "ScaledObject", "-engine-worker")["spec"]["triggers"][0]
-    assert trigger["metadata"]["targetQueryValue"] == "10"
+    assert trigger["metadata"] == {"query": "SELECT 1", "targetQueryValue": "10"}
     auth = find(custom, "TriggerAuthentication", "-engine-worker")
     assert auth["spec"]["secretTargetRef"][0]["key"] == "DATABASE_URL"
 
