@@ -21,7 +21,10 @@ from tests.deploy.conftest import (
     scenario_values,
 )
 from videorecog.cli import build_parser
-from videorecog.settings import VARIABLES, load
+from videorecog.engine.app import Role
+from videorecog.engine.server import check
+from videorecog.protocol.constants import JobStatus
+from videorecog.settings import VARIABLES, Settings, load
 
 # Custom resources: not in the Kubernetes schemas, checked field by field below.
 CUSTOM_KINDS = {
@@ -32,6 +35,12 @@ CUSTOM_KINDS = {
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest schemas known.
 KUBE_VERSIONS = ["1.25.0", latest_version()]
 SECRET_ENV = {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"}
+# What a Secret would hold, for the variables taken from one whose setting checks the form.
+SECRET_EXAMPLES = {
+    "VIDEORECOG_ENGINE_CREDENTIALS": "id:secret",
+    "VIDEORECOG_QUOTA_REDIS_URL": "redis://:password@redis:6379/0",
+    "VIDEORECOG_ENGINE_STORE_URL": "postgresql://videorecog:password@postgres:5432/videorecog",
+}
 WORKLOADS = {"Deployment", "StatefulSet"}
 
 
@@ -64,7 +73,7 @@ def _container(manifests: list[Manifest], suffix: str) -> dict[str, Any]:
 
 
 def test_every_scenario_is_checked() -> None:
-    assert SCENARIOS == ["exactly-once", "full", "minimal"]
+    assert SCENARIOS == ["exactly-once", "full", "minimal", "shared"]
 
 
 def test_lint_is_clean(scenario: str) -> None:
@@ -104,6 +113,11 @@ def test_scenarios_render_what_they_turn_on() -> None:
         "NetworkPolicy",
     ]
     assert kinds("full") == sorted([*pipeline, *engine, *optional])
+    assert kinds("shared") == sorted(
+        ["Deployment", "Service", "ServiceMonitor", "NetworkPolicy", "PodDisruptionBudget"] * 2
+        + ["Deployment", "Service", "ServiceMonitor", "NetworkPolicy"]  # the workers
+        + ["ServiceAccount", "Job", "ScaledObject", "TriggerAuthentication"]
+    )
 
 
 def test_every_resource_carries_the_standard_labels(scenario: str) -> None:
@@ -127,7 +141,7 @@ def test_selectors_match_pods_and_never_include_the_version(scenario: str) -> No
         pod_labels = manifest["spec"]["template"]["metadata"]["labels"]
         assert selector.items() <= pod_labels.items()
         # Each component's selector picks only its own pods.
-        assert selector["app.kubernetes.io/component"] in {"pipeline", "engine"}
+        assert selector["app.kubernetes.io/component"] in {"pipeline", "engine", "engine-worker"}
     for service in (m for m in manifests if m["kind"] == "Service"):
         component = service["metadata"]["labels"]["app.kubernetes.io/component"]
         assert service["spec"]["selector"]["app.kubernetes.io/component"] == component
@@ -149,11 +163,15 @@ def test_probes_use_health_and_readiness_on_the_served_port(scenario: str) -> No
     assert pipeline["startupProbe"]["httpGet"]["path"] == "/healthz"
     port = next(p for p in pipeline["ports"] if p["name"] == "metrics")["containerPort"]
     assert _env(pipeline)["VIDEORECOG_METRICS_PORT"] == str(port)
-    if scenario == "full":
-        engine = _container(manifests, "-engine")
-        assert engine["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-        assert engine["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-        port = next(p for p in engine["ports"] if p["name"] == "http")["containerPort"]
+    # The engine's API on its http port; shared mode's workers serve health on their metrics port.
+    workloads = [m["metadata"]["name"] for m in manifests if m["kind"] in WORKLOADS]
+    for suffix, name in {"-engine": "http", "-engine-worker": "metrics"}.items():
+        if not any(workload.endswith(suffix) for workload in workloads):
+            continue
+        engine = _container(manifests, suffix)
+        assert engine["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": name}
+        assert engine["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": name}
+        port = next(p for p in engine["ports"] if p["name"] == name)["containerPort"]
         assert _env(engine)["VIDEORECOG_ENGINE_PORT"] == str(port)
 
 
@@ -183,7 +201,7 @@ def test_credentials_come_only_from_the_existing_secret(scenario: str) -> None:
     assert env["ALIBABA_CLOUD_ACCESS_KEY_ID"]["secretKeyRef"]["key"] == (
         "ALIBABA_CLOUD_ACCESS_KEY_ID"
     )
-    if scenario == "full":
+    if values.get("engine", {}).get("enabled"):
         engine_env = _env(_container(manifests, "-engine"))
         assert engine_env["VIDEORECOG_ENGINE_CREDENTIALS"]["secretKeyRef"] == {
             "name": secret,
@@ -213,18 +231,30 @@ def test_quota_redis_url_comes_from_values_or_a_secret() -> None:
 
 
 def test_rendered_environment_is_a_valid_configuration(scenario: str) -> None:
-    """Every variable the chart sets is one the service knows, and together they load."""
+    """Every variable the chart sets is one the service knows, together they load, and the engine's
+    commands would serve with them (the checks they make at start, beyond loading)."""
     known = {var.env for var in VARIABLES} | SECRET_ENV
     manifests = render(scenario_values(scenario))
     containers = [c for _, pod in _pod_specs(manifests) for c in pod["containers"]]
     for container in containers:
-        env = {k: v if isinstance(v, str) else "from-secret" for k, v in _env(container).items()}
+        env = {
+            k: v if isinstance(v, str) else SECRET_EXAMPLES.get(k, "from-secret")
+            for k, v in _env(container).items()
+        }
         assert set(env) <= known, container["name"]
-        if "VIDEORECOG_ENGINE_CREDENTIALS" in env:
-            env["VIDEORECOG_ENGINE_CREDENTIALS"] = "id:secret"
-        if env.get("VIDEORECOG_QUOTA_REDIS_URL") == "from-secret":
-            env["VIDEORECOG_QUOTA_REDIS_URL"] = "redis://:password@redis:6379/0"
-        load(env)  # raises SettingsError naming any bad value
+        settings = load(env)  # raises SettingsError naming any bad value
+        _check_engine_start(container["args"], settings)
+
+
+def _check_engine_start(args: list[str], settings: Settings) -> None:
+    """What `videorecog engine [migrate]` and `videorecog worker` refuse at start: the API or
+    workers in shared mode without a cover store, a worker or migration without a job store."""
+    if args == ["worker"]:
+        check(settings, Role.WORKER)
+    elif args == ["engine"]:
+        check(settings, Role.API if settings.engine.store_url else Role.EMBEDDED)
+    elif args == ["engine", "migrate"]:
+        assert settings.engine.store_url, "`videorecog engine migrate` needs the job store"
 
 
 def test_chart_defaults_are_the_settings_defaults() -> None:
@@ -346,8 +376,9 @@ def test_engine_is_wired_to_the_pipeline() -> None:
     assert _env(_container(manifests, "-engine"))["VIDEORECOG_ENGINE_DATA_DIR"] == mounts["data"]
 
 
-def test_services_and_monitors_point_at_named_container_ports() -> None:
-    manifests = render(scenario_values("full"))
+@pytest.mark.parametrize("scenario", ["full", "shared"])
+def test_services_and_monitors_point_at_named_container_ports(scenario: str) -> None:
+    manifests = render(scenario_values(scenario))
     for service in (m for m in manifests if m["kind"] == "Service"):
         component = service["spec"]["selector"]["app.kubernetes.io/component"]
         container = _container(manifests, f"-{component}")
@@ -579,40 +610,19 @@ def test_exactly_once_without_idempotence_is_refused() -> None:
 
 # --- the engine's shared mode: API and workers on PostgreSQL and S3 ---
 
-# What the engine reads in shared mode besides the settings it had (the job store, the covers'
-# bucket, leases); the S3 and AWS variables are the cover store's.
+# The settings the engine reads in shared mode only (the job store, the covers' bucket, leases);
+# the S3 and AWS variables are the cover store's.
 SHARED_ENGINE_ENV = {
     "VIDEORECOG_ENGINE_STORE_URL",
     "VIDEORECOG_ENGINE_COVER_STORE_URL",
     "VIDEORECOG_ENGINE_LEASE_SECONDS",
     "VIDEORECOG_ENGINE_MAX_ATTEMPTS",
 }
-SHARED_ENGINE = {
-    "api": {"endpoint": ""},  # the pipeline calls the in-cluster engine
-    "engine": {
-        "enabled": True,
-        "mode": "shared",
-        "store": {"existingSecret": "videorecog-engine-store"},
-        "coverStore": {
-            "url": "s3://engine-covers/videorecog",
-            "endpointUrl": "http://minio.storage.svc:9000",
-            "addressingStyle": "path",
-            "existingSecret": "videorecog-engine-s3",
-        },
-        "worker": {"autoscaling": {"enabled": True, "maxReplicas": 8}},
-    },
-    "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
-    "networkPolicy": {
-        "enabled": True,
-        "metricsFrom": [
-            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-        ],
-    },
-}
 
 
 def _shared(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _merge(_merge(scenario_values("minimal"), SHARED_ENGINE), overrides or {})
+    """The shared scenario (ci/shared-values.yaml), with ``overrides``."""
+    return _merge(scenario_values("shared"), overrides or {})
 
 
 def _pod_labels(workload: Manifest) -> dict[str, str]:
@@ -620,43 +630,18 @@ def _pod_labels(workload: Manifest) -> dict[str, str]:
     return labels
 
 
-def test_shared_engine_lints_and_matches_the_kubernetes_schemas() -> None:
-    values = _shared()
-    report = helm.lint(str(CHART), values, strict=True)
-    assert report["errors"] == []
-    assert [m for m in report["messages"] if m["severity"] >= 2] == []
-    manifests = render(values)
-    assert sorted(m["kind"] for m in manifests) == sorted(
-        ["Deployment", "Service", "ServiceMonitor", "NetworkPolicy", "PodDisruptionBudget"] * 2
-        + ["Deployment", "Service", "ServiceMonitor", "NetworkPolicy"]  # the workers
-        + ["ServiceAccount", "Job", "ScaledObject", "TriggerAuthentication"]
-    )
-    for manifest in manifests:
-        labels = manifest["metadata"]["labels"]
-        assert labels["app.kubernetes.io/instance"] == "vr"
-        assert labels["helm.sh/chart"] == "videorecog-0.1.0"
-        if manifest["kind"] in CUSTOM_KINDS:
-            assert manifest["apiVersion"] == CUSTOM_KINDS[manifest["kind"]]
-            continue
-        for version in KUBE_VERSIONS:
-            kubernetes_validate.validate(manifest, version, strict=True)
-    names = {m["metadata"]["name"] for m in render(values, release="r" * 60)}
+def test_shared_engine_names_stay_within_63_characters() -> None:
+    """Lint, the Kubernetes schemas and the labels are checked with every scenario, shared too."""
+    names = {m["metadata"]["name"] for m in render(_shared(), release="r" * 60)}
     assert all(len(name) <= 63 for name in names)
     assert any(name.endswith("-engine-worker") for name in names)
     assert any(name.endswith("-engine-migrate") for name in names)
 
 
-def test_shared_engine_pods_are_hardened_and_selected_by_their_own_role() -> None:
+def test_shared_engine_pods_are_selected_by_their_own_role() -> None:
+    """Hardening is checked with every scenario; here, that API and workers stay apart."""
     manifests = render(_shared())
-    pods = _pod_specs(manifests)
-    assert len(pods) == 4  # pipeline, engine API, workers, migration
-    for name, pod in pods:
-        assert pod["securityContext"]["runAsNonRoot"] is True, name
-        assert pod["automountServiceAccountToken"] is False, name
-        for container in pod["containers"]:
-            assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
-            assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}, name
-            assert "memory" in container["resources"]["limits"], name
+    assert len(_pod_specs(manifests)) == 4  # pipeline, engine API, workers, migration
     api = _pod_labels(_workload(manifests, "-engine"))
     workers = _pod_labels(_workload(manifests, "-engine-worker"))
     for workload in (m for m in manifests if m["kind"] in WORKLOADS):
@@ -755,14 +740,13 @@ def test_shared_engine_s3_settings_come_from_engine_cover_store() -> None:
     assert "AWS_ACCESS_KEY_ID" not in _env(_container(chain, "-engine-worker"))
 
 
-def test_shared_engine_environment_is_the_settings_and_the_shared_store() -> None:
-    """Every variable is a known setting or one of the shared store's; nothing else creeps in."""
-    known = {var.env for var in VARIABLES} | SECRET_ENV
+def test_shared_engine_roles_carry_the_shared_store_settings() -> None:
+    """API and workers both get the job store, the covers' bucket and the leases (the scenario
+    tests load every container's environment with the real settings); the hook the store only."""
+    assert {var.env for var in VARIABLES} >= SHARED_ENGINE_ENV
     manifests = render(_shared())
     for suffix in ["-engine", "-engine-worker"]:
-        env = set(_env(_container(manifests, suffix)))
-        assert env >= SHARED_ENGINE_ENV, suffix
-        assert env <= known | SHARED_ENGINE_ENV, sorted(env - known - SHARED_ENGINE_ENV)
+        assert set(_env(_container(manifests, suffix))) >= SHARED_ENGINE_ENV, suffix
     job = find(manifests, "Job", "-engine-migrate")
     (migrate,) = job["spec"]["template"]["spec"]["containers"]
     assert set(_env(migrate)) == {
@@ -772,7 +756,9 @@ def test_shared_engine_environment_is_the_settings_and_the_shared_store() -> Non
     }
 
 
-def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trigger() -> None:
+def test_shared_engine_workers_scale_on_jobs_in_hand_with_keda_s_postgresql_trigger() -> None:
+    """The trigger counts the jobs waiting and those running: counting only the waiting ones,
+    KEDA would scale in workers still analysing as soon as the queue empties."""
     manifests = render(_shared())
     scaled = find(manifests, "ScaledObject", "-engine-worker")["spec"]
     assert scaled["scaleTargetRef"] == {
@@ -784,9 +770,12 @@ def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trig
     (trigger,) = scaled["triggers"]
     assert trigger["type"] == "postgresql"
     assert trigger["metadata"] == {
-        "query": "SELECT count(*) FROM engine_jobs WHERE status = 'QUEUING'",
+        "query": "SELECT count(*) FROM engine_jobs WHERE status IN ('QUEUING', 'PROCESSING')",
         "targetQueryValue": "4",
     }
+    # Every status a job holds until it is final, as the engine defines them.
+    in_hand = {status.value for status in JobStatus if not status.is_final}
+    assert set(re.findall(r"'(\w+)'", trigger["metadata"]["query"])) == in_hand
     auth = find(manifests, "TriggerAuthentication", "-engine-worker")
     assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
     # KEDA connects with the very URL the workers use.
@@ -797,13 +786,13 @@ def test_shared_engine_workers_scale_on_waiting_jobs_with_keda_s_postgresql_trig
             {
                 "engine": {
                     "store": {"key": "DATABASE_URL"},
-                    "worker": {"autoscaling": {"targetQueryValue": 10}},
+                    "worker": {"autoscaling": {"targetQueryValue": 10, "query": "SELECT 1"}},
                 }
             }
         )
     )
     trigger = find(custom, "ScaledObject", "-engine-worker")["spec"]["triggers"][0]
-    assert trigger["metadata"]["targetQueryValue"] == "10"
+    assert trigger["metadata"] == {"query": "SELECT 1", "targetQueryValue": "10"}
     auth = find(custom, "TriggerAuthentication", "-engine-worker")
     assert auth["spec"]["secretTargetRef"][0]["key"] == "DATABASE_URL"
 
@@ -901,7 +890,7 @@ def test_embedded_engine_stays_the_default_and_ignores_the_shared_settings() -> 
         "ServiceMonitor",
     ]
     assert not set(_env(_container(manifests, "-engine"))) & SHARED_ENGINE_ENV
-    shared_settings = {k: v for k, v in SHARED_ENGINE["engine"].items() if k != "mode"}
+    shared_settings = {k: v for k, v in scenario_values("shared")["engine"].items() if k != "mode"}
     ignored = _merge(values, {"engine": {**shared_settings, "api": {"replicas": 3}}})
     assert render(ignored) == manifests
 
