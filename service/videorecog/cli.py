@@ -117,33 +117,30 @@ def _run_demo(settings: Settings, args: argparse.Namespace) -> int:
     return _run_loop(run_demo(settings))
 
 
-def _run_engine(settings: Settings, args: argparse.Namespace) -> int:
-    from videorecog.engine.app import Role
-    from videorecog.engine.server import migrate, serve
-
-    if args.task == "migrate":
-        applied = _run_loop(migrate(settings))
-        print(f"job store schema: {len(applied)} step(s) applied {applied}", flush=True)
-        return 0
-
-    async def run() -> None:
-        async with stop_signals() as stop:
-            await serve(settings, Role.API, stop)
-
-    _run_loop(run())
-    return 0
-
-
-def _run_worker(settings: Settings, args: argparse.Namespace) -> int:
+def _serve_engine(settings: Settings, role_name: str) -> int:
     from videorecog.engine.app import Role
     from videorecog.engine.server import serve
 
     async def run() -> None:
         async with stop_signals() as stop:
-            await serve(settings, Role.WORKER, stop)
+            await serve(settings, Role[role_name], stop)
 
     _run_loop(run())
     return 0
+
+
+def _run_engine(settings: Settings, args: argparse.Namespace) -> int:
+    if args.task == "migrate":
+        from videorecog.engine.server import migrate
+
+        applied = _run_loop(migrate(settings))
+        print(f"job store schema: {len(applied)} step(s) applied {applied}", flush=True)
+        return 0
+    return _serve_engine(settings, "API")
+
+
+def _run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    return _serve_engine(settings, "WORKER")
 
 
 def _run_pipeline(settings: Settings, args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from videorecog.engine.links import LINK_LIFETIME_SECONDS, CoverLinks
 from videorecog.parsers import S3Url
+from videorecog.s3client import s3_client
 from videorecog.settings import S3Settings
 
 _CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif"}
@@ -100,28 +101,12 @@ class S3Covers:
 
 
 @contextlib.asynccontextmanager
-async def open_s3_covers(location: S3Url, s3: S3Settings) -> AsyncIterator[S3Covers]:
-    """An S3 client for the cover store, and a private staging directory, both removed after."""
-    from aiobotocore.config import AioConfig
-    from aiobotocore.session import get_session
-
-    config = AioConfig(
-        connect_timeout=5,
-        read_timeout=30,
-        retries={"max_attempts": 5, "mode": "standard"},
-        s3={"addressing_style": s3.addressing_style},
-        request_checksum_calculation="when_required",
-        # Presigned links in Signature Version 4, which every S3-compatible store accepts.
-        signature_version="s3v4",
-    )
-    client = get_session().create_client(
-        "s3",
-        endpoint_url=s3.endpoint_url or None,
-        region_name=s3.region or None,
-        aws_access_key_id=s3.access_key_id or None,
-        aws_secret_access_key=s3.secret_access_key.reveal() or None,
-        config=config,
-    )
-    with tempfile.TemporaryDirectory(prefix="videorecog-covers-") as staging:
-        async with client as s3_client:
-            yield S3Covers(s3_client, location, Path(staging))
+async def open_s3_covers(
+    location: S3Url, s3: S3Settings, data_dir: Path
+) -> AsyncIterator[S3Covers]:
+    """An S3 client for the cover store, with a staging directory of its own in ``data_dir`` (the
+    one writable place a container has), both removed after."""
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="covers-", dir=data_dir) as staging:
+        async with s3_client(s3, attempts=5) as client:
+            yield S3Covers(client, location, Path(staging))

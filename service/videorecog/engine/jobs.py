@@ -16,7 +16,7 @@ its URL, is answered from it without decoding again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from videorecog.protocol.constants import JobStatus
 
@@ -36,6 +36,32 @@ class Job:
     error_message: str | None = None
     attempts: int = 0  # claims so far: more than one means a lease ran out before
     content_sha256: str | None = None  # the analysed bytes that answered it
+
+
+COLUMNS = (
+    "job_id, action, video_url, is_gif, access_key_id, status, created_at, updated_at, "
+    "result, error_code, error_message, attempts, content_sha256"
+)
+"""A job's columns, in the order ``row_to_job`` reads them: the same in both stores."""
+
+
+def row_to_job(row: tuple[Any, ...]) -> Job:
+    (job_id, action, url, is_gif, key, status, created, updated, result, code, message) = row[:11]
+    return Job(
+        str(job_id),
+        str(action),
+        str(url),
+        bool(is_gif),
+        str(key),
+        JobStatus(str(status)),
+        float(created),
+        float(updated),
+        result,
+        code,
+        message,
+        int(row[11]),
+        row[12],
+    )
 
 
 @dataclass(frozen=True)

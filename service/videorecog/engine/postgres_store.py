@@ -18,22 +18,26 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from videorecog.engine import migrations
-from videorecog.engine.jobs import EXHAUSTED_MESSAGE, Job, Output, QueueStats, answer_status
+from videorecog.engine.jobs import (
+    COLUMNS,
+    EXHAUSTED_MESSAGE,
+    Job,
+    Output,
+    QueueStats,
+    answer_status,
+    row_to_job,
+)
 from videorecog.protocol.constants import JobStatus
 from videorecog.settings import SettingsError
 
 NOW = "extract(epoch from clock_timestamp())"
-_COLUMNS = (
-    "job_id, action, video_url, is_gif, access_key_id, status, created_at, updated_at, "
-    "result, error_code, error_message, attempts, content_sha256"
-)
 _ACTIVE = "status IN ('QUEUING', 'PROCESSING')"
 _CLAIMABLE = f"{_ACTIVE} AND (status = 'QUEUING' OR (lease_until < {NOW} AND attempts < %(max)s))"
 _LEASE = (
     f"status = 'PROCESSING', attempts = j.attempts + 1, lease_owner = %(owner)s, "
     f"lease_until = {NOW} + %(lease)s, updated_at = {NOW}"
 )
-_RETURNING = ", ".join(f"j.{c.strip()}" for c in _COLUMNS.split(","))
+_RETURNING = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
 # Built once from the fixed text above; every value goes in as a bound parameter.
 _CLAIM = f"""
 WITH first AS (
@@ -63,25 +67,6 @@ ON CONFLICT (sha256, output) DO UPDATE SET result = EXCLUDED.result,
     error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
     created_at = EXCLUDED.created_at
 """  # noqa: S608
-
-
-def _row_to_job(row: tuple[Any, ...]) -> Job:
-    (job_id, action, url, is_gif, key, status, created, updated, result, code, message) = row[:11]
-    return Job(
-        job_id,
-        action,
-        url,
-        bool(is_gif),
-        key,
-        JobStatus(status),
-        float(created),
-        float(updated),
-        result,
-        code,
-        message,
-        int(row[11]),
-        row[12],
-    )
 
 
 @contextlib.asynccontextmanager
@@ -135,20 +120,20 @@ class PostgresJobStore:
 
     async def get(self, job_id: str) -> Job | None:
         rows = await self._all(
-            f"SELECT {_COLUMNS} FROM engine_jobs WHERE job_id = %s",  # noqa: S608
+            f"SELECT {COLUMNS} FROM engine_jobs WHERE job_id = %s",  # noqa: S608
             (job_id,),
         )
-        return _row_to_job(rows[0]) if rows else None
+        return row_to_job(rows[0]) if rows else None
 
     async def claim(self, owner: str, lease_seconds: float, max_attempts: int) -> list[Job]:
         rows = await self._all(
             _CLAIM, {"owner": owner, "lease": lease_seconds, "max": max_attempts}
         )
-        return sorted(map(_row_to_job, rows), key=lambda j: j.created_at)
+        return sorted(map(row_to_job, rows), key=lambda j: j.created_at)
 
     async def join(self, owner: str, video_url: str, lease_seconds: float) -> list[Job]:
         rows = await self._all(_JOIN, {"owner": owner, "lease": lease_seconds, "url": video_url})
-        return sorted(map(_row_to_job, rows), key=lambda j: j.created_at)
+        return sorted(map(row_to_job, rows), key=lambda j: j.created_at)
 
     async def renew(self, owner: str, job_ids: list[str], lease_seconds: float) -> set[str]:
         if not job_ids:

@@ -17,7 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from videorecog.engine.jobs import EXHAUSTED_MESSAGE, Job, Output, QueueStats, answer_status
+from videorecog.engine.jobs import (
+    COLUMNS,
+    EXHAUSTED_MESSAGE,
+    Job,
+    Output,
+    QueueStats,
+    answer_status,
+    row_to_job,
+)
 from videorecog.protocol.constants import JobStatus
 
 T = TypeVar("T")
@@ -49,12 +57,8 @@ _MIGRATIONS = (
     """,
 )
 
-_COLUMNS = (
-    "job_id, action, video_url, is_gif, access_key_id, status, created_at, updated_at, "
-    "result, error_code, error_message, attempts, content_sha256"
-)
 # Built once from fixed text; every value goes in as a bound parameter.
-_SELECT = f"SELECT {_COLUMNS} FROM jobs"  # noqa: S608
+_SELECT = f"SELECT {COLUMNS} FROM jobs"  # noqa: S608
 _LEASE = (
     "UPDATE jobs SET status = 'PROCESSING', attempts = attempts + 1, lease_owner = ?, "
     "lease_until = ?, updated_at = ?"
@@ -79,25 +83,6 @@ _CLAIMABLE = (
     "(status = 'QUEUING' OR (status = 'PROCESSING' AND lease_until < :now "
     "AND attempts < :max_attempts))"
 )
-
-
-def _row_to_job(row: tuple[Any, ...]) -> Job:
-    (job_id, action, url, is_gif, key, status, created, updated, result, code, message) = row[:11]
-    return Job(
-        str(job_id),
-        str(action),
-        str(url),
-        bool(is_gif),
-        str(key),
-        JobStatus(str(status)),
-        float(created),
-        float(updated),
-        result,
-        code,
-        message,
-        int(row[11]),
-        row[12],
-    )
 
 
 class SqliteJobStore:
@@ -159,7 +144,7 @@ class SqliteJobStore:
         row = await self._run(
             lambda c: c.execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
         )
-        return _row_to_job(row) if row else None
+        return row_to_job(row) if row else None
 
     def _take(self, c: sqlite3.Connection, where: str, params: dict[str, Any]) -> list[Job]:
         ids = [r[0] for r in c.execute(f"SELECT job_id FROM jobs WHERE {where}", params)]  # noqa: S608
@@ -169,7 +154,7 @@ class SqliteJobStore:
         lease = f"{_LEASE} WHERE job_id IN ({marks})"
         c.execute(lease, (params["owner"], params["until"], params["now"], *ids))
         rows = c.execute(f"{_SELECT} WHERE job_id IN ({marks}) ORDER BY created_at", ids)
-        return [_row_to_job(r) for r in rows]
+        return [row_to_job(r) for r in rows]
 
     async def claim(self, owner: str, lease_seconds: float, max_attempts: int) -> list[Job]:
         now = self._clock()

@@ -55,7 +55,9 @@ async def open_state(
         covers: CoverStore
         local: LocalCovers | None = None
         if settings.cover_store_url is not None:
-            covers = await stack.enter_async_context(open_s3_covers(settings.cover_store_url, s3))
+            covers = await stack.enter_async_context(
+                open_s3_covers(settings.cover_store_url, s3, data_dir)
+            )
         else:
             key = load_or_create_key(data_dir / "link.key")
             covers = local = LocalCovers(data_dir / "covers", CoverLinks(key, public_url(settings)))

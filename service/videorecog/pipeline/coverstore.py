@@ -34,6 +34,7 @@ import aiohttp
 from videorecog.parsers import S3Url
 from videorecog.pipeline.backoff import RetryPolicy
 from videorecog.pipeline.metrics import PipelineMetrics
+from videorecog.s3client import s3_client
 from videorecog.settings import S3Settings, Settings
 
 log = logging.getLogger(__name__)
@@ -135,36 +136,13 @@ class CoverStore:
         self._s3: Any = None  # aiobotocore's client is built at run time: it has no static type
 
     async def __aenter__(self) -> Self:
-        # Imported here: aiobotocore takes about a second to import, which a pipeline without a
-        # cover store should not pay at start-up.
-        from aiobotocore.config import AioConfig
-        from aiobotocore.session import get_session
-
-        s3 = self._s3_settings
-        config = AioConfig(
-            connect_timeout=5,
-            read_timeout=30,
-            retries={"max_attempts": self._attempts, "mode": "standard"},
-            s3={"addressing_style": s3.addressing_style},
-            # Only what PutObject requires: the default CRC trailers (aws-chunked bodies) are
-            # refused by several S3-compatible stores. Content-MD5 is sent instead.
-            request_checksum_calculation="when_required",
-        )
         # Both or neither: a client opened before the other failed is closed again.
         async with contextlib.AsyncExitStack() as stack:
             self._http = await stack.enter_async_context(
                 aiohttp.ClientSession(timeout=_DOWNLOAD_TIMEOUT)
             )
             self._s3 = await stack.enter_async_context(
-                get_session().create_client(
-                    "s3",
-                    endpoint_url=s3.endpoint_url or None,
-                    region_name=s3.region or None,
-                    # Empty: botocore's default chain (web identity, instance profile, ...).
-                    aws_access_key_id=s3.access_key_id or None,
-                    aws_secret_access_key=s3.secret_access_key.reveal() or None,
-                    config=config,
-                )
+                s3_client(self._s3_settings, attempts=self._attempts)
             )
             self._stack = stack.pop_all()
         return self

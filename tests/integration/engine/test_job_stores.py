@@ -182,7 +182,7 @@ def _status(url: str) -> int:
 
 
 async def test_covers_in_object_storage_are_linked_and_forgotten_together(
-    s3_bucket: stores.S3Location,
+    s3_bucket: stores.S3Location, tmp_path: Path
 ) -> None:
     settings = S3Settings(
         s3_bucket.endpoint_url,
@@ -191,7 +191,7 @@ async def test_covers_in_object_storage_are_linked_and_forgotten_together(
         s3_bucket.region,
         "path",
     )
-    async with open_s3_covers(S3Url(s3_bucket.bucket, "covers"), settings) as covers:
+    async with open_s3_covers(S3Url(s3_bucket.bucket, "covers"), settings, tmp_path) as covers:
         for name in ("abc-0.png", "abc-1.gif", "abd-0.png"):
             (covers.staging / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
         await covers.keep(["abc-0.png", "abc-1.gif", "abd-0.png"])
