@@ -322,7 +322,16 @@ def frame_at_times(
     width: int | None = None,
 ) -> dict[float, Image]:
     """Full-quality RGB frames nearest each requested time (seeking, not decoding everything)."""
-    out: dict[float, Image] = {}
+    return dict(frames_at_times(path, times, width=width))
+
+
+def frames_at_times(
+    path: str,
+    times: list[float],
+    *,
+    width: int | None = None,
+) -> Iterator[tuple[float, Image]]:
+    """``frame_at_times`` one frame at a time, in time order: only one is held at once."""
     container = open_video(path)
     try:
         stream, info = probe(container)
@@ -340,12 +349,11 @@ def frame_at_times(
                 if float(pts * time_base) >= wanted - 1e-3:
                     break
             if chosen is not None:
-                out[wanted] = rotate_upright(
+                yield wanted, rotate_upright(
                     to_image(chosen, w, h, "rgb24", scaler), display_rotation(chosen)
                 )
     finally:
         container.close()
-    return out
 
 
 def decoded_from(

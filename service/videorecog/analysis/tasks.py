@@ -24,6 +24,8 @@ SAMPLE_EVERY_SECONDS = 0.25
 IMAGE_COVERS = 5  # the most GenerateVideoCover returns; each from a different shot
 SHORTLIST = 8  # best-per-shot candidates that are looked at for faces
 FACE_PREVIEW_WIDTH = 480
+KEEP_PIXELS = 1920 * 1088  # the largest cover frame held between face finding and writing
+PNG_COMPRESS_LEVEL = 1  # zlib's fastest: a fifth of level 6's time, files about a third larger
 GIF_COVERS = 2
 # Below this many pixels a frame decodes faster than the survey can skip it: decoded in full.
 SURVEY_MIN_PIXELS = 640 * 360
@@ -333,7 +335,10 @@ def _made_covers(
         return dict.fromkeys(kinds, empty)
     long = _long_enough(ranked, result.times, result.info.fps) if "gif" in kinds else ranked
     shortlists = {kind: (long if kind == "gif" else ranked)[:SHORTLIST] for kind in kinds}
-    face_of = _faces(path, sorted({p.candidate.time for s in shortlists.values() for p in s}))
+    keep = {p.candidate.time for p in shortlists.get("cover", [])}
+    face_of, frames = _faces(
+        path, sorted({p.candidate.time for s in shortlists.values() for p in s}), keep
+    )
     box = covers.bars(candidates)
     out.mkdir(parents=True, exist_ok=True)
     made: dict[str, CoversResult | InvalidVideo] = {}
@@ -347,7 +352,7 @@ def _made_covers(
             files = _write_gifs(path, picks, result, box, out, stem)
         else:
             picks = covers.diverse(rescored, IMAGE_COVERS)
-            files = _write_images(path, picks, box, out, stem, image_format)
+            files = _write_images(path, picks, frames, box, out, stem, image_format)
         made[kind] = (
             CoversResult(files, result.frames)
             if files
@@ -356,12 +361,22 @@ def _made_covers(
     return made
 
 
-def _faces(path: str, times: list[float]) -> dict[float, float]:
-    """The largest face's share of the picture in the frame at each time that decodes."""
+def _faces(
+    path: str, times: list[float], keep: set[float]
+) -> tuple[dict[float, float], dict[float, decode.Image]]:
+    """The largest face's share of the picture in the frame at each time that decodes, and the
+    full frames at the times in ``keep`` (the image covers' candidates), so that the covers are
+    not sought and decoded a second time; above KEEP_PIXELS a frame is too large to hold."""
     from videorecog.analysis import faces  # OpenCV: loaded only when covers are made
 
-    previews = decode.frame_at_times(path, times, width=FACE_PREVIEW_WIDTH)
-    return {t: faces.largest_face(image) for t, image in previews.items()}
+    face_of: dict[float, float] = {}
+    kept: dict[float, decode.Image] = {}
+    for t, image in decode.frames_at_times(path, times):
+        face_of[t] = faces.largest_face(image, FACE_PREVIEW_WIDTH)
+        height, width = image.shape[:2]
+        if t in keep and width * height <= KEEP_PIXELS:
+            kept[t] = image
+    return face_of, kept
 
 
 def _write_gifs(
@@ -382,10 +397,18 @@ def _write_gifs(
 
 
 def _write_images(
-    path: str, picks: Sequence[covers.Pick], box: Box, out: Path, stem: str, image_format: str
+    path: str,
+    picks: Sequence[covers.Pick],
+    held: Mapping[float, decode.Image],
+    box: Box,
+    out: Path,
+    stem: str,
+    image_format: str,
 ) -> list[CoverFile]:
-    """Each pick's frame in full, decoded again after seeking (the pass kept small samples)."""
-    images = decode.frame_at_times(path, [p.candidate.time for p in picks])
+    """Each pick's frame in full: held since the faces were found, or decoded again after seeking
+    (the pass kept small samples only)."""
+    missing = [p.candidate.time for p in picks if p.candidate.time not in held]
+    images = {**held, **(decode.frame_at_times(path, missing) if missing else {})}
     ext = "jpg" if image_format.lower() in ("jpg", "jpeg") else "png"
     files: list[CoverFile] = []
     for n, pick in enumerate(picks):
@@ -396,7 +419,7 @@ def _write_images(
         PILImage.fromarray(covers.crop(image, box)).save(
             out / name,
             format="JPEG" if ext == "jpg" else "PNG",
-            **({"quality": 90} if ext == "jpg" else {"optimize": False}),
+            **({"quality": 90} if ext == "jpg" else {"compress_level": PNG_COMPRESS_LEVEL}),
         )
         files.append(CoverFile(name, pick.confidence))
     return files
