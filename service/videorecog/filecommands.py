@@ -8,6 +8,7 @@ a terminal (``progress.py``), prints its result on standard output and errors on
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -103,9 +104,11 @@ def fetch_rules(settings: Settings, args: argparse.Namespace) -> FetchRules:
     )
 
 
+@functools.lru_cache(maxsize=4)
 def video_facts(path: str) -> tuple[int, int, int]:
     """Width, height and the frames expected (from the container; 0 when it does not say), or
-    zeros when the file cannot be read (the analysis will say why)."""
+    zeros when the file cannot be read (the analysis will say why). Remembered: a command asks
+    for them more than once (the output, the progress bar), and opening a file costs 70 ms."""
     from videorecog.analysis import decode
     from videorecog.analysis.errors import InvalidVideo
 
