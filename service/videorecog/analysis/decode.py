@@ -349,8 +349,11 @@ def frames_at_times(
                 if float(pts * time_base) >= wanted - 1e-3:
                     break
             if chosen is not None:
-                yield wanted, rotate_upright(
-                    to_image(chosen, w, h, "rgb24", scaler), display_rotation(chosen)
+                yield (
+                    wanted,
+                    rotate_upright(
+                        to_image(chosen, w, h, "rgb24", scaler), display_rotation(chosen)
+                    ),
                 )
     finally:
         container.close()

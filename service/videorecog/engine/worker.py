@@ -172,8 +172,8 @@ class JobWorker:
             # A bug in one video's jobs must not stop the worker: they fail, the worker goes on.
             log.exception("jobs crashed", extra={"jobs": list(held)})
             crash = Output("", "", None, InternalServerError.code, "The job failed unexpectedly.")
-            for job in held.values():
-                await self._finish(job, crash, reused=False)
+            for job in list(held.values()):
+                await self._finish(job, crash, held, reused=False)
         finally:
             self._metrics.worker_busy.dec()
             self._slots.release()
@@ -215,18 +215,20 @@ class JobWorker:
             except ApiError as exc:
                 await self._join(url, held)
                 failure = Output("", "", None, exc.code, exc.message)
-                for job in held.values():
-                    await self._finish(job, failure, reused=False)
+                for job in list(held.values()):
+                    await self._finish(job, failure, held, reused=False)
                 return
             self._metrics.downloads.inc()
             pending = list(held.values()) + await self._join(url, held)
             while pending:
-                await self._answer(video, download.sha256, pending)
+                await self._answer(video, download.sha256, pending, held)
                 pending = await self._join(url, held)
         finally:
             await asyncio.to_thread(video.unlink, missing_ok=True)
 
-    async def _answer(self, video: Path, sha256: str, jobs: list[Job]) -> None:
+    async def _answer(
+        self, video: Path, sha256: str, jobs: list[Job], held: dict[str, Job]
+    ) -> None:
         wanted = {output_of(job) for job in jobs}
         known = await self._store.outputs(sha256)
         missing = wanted - known.keys()
@@ -234,7 +236,8 @@ class JobWorker:
         fresh = await self._analyse(video, sha256, missing, actions) if missing else {}
         for job in jobs:
             name = output_of(job)
-            await self._finish(job, fresh.get(name) or known[name], reused=name not in fresh)
+            answer = fresh.get(name) or known[name]
+            await self._finish(job, answer, held, reused=name not in fresh)
 
     async def _analyse(
         self, video: Path, sha256: str, names: set[str], actions: str
@@ -258,7 +261,11 @@ class JobWorker:
         await self._store.keep_outputs(list(made.values()))
         return made
 
-    async def _finish(self, job: Job, answer: Output, *, reused: bool) -> None:
+    async def _finish(
+        self, job: Job, answer: Output, held: dict[str, Job], *, reused: bool
+    ) -> None:
+        """Answer the job, and let go of it (its lease is no longer renewed)."""
+        held.pop(job.job_id, None)
         name = output_of(job)
         answer = Output(answer.sha256, name, answer.result, answer.error_code, answer.error_message)
         if not await self._store.finish(job.job_id, self.owner, answer):

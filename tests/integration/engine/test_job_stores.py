@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import urllib.error
 import urllib.request
@@ -211,3 +212,58 @@ async def test_local_covers_are_forgotten_by_analysis(tmp_path: Path) -> None:
     assert covers.path("abc-0.png") is None
     assert covers.path("abd-0.png") is not None
     assert covers.path("../abd-0.png") is None
+
+
+async def test_housekeeping_purges_rows_and_objects_together(
+    postgres_server_url: str, s3_bucket: stores.S3Location, tmp_path: Path
+) -> None:
+    """The front door's housekeeping, on the shared store and S3: once retention has passed, the
+    job, its analysis and its covers' objects go together, and the queue gauges are set."""
+    from aiohttp import web
+
+    from videorecog.engine.app import METRICS, STATE, _housekeeping
+    from videorecog.engine.metrics import EngineMetrics
+    from videorecog.engine.state import open_state
+    from videorecog.settings import load
+
+    settings = load(
+        {
+            **s3_bucket.env(),
+            "VIDEORECOG_S3_ADDRESSING_STYLE": "path",
+            "VIDEORECOG_ENGINE_DATA_DIR": str(tmp_path),
+        }
+    )
+    async with _migrated_database(postgres_server_url) as url:
+        engine = dataclasses.replace(
+            settings.engine,
+            store_url=Secret(url),
+            cover_store_url=S3Url(s3_bucket.bucket, "covers"),
+        )
+        async with open_state(engine, settings.s3, connections=2) as state:
+            await _add(state.store, _job("done", "http://h/a", time.time()))
+            await _add(state.store, _job("waiting", "http://h/b", time.time()))
+            [job] = await state.store.claim("w", LEASE, 3)
+            (state.covers.staging / "sha-x-0.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+            await state.covers.keep(["sha-x-0.png"])
+            link = await state.covers.link("sha-x-0.png")
+            answer = Output("sha-x", "cover", '{"Outputs": [{"File": "sha-x-0.png"}]}')
+            await state.store.keep_outputs([answer])
+            assert await state.store.finish(job.job_id, "w", answer)
+            assert _status(link) == 200
+
+            app = web.Application()
+            app[STATE], app[METRICS] = state, EngineMetrics()
+            await asyncio.sleep(0.3)
+            task = asyncio.create_task(_housekeeping(app, retention=0.2))
+            try:
+                deadline = time.monotonic() + 10
+                while await state.store.get("done") is not None:
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.1)
+            finally:
+                task.cancel()
+            assert await state.store.outputs("sha-x") == {}
+            assert _status(link) == 404
+            assert await state.store.get("waiting") is not None
+            depth = app[METRICS].registry.get_sample_value("videorecog_engine_queue_depth")
+            assert depth == 1
