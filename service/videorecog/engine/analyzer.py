@@ -40,8 +40,8 @@ def _warm() -> None:
 
 
 class Analyzer:
-    """``shots()``, ``covers()`` and ``analyse()`` (all of a video's outputs in one decoding
-    pass); raises InvalidFileError or ServerError as the API would."""
+    """``analyse()``: all of a video's outputs in one decoding pass, in a warm process; raises
+    InvalidFileError or ServerError as the API would."""
 
     def __init__(self, workers: int) -> None:
         self._workers = workers
@@ -81,18 +81,6 @@ class Analyzer:
             log.exception("analysis failed")
             raise InternalServerErrorAlgo(f"The analysis failed: {exc}") from None
 
-    async def shots(self, video: Path) -> tasks.ShotsResult:
-        result: tasks.ShotsResult = await self._run(tasks.detect_shots, str(video))
-        return result
-
-    async def covers(
-        self, video: Path, out_dir: Path, stem: str, gif: bool, image_format: str
-    ) -> tasks.CoversResult:
-        result: tasks.CoversResult = await self._run(
-            tasks.make_covers, str(video), str(out_dir), stem, gif, image_format
-        )
-        return result
-
     async def analyse(
         self,
         video: Path,
@@ -100,19 +88,11 @@ class Analyzer:
         out_dir: Path,
         stem: str,
         image_format: str = "png",
-    ) -> tasks.VideoAnalysis:
-        """``outputs`` of ``tasks.OUTPUTS`` from one decoding pass. A cover that cannot be made
-        (no visible frame) is in ``failed`` as ``InvalidVideo``, the other outputs are still
-        given: ``error_for(exc.code, exc.message)`` is the error its own job would have."""
-        result: tasks.VideoAnalysis = await self._run(
-            tasks.analyse, str(video), outputs, str(out_dir), stem, image_format
-        )
-        return result
-
-    async def analyse_counted(
-        self, video: Path, outputs: frozenset[str], out_dir: Path, stem: str, image_format: str
     ) -> tuple[tasks.VideoAnalysis, int]:
-        """``analyse``, and the decoding passes it took (one, unless the pool's code changes)."""
+        """``outputs`` of ``tasks.OUTPUTS`` from one decoding pass, and the passes it took (one,
+        unless the analysis changes). A cover that cannot be made (no visible frame) is in
+        ``failed`` as ``InvalidVideo``, the other outputs are still given:
+        ``error_for(exc.code, exc.message)`` is the error its own job would have."""
         result: tuple[tasks.VideoAnalysis, int] = await self._run(
             _analyse_counted, str(video), outputs, str(out_dir), stem, image_format
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,8 +24,6 @@ from videorecog.engine.links import LINK_LIFETIME_SECONDS, CoverLinks
 from videorecog.parsers import S3Url
 from videorecog.s3client import s3_client
 from videorecog.settings import S3Settings
-
-_CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif"}
 
 
 class CoverStore(Protocol):
@@ -76,7 +75,7 @@ class S3Covers:
                 Bucket=self._location.bucket,
                 Key=self._key(name),
                 Body=body,
-                ContentType=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                ContentType=mimetypes.guess_type(name)[0] or "application/octet-stream",
             )
             path.unlink(missing_ok=True)
 

@@ -77,6 +77,12 @@ def looks_like_video(head: bytes) -> bool:
     )
 
 
+def _write_and_hash(out: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
+    """Off the event loop: hashing a megabyte takes milliseconds (hashlib lets go of the GIL)."""
+    digest.update(chunk)
+    out.write(chunk)
+
+
 def _open_for_writing(path: Path) -> BinaryIO:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.open("wb")
@@ -191,8 +197,7 @@ class VideoFetcher:
                 size += len(chunk)
                 if size > self._max_bytes:
                     raise InvalidFileDownload(f"The file is larger than {self._max_bytes} bytes.")
-                digest.update(chunk)
-                await asyncio.to_thread(out.write, chunk)
+                await asyncio.to_thread(_write_and_hash, out, digest, chunk)
         finally:
             await asyncio.to_thread(out.close)
         if size == 0:

@@ -244,7 +244,7 @@ class JobWorker:
     ) -> dict[str, Output]:
         started = time.monotonic()
         try:
-            analysis, passes = await self._analyzer.analyse_counted(
+            analysis, passes = await self._analyzer.analyse(
                 video, frozenset(names), self._covers.staging, sha256, self._image_format
             )
         except ApiError as exc:

@@ -133,14 +133,15 @@ def test_engine_pool_runs_one_analysis(clips: dict[str, Clip], tmp_path: Path) -
     """``Analyzer.analyse`` runs it in a worker process and hands back every output."""
     path = clips["cuts"].path
 
-    async def run() -> tasks.VideoAnalysis:
+    async def run() -> tuple[tasks.VideoAnalysis, int]:
         analyzer = Analyzer(1)
         try:
             return await analyzer.analyse(path, ALL, tmp_path, "v", "jpg")
         finally:
             analyzer.close()
 
-    analysis = asyncio.run(run())
+    analysis, passes = asyncio.run(run())
+    assert passes == 1
     assert analysis.shots == tasks.detect_shots(str(path))
     assert analysis.cover is not None
     assert analysis.gif is not None
