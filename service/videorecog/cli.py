@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -23,6 +22,10 @@ from videorecog.filecommands import (
 )
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
 
+if TYPE_CHECKING:
+    # At run time only where a command runs an event loop: the file commands start faster.
+    import asyncio
+
 Handler = Callable[[Settings, argparse.Namespace], int]
 T = TypeVar("T")
 
@@ -31,6 +34,8 @@ T = TypeVar("T")
 async def stop_signals() -> AsyncIterator[asyncio.Event]:
     """An event set by the first SIGINT or SIGTERM; handlers are installed before anything
     starts, so a signal during start-up still means a clean stop."""
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -45,6 +50,8 @@ async def stop_signals() -> AsyncIterator[asyncio.Event]:
 def _run_loop(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` on uvloop when it is installed (Linux, macOS): the pipeline and the servers
     spend much of their CPU in the event loop and socket I/O, which uvloop does in C."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:

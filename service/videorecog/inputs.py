@@ -9,7 +9,6 @@ when the ``with`` block ends.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import sys
@@ -72,6 +71,8 @@ def open_source(
         with tempfile.TemporaryDirectory(prefix="videorecog-") as tmp:
             name = _url_stem(spec)
             path = Path(tmp) / f"download{_url_suffix(spec)}"
+            import asyncio  # here: a local file starts faster without the event loop's imports
+
             asyncio.run(_fetch(spec, path, rules))
             yield Source(path, name, spec)
         return

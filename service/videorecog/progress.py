@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import sys
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 DELAY_SECONDS = 2.0
 FALLBACK_SIZE = (80, 24)  # columns, rows of a terminal that reports none (a bare pseudo-terminal)
@@ -32,7 +33,12 @@ class FrameProgress:
         stream: TextIO | None = None,
     ) -> None:
         stream = stream if stream is not None else sys.stderr
-        enabled = not quiet and _is_terminal(stream)
+        self._done = 0
+        self._bar: tqdm[None] | None = None
+        if quiet or not _is_terminal(stream):
+            return  # and tqdm is not even imported: a tenth of a short command's start-up
+        from tqdm import tqdm
+
         width = _width(stream)
         self._bar = tqdm(
             total=total or None,
@@ -45,17 +51,17 @@ class FrameProgress:
             nrows=None if width > 0 else FALLBACK_SIZE[1],
             delay=delay,
             file=stream,
-            disable=not enabled,
             leave=False,
             mininterval=0.25,
         )
-        self._done = 0
 
     @property
     def enabled(self) -> bool:
-        return not self._bar.disable
+        return self._bar is not None
 
     def __call__(self, frames: int) -> None:
+        if self._bar is None:
+            return
         if frames < self._done:
             self._bar.reset(total=self._bar.total)
             self._done = 0
@@ -63,7 +69,8 @@ class FrameProgress:
         self._done = frames
 
     def close(self) -> None:
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
     def __enter__(self) -> FrameProgress:
         return self

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from tests.clips import PLANS
+from tests.support import SHARED_MEDIA
 from videorecog.samples import Truth, render
 
 COMMAND = [sys.executable, "-m", "videorecog", "shots"]
@@ -134,3 +135,38 @@ def test_no_progress_bar_on_a_pipe(cuts: tuple[Path, Truth]) -> None:
     done = _shots(str(path), "--progress-delay", "0")
     assert done.returncode == 0
     assert done.stderr == ""
+
+
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+def test_a_long_video_shared_by_processes_gets_the_same_answer() -> None:
+    """The 3.5-minute real clip: split across 2 processes, one process, the same shots."""
+    video = str(SHARED_MEDIA / "transnet_test.mp4")
+    shared, alone = _shots(video, "--processes", "2"), _shots(video, "--processes", "1")
+    assert shared.returncode == alone.returncode == 0, shared.stderr + alone.stderr
+    assert orjson.loads(shared.stdout) == orjson.loads(alone.stdout)
+    assert len(orjson.loads(shared.stdout)["ShotFrameIds"]) > 100
+
+
+def test_processes_must_be_a_positive_number(cuts: tuple[Path, Truth]) -> None:
+    done = _shots(str(cuts[0]), "--processes", "0")
+    assert done.returncode == 2
+    assert "--processes: 0 is not a positive number" in done.stderr
+
+
+def test_a_short_video_starts_without_what_it_does_not_need(cuts: tuple[Path, Truth]) -> None:
+    """Start-up is most of a short video's time: no event loop, no progress bar on a pipe, no
+    timeline library for JSON, no cover encoder, no face finder and no process pool."""
+    script = (
+        "import sys\n"
+        "from videorecog.cli import main\n"
+        f"code = main(['shots', {str(cuts[0])!r}])\n"
+        "heavy = ['asyncio', 'tqdm', 'opentimelineio', 'PIL.Image', 'cv2',\n"
+        "         'concurrent.futures.process']\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "[]"

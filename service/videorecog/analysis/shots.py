@@ -44,9 +44,10 @@ pictures only for the last ``2(W+C)`` frames of the longest window and one chunk
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -73,6 +74,7 @@ __all__ = [
     "Boundary",
     "CutGate",
     "DetectorParams",
+    "Scan",
     "ShotDetector",
     "hist_distance",
     "histogram",
@@ -258,6 +260,42 @@ class _Scale:
         self.next = self.reach
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What the pass over the frames found (``AdaptiveShotDetector.scan``), frames numbered from
+    the first frame scanned; ``finish`` turns it into boundaries. Scans of consecutive stretches
+    of one video join with ``Scan.join``."""
+
+    found: list[Boundary]  # cuts and gradual transitions, before fades and merging
+    means: FloatArray  # each frame's mean luma
+    contrasts: FloatArray  # each frame's contrast
+
+    def part(self, first: int, start: int, end: int) -> Scan:
+        """This scan of frames ``first``.. of a video, cut down to frames ``start``..``end - 1``:
+        the detections there (by their frame) and those frames' luma, numbered in the video."""
+        found = [
+            dataclasses.replace(
+                b, frame=b.frame + first, span=(b.span[0] + first, b.span[1] + first)
+            )
+            for b in self.found
+            if start <= b.frame + first < end
+        ]
+        return Scan(
+            found,
+            self.means[start - first : end - first],
+            self.contrasts[start - first : end - first],
+        )
+
+    @staticmethod
+    def join(parts: Sequence[Scan]) -> Scan:
+        """Scans of consecutive stretches (``part``) as one scan of them all."""
+        return Scan(
+            [b for part in parts for b in part.found],
+            np.concatenate([part.means for part in parts]),
+            np.concatenate([part.contrasts for part in parts]),
+        )
+
+
 @dataclass
 class AdaptiveShotDetector:
     """The default detector (see the module docstring)."""
@@ -269,6 +307,11 @@ class AdaptiveShotDetector:
     scores: array[float] | None = None
 
     def detect(self, frames: Iterable[Frame], fps: float) -> list[Boundary]:
+        return self.finish(self.scan(frames), fps)
+
+    def scan(self, frames: Iterable[Frame]) -> Scan:
+        """The pass over the frames: every cut and gradual transition in frame order, and the
+        luma and contrast of every frame for ``finish``."""
         p = self.params
         found: list[Boundary] = []
         # One gradual test per window size: a long dissolve fills a short window.
@@ -297,20 +340,25 @@ class AdaptiveShotDetector:
                 self._gradual(pictures, scale, range(scale.next, last + 1), found)
                 scale.next = max(scale.next, last + 1)
         if pictures is None:
-            return []
+            return Scan([], np.zeros(0, np.float32), np.zeros(0, np.float32))
         # The last frames never sit in the middle of a full window: test them for cuts with what
         # is left.
         found += self._cuts(pictures, range(next_cut, pictures.end))
         for scale in scales:
             self._close(scale, found)
-        fades, plain_runs = self._fades(np.concatenate(means), np.concatenate(contrasts), fps)
+        return Scan(found, np.concatenate(means), np.concatenate(contrasts))
+
+    def finish(self, scan: Scan, fps: float) -> list[Boundary]:
+        """The boundaries: fades found from the whole video's luma, what lies inside them
+        dropped, and detections close together merged."""
+        fades, plain_runs = self._fades(scan.means, scan.contrasts, fps)
         # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
         # first or last frame, looks like a cut. A plain run's own first frame may still be a cut
         # into it that the fade test did not see (too small a step).
         spans = [(f.span[0] - 1, f.span[1] + 1) for f in fades] + plain_runs
         kept = [
             b
-            for b in found
+            for b in scan.found
             if not any(
                 (lo < b.frame <= hi) if b.kind == "cut" else (b.span[0] <= hi and b.span[1] >= lo)
                 for lo, hi in spans

@@ -72,11 +72,13 @@ class Survey:
         must_decode: GapTest,
         sample_every: float = 0.0,
         sample_size: tuple[int, int] = (0, 0),
+        threads: int = 0,
     ) -> None:
         name = stream.codec_context.name
         if name not in SURVEYED_CODECS:
             raise SurveyUnavailable(f"{name} is decoded in full")
         self.container, self.stream, self.must_decode = container, stream, must_decode
+        self.threads = threads  # the decoder's (``decode.prepare``)
         self.pictures = Pictures(width, height, "yuv444p", sample_every, sample_size)
         self.time_base = stream.time_base or Fraction(1, 1)
         # Timestamps of the packets demuxed so far that come after the last frame given, in
@@ -102,7 +104,7 @@ class Survey:
 
     def _frames(self) -> Iterator[Frame]:
         TALLY.passes += 1
-        prepare(self.stream, deblock=False)
+        prepare(self.stream, deblock=False, threads=self.threads)
         packets: Packets = self.container.demux(self.stream)
         while True:
             needs_seek = yield from self._decode(packets)

@@ -7,18 +7,16 @@ import contextlib
 import gc
 import itertools
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image as PILImage
-
-from videorecog.analysis import covers, decode, gif
+from videorecog.analysis import covers, decode, segments
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, CutGate, histogram
-from videorecog.analysis.survey import Survey, SurveyUnavailable
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
+from videorecog.analysis.source import analysis_frames
+from videorecog.analysis.survey import SurveyUnavailable
 
-ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
 SAMPLE_WIDTH = 320  # cover candidates are scored at this width (fine enough to tell blur)
 SAMPLE_EVERY_SECONDS = 0.25
 IMAGE_COVERS = 5  # the most GenerateVideoCover returns; each from a different shot
@@ -27,10 +25,6 @@ FACE_PREVIEW_WIDTH = 480
 KEEP_PIXELS = 1920 * 1088  # the largest cover frame held between face finding and writing
 PNG_COMPRESS_LEVEL = 1  # zlib's fastest: a fifth of level 6's time, files about a third larger
 GIF_COVERS = 2
-# Below this many pixels a frame decodes faster than the survey can skip it: decoded in full
-# (measured on real and synthetic H.264 at 640x360, 854x480, 960x540 and 1280x720: even at 960x540,
-# a full decode is as fast; at 1280x720 the survey is 10-20% faster).
-SURVEY_MIN_PIXELS = 960 * 540
 
 
 @dataclass(frozen=True)
@@ -132,8 +126,8 @@ def _analyse(
 ) -> _Pass:
     """One pass over the video. ``survey``: decode reference frames only where that is exact
     (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
-    only frames of at least ``SURVEY_MIN_PIXELS`` are surveyed. ``signal``: keep every frame's
-    cut score."""
+    only frames of at least ``source.SURVEY_MIN_PIXELS`` are surveyed. ``signal``: keep every
+    frame's cut score."""
     if survey is not False:
         try:
             return _analysis_pass(path, with_candidates, progress, survey=survey, signal=signal)
@@ -153,35 +147,20 @@ def _analysis_pass(
     container = decode.open_video(path)
     try:
         stream, info = decode.probe(container)
-        surveyed = survey if survey is not None else info.width * info.height >= SURVEY_MIN_PIXELS
-        width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
         pool = covers.CandidatePool()
         detector = AdaptiveShotDetector(scores=array("f") if signal else None)
         count = 0
         times = array("d")
-        source: Iterable[decode.Frame] = (
-            Survey(
-                container,
-                stream,
-                width=width,
-                height=height,
-                must_decode=CutGate(detector.params),
-                sample_every=sample_every,
-                sample_size=sample_size,
-            )
-            if surveyed
-            else decode.iter_frames(
-                container,
-                stream,
-                width=width,
-                height=height,
-                pixel_format="yuv444p",
-                sample_every=sample_every,
-                sample_size=sample_size,
-                deblock=False,
-            )
+        source = analysis_frames(
+            container,
+            stream,
+            info,
+            detector.params,
+            survey=survey,
+            sample_every=sample_every,
+            sample_size=sample_size,
         )
 
         def frames() -> Iterator[decode.Frame]:
@@ -204,13 +183,29 @@ def _analysis_pass(
 
 
 def detect_shots(
-    path: str, progress: Progress | None = None, *, survey: bool | None = None
+    path: str,
+    progress: Progress | None = None,
+    *,
+    survey: bool | None = None,
+    processes: int = 1,
 ) -> ShotsResult:
-    """ShotFrameIds: 0 and the first frame of every later shot.
+    """ShotFrameIds: 0 and the first frame of every later shot. ``processes``: how many may
+    share a long video (``segments``); the engine's workers, each already one of many, use 1.
 
     Raises:
         InvalidVideo: the file cannot be decoded or holds no usable video.
     """
+    if processes > 1:
+        try:
+            scanned = segments.scan_in_parallel(path, processes, survey, progress)
+        except segments.Unsplittable:
+            pass
+        else:
+            boundaries = AdaptiveShotDetector().finish(scanned.scan, scanned.info.fps)
+            whole = _Pass(
+                scanned.info, boundaries, len(scanned.times), covers.CandidatePool(), scanned.times
+            )
+            return _shots_of(whole)
     return _shots_of(_analyse(path, with_candidates=False, progress=progress, survey=survey))
 
 
@@ -385,6 +380,8 @@ def _write_gifs(
     path: str, picks: Sequence[covers.Pick], result: _Pass, box: Box, out: Path, stem: str
 ) -> list[CoverFile]:
     """A GIF of each pick's segment (read again after seeking: a few seconds of the video)."""
+    from videorecog.analysis import gif  # with Pillow: only where GIFs are made
+
     files: list[CoverFile] = []
     for n, pick in enumerate(picks):
         first, end = _times_of(pick.clean, result.times, result.info.fps)
@@ -411,6 +408,8 @@ def _write_images(
     (the pass kept small samples only)."""
     missing = [p.candidate.time for p in picks if p.candidate.time not in held]
     images = {**held, **(decode.frame_at_times(path, missing) if missing else {})}
+    from PIL import Image as PILImage  # here: ``videorecog shots`` starts faster without it
+
     ext = "jpg" if image_format.lower() in ("jpg", "jpeg") else "png"
     files: list[CoverFile] = []
     for n, pick in enumerate(picks):
@@ -444,6 +443,8 @@ def _long_enough(
     ranked: list[covers.Pick], times: Sequence[float], fps: float
 ) -> list[covers.Pick]:
     """For GIF covers, the shots whose clean part holds a whole preview, when there are any."""
+    from videorecog.analysis import gif
+
     shortest = gif.GIF_SECONDS[0] + 2 * gif.EDGE_MARGIN_SECONDS
     long = [p for p in ranked if _span(_times_of(p.clean, times, fps)) >= shortest]
     return long or ranked

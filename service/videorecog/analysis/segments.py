@@ -1,0 +1,245 @@
+"""Long videos on several cores: one stretch of the video per process, the scans joined as one.
+
+A single pass uses one core for the analysis, however many the machine has (the decoder's own
+threads only help the decoding). A long video is cut into consecutive stretches, one per
+process; each process seeks to a keyframe at least ``MARGIN`` frames before its stretch, decodes
+and scans (``AdaptiveShotDetector.scan``) through to ``MARGIN`` frames after it, and keeps what
+it found inside the stretch. The margins are wider than anything the detector looks at around a
+frame, so a frame near the joint is judged on the same neighbourhood as in a single pass. The
+parts are joined (``Scan.join``) and finished as one scan: fades, which need the whole video's
+luma, and the merging of close detections are done once, over everything.
+
+Frames are numbered by their timestamp's rank among the timestamps of every packet, read in one
+demuxing pass (no decoding: a few milliseconds a thousand frames). Each process checks that it
+decoded exactly the frames of those numbers, in order. A stream without a timestamp on every
+packet, with two packets at one timestamp, a damaged packet or a frame the decoder would not give
+(an open picture group after seeking) is analysed in a single pass instead (``Unsplittable``):
+the single pass numbers frames as they come, and the two would disagree.
+"""
+
+from __future__ import annotations
+
+import bisect
+import concurrent.futures
+import gc
+import itertools
+import multiprocessing
+import os
+from array import array
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+
+from videorecog.analysis import decode
+from videorecog.analysis.errors import InvalidVideo
+from videorecog.analysis.shots import AdaptiveShotDetector, Scan
+from videorecog.analysis.source import analysis_frames
+from videorecog.analysis.survey import SurveyUnavailable
+
+# Frames decoded beyond a stretch on either side: more than the detector's reach around a frame
+# (the gradual test's longest window and context on each side, 24 frames, and a run of centres).
+MARGIN = 64
+# A stretch shorter than this is not worth a process (starting one and the margins cost about
+# what 2 s of analysis does).
+MIN_STRETCH_SECONDS = 20.0
+PROGRESS_EVERY = 64  # frames between a process's progress reports
+POLL_SECONDS = 0.25  # how often the parent passes the processes' progress on
+
+Progress = Callable[[int], None]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class Unsplittable(Exception):
+    """This video is analysed in a single pass (see the module docstring for why)."""
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """One process's share: frames ``start``..``end - 1``, decoded from the keyframe at frame
+    ``first`` (timestamp ``seek_pts``) through frame ``stop - 1``."""
+
+    number: int  # its place among the stretches (its progress slot)
+    seek_pts: int
+    first: int
+    start: int
+    end: int
+    stop: int
+    times: tuple[float, ...]  # seconds of frames ``first``..``stop - 1``, as the decoder gives them
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """The detector's scan of a whole video, put together from its stretches."""
+
+    info: decode.VideoInfo
+    scan: Scan
+    times: array[float]  # each frame's, in order
+
+
+def plan(path: str, processes: int) -> tuple[decode.VideoInfo, list[Stretch]]:
+    """The stretches for ``processes`` processes (at least ``MIN_STRETCH_SECONDS`` each).
+
+    Raises:
+        Unsplittable: too short for two stretches, or see the module docstring.
+        InvalidVideo: the file cannot be opened or holds no usable video stream.
+    """
+    container = decode.open_video(path)
+    try:
+        stream, info = decode.probe(container)
+        parts = min(processes, int(info.duration // MIN_STRETCH_SECONDS))
+        if parts < 2:
+            raise Unsplittable(f"{info.duration:.1f} s is too short to split")
+        stamps, keys = _timestamps(container, stream)
+    finally:
+        container.close()
+    time_base = stream.time_base or Fraction(1, 1)
+    ranks = sorted(bisect.bisect_left(stamps, key) for key in keys)
+    total = len(stamps)
+    seams = [total * k // parts for k in range(parts + 1)]
+    stretches = []
+    for k in range(parts):
+        start, end = seams[k], seams[k + 1]
+        first = 0 if k == 0 else _keyframe_before(ranks, start - MARGIN)
+        if k and first == 0:
+            raise Unsplittable("no keyframe far enough into the video to start a stretch at")
+        stop = min(total, end + MARGIN)
+        times = tuple(float(pts * time_base) for pts in stamps[first:stop])
+        stretches.append(Stretch(k, stamps[first], first, start, end, stop, times))
+    return info, stretches
+
+
+def _timestamps(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> tuple[list[int], list[int]]:
+    """Every frame's timestamp in display order, and the keyframes' (raises Unsplittable)."""
+    stamps: list[int] = []
+    keys: list[int] = []
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue  # the end-of-stream flush
+        if packet.pts is None or packet.is_corrupt or packet.is_discard:
+            raise Unsplittable("a packet without a timestamp, flagged corrupt or discarded")
+        stamps.append(packet.pts)
+        if packet.is_keyframe:
+            keys.append(packet.pts)
+    stamps.sort()
+    if any(a == b for a, b in itertools.pairwise(stamps)):
+        raise Unsplittable("two packets at one timestamp")
+    return stamps, keys
+
+
+def _keyframe_before(ranks: Sequence[int], frame: int) -> int:
+    """The number of the last keyframe at or before ``frame`` (0 when none)."""
+    k = bisect.bisect_right(ranks, frame)
+    return ranks[k - 1] if k and frame >= 0 else 0
+
+
+def scan_in_parallel(
+    path: str, processes: int, survey: bool | None = None, progress: Progress | None = None
+) -> Scanned:
+    """The video's scan from one process per stretch (forked: they start in milliseconds).
+
+    Raises:
+        Unsplittable: see ``plan`` (the caller analyses the video in a single pass).
+        InvalidVideo: see ``plan``.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise Unsplittable("processes cannot be forked here")
+    info, stretches = plan(path, processes)
+    context = multiprocessing.get_context("fork")
+    done = context.Array("q", len(stretches), lock=False)
+    with concurrent.futures.ProcessPoolExecutor(
+        len(stretches), mp_context=context, initializer=_share_progress, initargs=(done,)
+    ) as pool:
+        # Decoder threads only where the processes leave cores idle: on cores all busy with
+        # processes, threads just take turns with them.
+        threads = max(1, available_cores() // len(stretches))
+        futures = [pool.submit(scan_stretch, path, s, survey, threads) for s in stretches]
+        pending: set[concurrent.futures.Future[tuple[Scan, list[float]]]] = set(futures)
+        while pending:
+            _, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS)
+            if progress is not None:
+                progress(sum(done))
+        try:
+            parts = [future.result() for future in futures]
+        except (InvalidVideo, SurveyUnavailable, concurrent.futures.process.BrokenProcessPool) as e:
+            # A single pass says what is wrong with a bad file, or copes with what a stretch
+            # could not (a worker lost to the machine's memory, say).
+            raise Unsplittable(f"a stretch failed: {e}") from e
+    times = array("d")
+    for _, stretch_times in parts:
+        times.extend(stretch_times)
+    return Scanned(info, Scan.join([scan for scan, _ in parts]), times)
+
+
+# In each process: the array where it reports its frames done, read by the parent.
+_progress: dict[str, MutableSequence[int]] = {}
+
+
+def _share_progress(done: MutableSequence[int]) -> None:
+    """Each process's frames done, read by the parent (inherited through the fork)."""
+    _progress["done"] = done
+
+
+def scan_stretch(
+    path: str, stretch: Stretch, survey: bool | None, threads: int = 0
+) -> tuple[Scan, list[float]]:
+    """One stretch's part of the scan, and its frames' times (``start``..``end - 1``).
+
+    Raises:
+        Unsplittable: the frames decoded are not the frames expected.
+        InvalidVideo: see ``decode.iter_frames``.
+    """
+    gc.disable()  # a process for one stretch; see ``tasks._collector_paused``
+    try:
+        return _scan_stretch(path, stretch, survey, threads)
+    except SurveyUnavailable:
+        if survey is False:
+            raise
+        return _scan_stretch(path, stretch, False, threads)
+
+
+def _scan_stretch(
+    path: str, stretch: Stretch, survey: bool | None, threads: int
+) -> tuple[Scan, list[float]]:
+    container = decode.open_video(path)
+    try:
+        stream, info = decode.probe(container)
+        if stretch.first:
+            container.seek(stretch.seek_pts, stream=stream, backward=True, any_frame=False)
+        detector = AdaptiveShotDetector()
+        frames = analysis_frames(
+            container, stream, info, detector.params, survey=survey, threads=threads
+        )
+        scan = detector.scan(_numbered(frames, stretch))
+    finally:
+        container.close()
+    part = scan.part(stretch.first, stretch.start, stretch.end)
+    offset = stretch.start - stretch.first
+    return part, list(stretch.times[offset : offset + stretch.end - stretch.start])
+
+
+def _numbered(frames: Iterable[decode.Frame], stretch: Stretch) -> Iterator[decode.Frame]:
+    """The stretch's frames ``first``..``stop - 1``, checked against their expected times."""
+    expected = stretch.times
+    k = 0
+    for frame in frames:
+        if frame.time < expected[0]:
+            continue  # before the keyframe: where the demuxer's seek landed early
+        if frame.time != expected[k]:
+            raise Unsplittable(f"frame {stretch.first + k} is not the one expected")
+        yield frame
+        k += 1
+        if k % PROGRESS_EVERY == 0 and (done := _progress.get("done")) is not None:
+            done[stretch.number] = max(0, stretch.first + k - stretch.start)
+        if k == len(expected):
+            return
+    raise Unsplittable(f"frames {stretch.first + k}.. were not decoded")

@@ -1,0 +1,68 @@
+"""The frames one pass gives the detector: the video surveyed where that pays, else every frame.
+
+Frames of at least ``SURVEY_MIN_PIXELS`` are surveyed (``survey.Survey``: reference frames
+decoded, the frames skipped between them blended unless a cut may hide there); smaller ones
+decode faster than the survey can skip them, and are decoded in full without the in-loop
+deblocking filter (``decode.iter_frames``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import av
+
+from videorecog.analysis import decode
+from videorecog.analysis.shots import CutGate, DetectorParams
+from videorecog.analysis.survey import Survey
+
+ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
+# Below this many pixels a frame decodes faster than the survey can skip it: decoded in full
+# (measured on real and synthetic H.264 at 640x360, 854x480, 960x540 and 1280x720: even at 960x540,
+# a full decode is as fast; at 1280x720 the survey is 10-20% faster).
+SURVEY_MIN_PIXELS = 960 * 540
+
+
+def analysis_frames(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: decode.VideoInfo,
+    params: DetectorParams,
+    *,
+    survey: bool | None,
+    sample_every: float = 0.0,
+    sample_size: tuple[int, int] = (0, 0),
+    threads: int = 0,
+) -> Iterable[decode.Frame]:
+    """The frames from the container's position on, at the detector's size. ``survey``: None
+    surveys frames of at least ``SURVEY_MIN_PIXELS``. ``threads``: the decoder's
+    (``decode.prepare``).
+
+    Raises (iterating):
+        SurveyUnavailable: the stream cannot be surveyed (see ``Survey``): decode it in full.
+        InvalidVideo: see ``decode.iter_frames``.
+    """
+    surveyed = survey if survey is not None else info.width * info.height >= SURVEY_MIN_PIXELS
+    width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
+    if surveyed:
+        return Survey(
+            container,
+            stream,
+            width=width,
+            height=height,
+            must_decode=CutGate(params),
+            sample_every=sample_every,
+            sample_size=sample_size,
+            threads=threads,
+        )
+    return decode.iter_frames(
+        container,
+        stream,
+        width=width,
+        height=height,
+        pixel_format="yuv444p",
+        sample_every=sample_every,
+        sample_size=sample_size,
+        deblock=False,
+        threads=threads,
+    )

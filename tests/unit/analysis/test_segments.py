@@ -1,0 +1,116 @@
+"""A long video shared by several processes gives exactly the single pass's answer."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.clips import Clip, corrupt_packets
+from tests.support import SHARED_MEDIA
+from videorecog.analysis import segments
+from videorecog.analysis.shots import Boundary, Scan
+from videorecog.analysis.tasks import detect_shots
+
+LOW_RES = SHARED_MEDIA / "transnet_test.mp4"  # 160x90, 212 s, 129 labelled cuts
+HD = SHARED_MEDIA / "testvideo.mp4"  # 1280x720 H.264: surveyed
+VFR = SHARED_MEDIA / "goldeneye-vfr-drop3.mp4"  # variable frame rate, dropped frames
+FADES = SHARED_MEDIA / "fades.mp4"  # MPEG-4 Part 2, fades through black
+
+needs_media = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+
+
+def _keyframes(path: Path) -> set[int]:
+    """Frame numbers (display order) of the keyframes."""
+    with av.open(str(path)) as container:
+        packets = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.size]
+    order = sorted(pts for pts, _ in packets)
+    return {order.index(pts) for pts, key in packets if key}
+
+
+@needs_media
+def test_stretches_share_out_the_video_with_margins_from_keyframes() -> None:
+    info, stretches = segments.plan(str(LOW_RES), 3)
+    total = 5301
+    assert [s.number for s in stretches] == [0, 1, 2]
+    assert stretches[0].start == 0
+    assert stretches[-1].end == total
+    keyframes = _keyframes(LOW_RES)
+    for before, after in itertools.pairwise(stretches):
+        assert before.end == after.start  # consecutive, no frame twice or never
+        assert after.first <= after.start - segments.MARGIN
+        assert after.first in keyframes
+        assert before.stop == before.end + segments.MARGIN
+    for s in stretches:
+        assert len(s.times) == s.stop - s.first
+        assert list(s.times) == sorted(s.times)
+    assert info.width == 160
+
+
+@needs_media
+@pytest.mark.parametrize("processes", [2, 3])
+def test_the_answer_is_the_single_pass_answer_on_real_footage(processes: int) -> None:
+    one = detect_shots(str(LOW_RES))
+    shared = detect_shots(str(LOW_RES), processes=processes)
+    assert shared == one
+    assert len(one.shot_frame_ids) > 100  # the clip's cuts, not an empty answer twice
+
+
+@needs_media
+@pytest.mark.parametrize("video", [HD, VFR, FADES], ids=lambda p: p.stem)
+def test_short_stretches_still_give_the_same_answer(
+    video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Surveyed HD, variable frame rate with dropped frames, fades (the whole video's luma):
+    cut into stretches of 3 s, the joints fall inside shots and transitions alike."""
+    monkeypatch.setattr(segments, "MIN_STRETCH_SECONDS", 3.0)
+    one = detect_shots(str(video))
+    try:
+        stretches = segments.plan(str(video), 3)[1]
+    except segments.Unsplittable:
+        stretches = []
+    shared = detect_shots(str(video), processes=3)
+    assert shared == one
+    # The 160-frame VFR clip has too few keyframes to start a stretch at: one pass, same answer.
+    assert len(stretches) == (0 if video == VFR else 3)
+
+
+def test_a_short_video_is_not_split(clips: dict[str, Clip]) -> None:
+    with pytest.raises(segments.Unsplittable, match="too short"):
+        segments.plan(str(clips["cuts"].path), 2)
+
+
+def test_a_damaged_stream_is_analysed_in_one_pass(
+    clips: dict[str, Clip], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "MIN_STRETCH_SECONDS", 1.0)
+    damaged = tmp_path / "damaged.mp4"
+    corrupt_packets(clips["mixed_640"].path, damaged, [100, 101])
+    with pytest.raises(segments.Unsplittable):
+        segments.scan_in_parallel(str(damaged), 2)
+    assert detect_shots(str(damaged), processes=2) == detect_shots(str(damaged))
+
+
+@needs_media
+def test_progress_reaches_the_frame_count() -> None:
+    seen: list[int] = []
+    segments.scan_in_parallel(str(LOW_RES), 2, progress=seen.append)
+    assert seen == sorted(seen)
+    assert 5301 - 2 * segments.PROGRESS_EVERY <= seen[-1] <= 5301
+
+
+def test_scans_cut_down_and_joined_keep_numbers_and_luma() -> None:
+    cut = Boundary(3, "cut", 1.0, (3, 3))
+    gradual = Boundary(8, "gradual", 0.5, (6, 10), 8)
+    local = Scan([cut, gradual], np.arange(12, dtype=np.float32), np.ones(12, np.float32))
+    part = local.part(first=100, start=105, end=110)  # frames 100..111 scanned, 105..109 kept
+    assert [(b.frame, b.span) for b in part.found] == [(108, (106, 110))]
+    assert part.means.tolist() == [5, 6, 7, 8, 9]
+    head = Scan([cut], np.zeros(105, np.float32), np.zeros(105, np.float32))
+    joined = Scan.join([head, part])
+    assert [b.frame for b in joined.found] == [3, 108]
+    assert len(joined.means) == 110
+    assert joined.means[-1] == 9
