@@ -441,18 +441,7 @@ class AdaptiveShotDetector:
             return
         w, c = run.window, p.context
         t = np.asarray(centres, dtype=np.int64)
-        # The change across the window against the changes inside each context beside it.
-        across = pictures.changes(t - w, t + w)
-        contexts = np.maximum(
-            pictures.changes(t - w - c, t - w), pictures.changes(t + w, t + w + c)
-        )
-        rise = standout(across, contexts, p)
-        # In a moving shot pixels and structure drift further the longer the span: over a long
-        # window they stand out from the short contexts anywhere, so there they only corroborate
-        # the contexts' mean histograms below.
-        alone = rise >= p.gradual_standout if w == p.window else np.zeros(len(t), dtype=bool)
-        # ...or, robust to motion inside the shots, the mean histograms of the contexts differ
-        # more than any of their frames differs from its own context's mean.
+        # The mean histograms of the contexts beside the window (below): cheap, from running sums.
         first = pictures.first
         cumulative = np.concatenate(
             [np.zeros((1, pictures.hist.shape[1])), np.cumsum(pictures.hist, axis=0)]
@@ -460,6 +449,24 @@ class AdaptiveShotDetector:
         before = (cumulative[t - w + 1 - first] - cumulative[t - w - c - first]) / (c + 1)
         after = (cumulative[t + w + c + 1 - first] - cumulative[t + w - first]) / (c + 1)
         distance = np.abs(before - after).sum(axis=1) / 6.0
+        # In a moving shot pixels and structure drift further the longer the span: over a long
+        # window they stand out from the short contexts anywhere, so there they only corroborate
+        # the contexts' mean histograms -- and are measured only where those differ enough.
+        short = w == p.window
+        tested = np.ones(len(t), dtype=bool) if short else distance >= p.gradual_min
+        # The change across the window against the changes inside each context beside it.
+        across = np.zeros((len(t), 3), dtype=np.float32)
+        rise = np.zeros(len(t), dtype=np.float32)
+        if tested.any():
+            u = t[tested]
+            across[tested] = pictures.changes(u - w, u + w)
+            contexts = np.maximum(
+                pictures.changes(u - w - c, u - w), pictures.changes(u + w, u + w + c)
+            )
+            rise[tested] = standout(across[tested], contexts, p)
+        alone = rise >= p.gradual_standout if short else np.zeros(len(t), dtype=bool)
+        # ...or, robust to motion inside the shots, the mean histograms of the contexts differ
+        # more than any of their frames differs from its own context's mean.
         passed = alone.copy()
         for i in np.flatnonzero(
             ~alone & (rise >= p.gradual_corroboration) & (distance >= p.gradual_min)
