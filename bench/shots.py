@@ -428,7 +428,7 @@ def startup_section(item: Item, rounds: int) -> list[str]:
 
 def memory_section(items: list[Item]) -> list[str]:
     lines = [
-        "Peak RSS of `videorecog shots` (640x360, one process each, GNU time):",
+        "Peak RSS of `videorecog shots` (640x360, GNU time: the largest of its processes):",
         "",
         "| video | frames | peak RSS |",
         "|---|---|---|",
