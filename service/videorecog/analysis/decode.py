@@ -285,12 +285,15 @@ def iter_frames(
     sample_size: tuple[int, int] = (0, 0),
     deblock: bool = True,
     threads: int = 0,
+    references_before: float | None = None,
 ) -> Iterator[Frame]:
     """Every frame, scaled to ``width`` x ``height`` in ``pixel_format`` (``rgb24``/``gray``).
 
     ``deblock=False`` skips the codec's in-loop deblocking filter (H.264, HEVC) and allows its
     non-bit-exact shortcuts: 10-20% less decoding, and the only effect, slightly blockier
     pictures, vanishes at analysis sizes. Frames saved as covers are decoded again in full.
+    ``references_before`` (seconds): frames shown earlier are skipped unless others are
+    predicted from them; the caller drops those given (a run-up after seeking).
 
     Raises:
         InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
@@ -302,7 +305,15 @@ def iter_frames(
     pictures = Pictures(width, height, pixel_format, sample_every, sample_size)
     errors = 0
     index = 0
+    context = stream.codec_context
+    skipping = "DEFAULT"
     for packet in container.demux(stream):
+        if references_before is not None:
+            # Packet by packet, as in ``decoded_from``: decode order is not display order.
+            early = packet.pts is not None and float(packet.pts * time_base) < references_before
+            wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
+            if wanted != skipping:
+                context.skip_frame = skipping = wanted
         try:
             decoded = packet.decode()
         except av.error.FFmpegError as exc:

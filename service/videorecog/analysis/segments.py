@@ -63,8 +63,9 @@ class Unsplittable(Exception):
 
 @dataclass(frozen=True)
 class Stretch:
-    """One process's share: frames ``start``..``end - 1``, decoded from the keyframe at frame
-    ``first`` (timestamp ``seek_pts``) through frame ``stop - 1``."""
+    """One process's share: frames ``start``..``end - 1``, scanned from frame ``first`` through
+    frame ``stop - 1``. Decoding starts at the keyframe at or before ``first`` (timestamp
+    ``seek_pts``); of the frames before ``first`` only those the others are predicted from."""
 
     number: int  # its place among the stretches (its progress slot)
     seek_pts: int
@@ -107,12 +108,13 @@ def plan(path: str, processes: int) -> tuple[decode.VideoInfo, list[Stretch]]:
     stretches = []
     for k in range(parts):
         start, end = seams[k], seams[k + 1]
-        first = 0 if k == 0 else _keyframe_before(ranks, start - MARGIN)
-        if k and first == 0:
+        first = max(0, start - MARGIN)
+        keyframe = _keyframe_before(ranks, first)
+        if k and keyframe == 0:
             raise Unsplittable("no keyframe far enough into the video to start a stretch at")
         stop = min(total, end + MARGIN)
         times = tuple(float(pts * time_base) for pts in stamps[first:stop])
-        stretches.append(Stretch(k, stamps[first], first, start, end, stop, times))
+        stretches.append(Stretch(k, stamps[keyframe], first, start, end, stop, times))
     return info, stretches
 
 
@@ -217,7 +219,13 @@ def _scan_stretch(
             container.seek(stretch.seek_pts, stream=stream, backward=True, any_frame=False)
         detector = AdaptiveShotDetector()
         frames = analysis_frames(
-            container, stream, info, detector.params, survey=survey, threads=threads
+            container,
+            stream,
+            info,
+            detector.params,
+            survey=survey,
+            threads=threads,
+            references_before=stretch.times[0],
         )
         scan = detector.scan(_numbered(frames, stretch))
     finally:
@@ -233,13 +241,14 @@ def _numbered(frames: Iterable[decode.Frame], stretch: Stretch) -> Iterator[deco
     k = 0
     for frame in frames:
         if frame.time < expected[0]:
-            continue  # before the keyframe: where the demuxer's seek landed early
+            continue  # the run-up from the keyframe (or from where the demuxer's seek landed)
         if frame.time != expected[k]:
             raise Unsplittable(f"frame {stretch.first + k} is not the one expected")
         yield frame
         k += 1
         if k % PROGRESS_EVERY == 0 and (done := _progress.get("done")) is not None:
-            done[stretch.number] = max(0, stretch.first + k - stretch.start)
+            share = stretch.end - stretch.start
+            done[stretch.number] = min(share, max(0, stretch.first + k - stretch.start))
         if k == len(expected):
             return
     raise Unsplittable(f"frames {stretch.first + k}.. were not decoded")

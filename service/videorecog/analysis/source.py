@@ -33,10 +33,13 @@ def analysis_frames(
     sample_every: float = 0.0,
     sample_size: tuple[int, int] = (0, 0),
     threads: int = 0,
+    references_before: float | None = None,
 ) -> Iterable[decode.Frame]:
     """The frames from the container's position on, at the detector's size. ``survey``: None
     surveys frames of at least ``SURVEY_MIN_PIXELS``. ``threads``: the decoder's
-    (``decode.prepare``).
+    (``decode.prepare``). ``references_before``: frames shown before this time (seconds) are
+    not wanted, only decoded where others are predicted from them (the survey skips those
+    anyway).
 
     Raises (iterating):
         SurveyUnavailable: the stream cannot be surveyed (see ``Survey``): decode it in full.
@@ -65,4 +68,5 @@ def analysis_frames(
         sample_size=sample_size,
         deblock=False,
         threads=threads,
+        references_before=references_before,
     )

@@ -23,30 +23,32 @@ FADES = SHARED_MEDIA / "fades.mp4"  # MPEG-4 Part 2, fades through black
 needs_media = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
 
 
-def _keyframes(path: Path) -> set[int]:
-    """Frame numbers (display order) of the keyframes."""
+def _keyframes(path: Path) -> tuple[set[int], float]:
+    """Timestamps of the keyframes, and the stream's time base."""
     with av.open(str(path)) as container:
-        packets = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.size]
-    order = sorted(pts for pts, _ in packets)
-    return {order.index(pts) for pts, key in packets if key}
+        stream = container.streams.video[0]
+        keys = {p.pts for p in container.demux(stream) if p.size and p.is_keyframe}
+        return keys, float(stream.time_base or 1)
 
 
 @needs_media
-def test_stretches_share_out_the_video_with_margins_from_keyframes() -> None:
+def test_stretches_share_out_the_video_with_margins() -> None:
     info, stretches = segments.plan(str(LOW_RES), 3)
     total = 5301
     assert [s.number for s in stretches] == [0, 1, 2]
     assert stretches[0].start == 0
     assert stretches[-1].end == total
-    keyframes = _keyframes(LOW_RES)
+    keyframes, time_base = _keyframes(LOW_RES)
     for before, after in itertools.pairwise(stretches):
         assert before.end == after.start  # consecutive, no frame twice or never
-        assert after.first <= after.start - segments.MARGIN
-        assert after.first in keyframes
+        assert after.first == after.start - segments.MARGIN
         assert before.stop == before.end + segments.MARGIN
     for s in stretches:
         assert len(s.times) == s.stop - s.first
         assert list(s.times) == sorted(s.times)
+        # Decoding starts at a keyframe no later than the first frame scanned.
+        assert s.seek_pts in keyframes
+        assert s.seek_pts * time_base <= s.times[0] + 1e-9
     assert info.width == 160
 
 
