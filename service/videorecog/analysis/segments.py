@@ -20,15 +20,16 @@ the single pass numbers frames as they come, and the two would disagree.
 from __future__ import annotations
 
 import bisect
-import concurrent.futures
 import gc
 import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from multiprocessing.connection import Connection
 
 import av
 
@@ -157,44 +158,112 @@ def scan_in_parallel(
         raise Unsplittable("processes cannot be forked here")
     info, stretches = plan(path, processes)
     context = multiprocessing.get_context("fork")
-    done = context.Array("q", len(stretches), lock=False)
-    with concurrent.futures.ProcessPoolExecutor(
-        len(stretches), mp_context=context, initializer=_share_progress, initargs=(done,)
-    ) as pool:
-        # Decoder threads only where the processes leave cores idle: on cores all busy with
-        # processes, threads just take turns with them.
-        threads = max(1, available_cores() // len(stretches))
-        futures = [pool.submit(scan_stretch, path, s, survey, threads) for s in stretches]
-        pending: set[concurrent.futures.Future[tuple[Scan, list[float]]]] = set(futures)
-        while pending:
-            _, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS)
-            if progress is not None:
-                progress(sum(done))
-        try:
-            parts = [future.result() for future in futures]
-        except (InvalidVideo, SurveyUnavailable, concurrent.futures.process.BrokenProcessPool) as e:
-            # A single pass says what is wrong with a bad file, or copes with what a stretch
-            # could not (a worker lost to the machine's memory, say).
-            raise Unsplittable(f"a stretch failed: {e}") from e
+    # A forked process must never free what it inherited: a libswscale or decoder context
+    # left as garbage by this process waits, when freed, for threads that exist only here (the
+    # process hangs). So nothing is left to collect, and the collector of the processes forked
+    # while frozen never looks at what was there before.
+    gc.collect()
+    gc.freeze()
+    try:
+        parts = _scan_in_processes(path, stretches, survey, progress, context)
+    finally:
+        gc.unfreeze()
     times = array("d")
     for _, stretch_times in parts:
         times.extend(stretch_times)
     return Scanned(info, Scan.join([scan for scan, _ in parts]), times)
 
 
-# In each process: the array where it reports its frames done, read by the parent.
-_progress: dict[str, MutableSequence[int]] = {}
+Part = tuple[Scan, list[float]]
 
 
-def _share_progress(done: MutableSequence[int]) -> None:
-    """Each process's frames done, read by the parent (inherited through the fork)."""
-    _progress["done"] = done
+def _scan_in_processes(
+    path: str,
+    stretches: list[Stretch],
+    survey: bool | None,
+    progress: Progress | None,
+    context: multiprocessing.context.ForkContext,
+) -> list[Part]:
+    """Each stretch's part, from a process of its own. Whatever happens here (an error, an
+    interrupt, a process lost), no process outlives the call.
+
+    Raises:
+        Unsplittable: a stretch failed or its process was lost (see ``scan_in_parallel``).
+    """
+    done = context.Array("q", len(stretches), lock=False)
+    # Decoder threads only where the processes leave cores idle: on cores all busy with
+    # processes, threads just take turns with them.
+    threads = max(1, available_cores() // len(stretches))
+    running: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    answers: dict[int, tuple[str, object]] = {}
+    try:
+        for stretch in stretches:
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_run_stretch,
+                args=(sender, path, stretch, survey, threads, done),
+                name=f"videorecog-stretch-{stretch.number}",
+                daemon=True,
+            )
+            process.start()
+            sender.close()
+            running.append((process, receiver))
+        while len(answers) < len(running):
+            waiting = [r for k, (_, r) in enumerate(running) if k not in answers]
+            for ready in multiprocessing.connection.wait(waiting, timeout=POLL_SECONDS):
+                k = next(k for k, (_, r) in enumerate(running) if r is ready)
+                try:
+                    answers[k] = running[k][1].recv()
+                except EOFError:  # the process died without answering (lost to memory, say)
+                    running[k][0].join(timeout=5)
+                    answers[k] = ("lost", f"exit code {running[k][0].exitcode}")
+            if progress is not None:
+                progress(sum(done))
+    finally:
+        for child, receiver in running:
+            if child.is_alive():
+                child.terminate()
+            child.join()
+            receiver.close()
+    parts: list[Part] = []
+    for k in range(len(running)):
+        status, value = answers[k]
+        if status != "ok":
+            # A single pass says what is wrong with a bad file, or copes with what a stretch
+            # could not.
+            raise Unsplittable(f"stretch {k} failed: {value}")
+        parts.append(value)  # type: ignore[arg-type]
+    return parts
+
+
+def _run_stretch(
+    answer: Connection,
+    path: str,
+    stretch: Stretch,
+    survey: bool | None,
+    threads: int,
+    done: MutableSequence[int],
+) -> None:
+    """In a stretch's process: its part, or the error that stopped it, sent through ``answer``."""
+    try:
+        part = scan_stretch(path, stretch, survey, threads, done)
+    except (InvalidVideo, SurveyUnavailable, Unsplittable) as error:
+        answer.send(("error", str(error)))
+    else:
+        answer.send(("ok", part))
+    finally:
+        answer.close()
 
 
 def scan_stretch(
-    path: str, stretch: Stretch, survey: bool | None, threads: int = 0
-) -> tuple[Scan, list[float]]:
+    path: str,
+    stretch: Stretch,
+    survey: bool | None,
+    threads: int = 0,
+    done: MutableSequence[int] | None = None,
+) -> Part:
     """One stretch's part of the scan, and its frames' times (``start``..``end - 1``).
+    ``done[stretch.number]``: its frames done so far, for the parent's progress.
 
     Raises:
         Unsplittable: the frames decoded are not the frames expected.
@@ -202,16 +271,20 @@ def scan_stretch(
     """
     gc.disable()  # a process for one stretch; see ``tasks._collector_paused``
     try:
-        return _scan_stretch(path, stretch, survey, threads)
+        return _scan_stretch(path, stretch, survey, threads, done)
     except SurveyUnavailable:
         if survey is False:
             raise
-        return _scan_stretch(path, stretch, False, threads)
+        return _scan_stretch(path, stretch, False, threads, done)
 
 
 def _scan_stretch(
-    path: str, stretch: Stretch, survey: bool | None, threads: int
-) -> tuple[Scan, list[float]]:
+    path: str,
+    stretch: Stretch,
+    survey: bool | None,
+    threads: int,
+    done: MutableSequence[int] | None,
+) -> Part:
     container = decode.open_video(path)
     try:
         stream, info = decode.probe(container)
@@ -227,7 +300,7 @@ def _scan_stretch(
             threads=threads,
             references_before=stretch.times[0],
         )
-        scan = detector.scan(_numbered(frames, stretch))
+        scan = detector.scan(_numbered(frames, stretch, done))
     finally:
         container.close()
     part = scan.part(stretch.first, stretch.start, stretch.end)
@@ -235,7 +308,9 @@ def _scan_stretch(
     return part, list(stretch.times[offset : offset + stretch.end - stretch.start])
 
 
-def _numbered(frames: Iterable[decode.Frame], stretch: Stretch) -> Iterator[decode.Frame]:
+def _numbered(
+    frames: Iterable[decode.Frame], stretch: Stretch, done: MutableSequence[int] | None
+) -> Iterator[decode.Frame]:
     """The stretch's frames ``first``..``stop - 1``, checked against their expected times."""
     expected = stretch.times
     k = 0
@@ -246,7 +321,7 @@ def _numbered(frames: Iterable[decode.Frame], stretch: Stretch) -> Iterator[deco
             raise Unsplittable(f"frame {stretch.first + k} is not the one expected")
         yield frame
         k += 1
-        if k % PROGRESS_EVERY == 0 and (done := _progress.get("done")) is not None:
+        if done is not None and k % PROGRESS_EVERY == 0:
             share = stretch.end - stretch.start
             done[stretch.number] = min(share, max(0, stretch.first + k - stretch.start))
         if k == len(expected):

@@ -172,20 +172,35 @@ class _Pictures:
     flat: npt.NDArray[np.bool_]  # N x blocks: blocks without structure
     contrast: FloatArray  # N
     steps: FloatArray  # N x 3: histogram, pixel, structure change from the previous frame
+    # N x 3: the change over a context (``DetectorParams.context`` frames) ending at each frame,
+    # zeros for the first frames: the gradual tests' contexts, measured once for both windows.
+    spans: FloatArray
 
     @classmethod
-    def measure(cls, first: int, images: Image, params: DetectorParams) -> _Pictures:
+    def measure(
+        cls, first: int, images: Image, params: DetectorParams, *, spans: bool = True
+    ) -> _Pictures:
         luma = images[:, 0].astype(np.float32)
         units, block_contrast, contrast = shapes(luma)
         hist = histograms(images, params.histogram_bins)
         steps = np.zeros((len(images), 3), dtype=np.float32)
         flat = block_contrast < FLAT_CONTRAST
-        pictures = cls(first, hist, luma, units, flat, contrast, steps)
+        zeros = np.zeros((len(images), 3), dtype=np.float32)
+        pictures = cls(first, hist, luma, units, flat, contrast, steps, zeros)
         if len(images) > 1:
             steps[1:] = pictures.changes(
                 np.arange(first, first + len(images) - 1), np.arange(first + 1, first + len(images))
             )
+        if spans:
+            pictures.measure_spans(params.context, first)
         return pictures
+
+    def measure_spans(self, context: int, start: int) -> None:
+        """``spans`` of frames ``start``.. that have a frame ``context`` before them here."""
+        low = max(start, self.first + context)
+        if low < self.end:
+            ends = np.arange(low, self.end)
+            self.spans[low - self.first :] = self.changes(ends - context, ends)
 
     @property
     def end(self) -> int:
@@ -216,7 +231,7 @@ class _Pictures:
 
     def extend(self, images: Image, params: DetectorParams, keep_from: int) -> _Pictures:
         """These pictures from ``keep_from`` on, then ``images`` (the frames that follow)."""
-        new = _Pictures.measure(self.end, images, params)
+        new = _Pictures.measure(self.end, images, params, spans=False)
         start = keep_from - self.first
         joined = _Pictures(
             keep_from,
@@ -226,10 +241,12 @@ class _Pictures:
             np.concatenate([self.flat[start:], new.flat]),
             np.concatenate([self.contrast[start:], new.contrast]),
             np.concatenate([self.steps[start:], new.steps]),
+            np.concatenate([self.spans[start:], new.spans]),
         )
         if len(joined.hist) > len(new.hist):
             link = self.end
             joined.steps[link - keep_from] = joined.changes([link - 1], [link])[0]
+        joined.measure_spans(params.context, self.end)
         return joined
 
     def hist_of(self, frame: int) -> FloatArray:
@@ -460,9 +477,8 @@ class AdaptiveShotDetector:
         if tested.any():
             u = t[tested]
             across[tested] = pictures.changes(u - w, u + w)
-            contexts = np.maximum(
-                pictures.changes(u - w - c, u - w), pictures.changes(u + w, u + w + c)
-            )
+            # The contexts' own changes: t-W-C to t-W and t+W to t+W+C.
+            contexts = np.maximum(pictures.spans[u - w - first], pictures.spans[u + w + c - first])
             rise[tested] = standout(across[tested], contexts, p)
         alone = rise >= p.gradual_standout if short else np.zeros(len(t), dtype=bool)
         # ...or, robust to motion inside the shots, the mean histograms of the contexts differ

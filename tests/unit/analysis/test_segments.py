@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import av
@@ -116,3 +121,65 @@ def test_scans_cut_down_and_joined_keep_numbers_and_luma() -> None:
     assert [b.frame for b in joined.found] == [3, 108]
     assert len(joined.means) == 110
     assert joined.means[-1] == 9
+
+
+@needs_media
+def test_nothing_inherited_is_left_for_a_forked_process_to_free(tmp_path: Path) -> None:
+    """Garbage the caller left (here a cycle, in a caller that paused its collector) is freed by
+    the caller before forking: freed in a forked process, a libswscale context waits for
+    threads that exist only in its parent, and the process hangs."""
+    marker = tmp_path / "freed-by"
+    script = f"""
+import gc, os
+from videorecog.analysis import segments
+
+class Left:
+    def __init__(self):
+        self.me = self  # a cycle: only the collector frees it
+    def __del__(self):
+        with open({str(marker)!r}, "a") as out:
+            out.write(f"{{os.getpid()}}\\n")
+
+gc.disable()
+Left()
+segments.scan_in_parallel({str(LOW_RES)!r}, 2)
+print(os.getpid())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text().split() == [done.stdout.strip()]
+
+
+def _lost_in_stretch_one(path: str, stretch: segments.Stretch, *args: object) -> segments.Part:
+    if stretch.number == 1:
+        os._exit(9)  # as if the machine's memory ran out
+    return real_scan_stretch(path, stretch, *args)  # type: ignore[arg-type]
+
+
+real_scan_stretch = segments.scan_stretch
+
+
+@needs_media
+def test_a_lost_process_leaves_it_to_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stretch processes are forked from this one: they run the patched function.
+    monkeypatch.setattr(segments, "scan_stretch", _lost_in_stretch_one)
+    with pytest.raises(segments.Unsplittable, match="stretch 1 failed: exit code 9"):
+        segments.scan_in_parallel(str(LOW_RES), 2)
+    assert detect_shots(str(LOW_RES), processes=2) == detect_shots(str(LOW_RES))
+    assert multiprocessing.active_children() == []
+
+
+@needs_media
+def test_no_process_outlives_an_interrupted_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(segments, "scan_stretch", lambda *args: time.sleep(600))
+
+    def interrupt(frames: int) -> None:
+        raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        segments.scan_in_parallel(str(LOW_RES), 2, progress=interrupt)
+    assert multiprocessing.active_children() == []
+    assert time.monotonic() - started < 30
