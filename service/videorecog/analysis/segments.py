@@ -2,12 +2,16 @@
 
 A single pass uses one core for the analysis, however many the machine has (the decoder's own
 threads only help the decoding). A long video is cut into consecutive stretches, one per
-process; each process seeks to a keyframe at least ``MARGIN`` frames before its stretch, decodes
-and scans (``AdaptiveShotDetector.scan``) through to ``MARGIN`` frames after it, and keeps what
-it found inside the stretch. The margins are wider than anything the detector looks at around a
-frame, so a frame near the joint is judged on the same neighbourhood as in a single pass. The
-parts are joined (``Scan.join``) and finished as one scan: fades, which need the whole video's
-luma, and the merging of close detections are done once, over everything.
+process; each process scans (``AdaptiveShotDetector.scan``) from ``MARGIN`` frames before its
+stretch to ``MARGIN`` frames after it and keeps what it found inside the stretch. It seeks to the
+keyframe before its first frame and decodes the run-up reference frames only. The margins are
+wider than anything the detector looks at around a frame, so a frame near the joint is judged
+on the same neighbourhood as in a single pass. The parts are joined (``Scan.join``) and
+finished as one scan: fades, which need the whole video's luma, and the merging of close
+detections are done once, over everything.
+
+The processes are forked, so they start in milliseconds with everything imported. A process
+that fails or is lost leaves the video to a single pass; whatever happens, none outlives the call.
 
 Frames are numbered by their timestamp's rank among the timestamps of every packet, read in one
 demuxing pass (no decoding: a few milliseconds a thousand frames). Each process checks that it
@@ -39,7 +43,7 @@ from videorecog.analysis.shots import AdaptiveShotDetector, Scan
 from videorecog.analysis.source import analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
-# Frames decoded beyond a stretch on either side: more than the detector's reach around a frame
+# Frames scanned beyond a stretch on either side: more than the detector's reach around a frame
 # (the gradual test's longest window and context on each side, 24 frames, and a run of centres).
 MARGIN = 64
 # A stretch shorter than this is not worth a process (starting one and the margins cost about
