@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import av
 import av.error
@@ -306,14 +306,10 @@ def iter_frames(
     errors = 0
     index = 0
     context = stream.codec_context
-    skipping = "DEFAULT"
+    skipping: str = "DEFAULT"
     for packet in container.demux(stream):
         if references_before is not None:
-            # Packet by packet, as in ``decoded_from``: decode order is not display order.
-            early = packet.pts is not None and float(packet.pts * time_base) < references_before
-            wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
-            if wanted != skipping:
-                context.skip_frame = skipping = wanted
+            skipping = _skip_early(context, packet, time_base, references_before, skipping)
         try:
             decoded = packet.decode()
         except av.error.FFmpegError as exc:
@@ -387,18 +383,32 @@ def decoded_from(
     what decoding all of them gives."""
     time_base = stream.time_base or Fraction(1, 1)
     context = stream.codec_context
-    skipping = context.skip_frame
+    skipping: str = context.skip_frame
     try:
         for packet in container.demux(stream):
-            early = packet.pts is not None and float(packet.pts * time_base) < first - 1e-3
-            wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
-            if wanted != skipping:
-                context.skip_frame = skipping = wanted
+            skipping = _skip_early(context, packet, time_base, first, skipping)
             decoded = packet.decode()
             TALLY.frames += len(decoded)
             yield from decoded
     finally:
         context.skip_frame = "DEFAULT"
+
+
+def _skip_early(
+    context: av.video.codeccontext.VideoCodecContext,
+    packet: av.packet.Packet[Any],
+    time_base: Fraction,
+    first: float,
+    skipping: str,
+) -> str:
+    """Let the decoder skip ``packet`` if it holds a frame shown before ``first`` seconds that
+    no other frame is predicted from; decided packet by packet, as decode order is not display
+    order. ``skipping``: the setting in force; the one in force after."""
+    early = packet.pts is not None and float(packet.pts * time_base) < first - 1e-3
+    wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
+    if wanted != skipping:
+        context.skip_frame = wanted
+    return wanted
 
 
 def rotate_upright(image: Image, rotation: int) -> Image:
