@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableSequence, Seque
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.connection import Connection
+from typing import cast
 
 import av
 
@@ -212,10 +213,10 @@ def _scan_in_processes(
             process.start()
             sender.close()
             running.append((process, receiver))
-        while len(answers) < len(running):
-            waiting = [r for k, (_, r) in enumerate(running) if k not in answers]
-            for ready in multiprocessing.connection.wait(waiting, timeout=POLL_SECONDS):
-                k = next(k for k, (_, r) in enumerate(running) if r is ready)
+        waiting = {receiver: k for k, (_, receiver) in enumerate(running)}
+        while waiting:
+            for ready in multiprocessing.connection.wait(list(waiting), timeout=POLL_SECONDS):
+                k = waiting.pop(cast(Connection, ready))  # ``wait`` gives back what it got
                 try:
                     answers[k] = running[k][1].recv()
                 except EOFError:  # the process died without answering (lost to memory, say)
