@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from videorecog.inputs import FetchRules, allow_list
+from videorecog.parsers import positive_int
 from videorecog.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,10 +44,11 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
+    """``parsers.positive_int``, refusing in argparse's words."""
+    try:
+        return positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number") from None
 
 
 def add_processes_argument(parser: argparse.ArgumentParser) -> None:
