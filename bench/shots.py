@@ -28,6 +28,11 @@ Also: speed on videos of a minute or more (median and spread of interleaved roun
 2-second clip, peak RSS of shot detection on long videos, GIF cover sizes. Per-file TP/FP/FN go to
 stderr (``--verbose``: also which boundaries were missed and which detections were false).
 
+Our package runs from its compiled bytecode, as after ``pip install`` (which compiles it) or a
+first run: the bench compiles it first, so a ``PYTHONDONTWRITEBYTECODE`` environment does not
+charge videorecog alone a recompilation per process (the other tools' packages are compiled by
+their installation).
+
 Usage: python bench/shots.py [--quick] [--verbose] [--out docs/BENCHMARKS.md]
 """
 
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import compileall
 import csv
 import json
 import os
@@ -53,6 +59,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+import videorecog
 from hardset import build_hard_set
 from report import update_block
 from videorecog.analysis.scoring import Labels, Score, score
@@ -574,6 +581,7 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="list misses and false detections")
     args = parser.parse_args()
 
+    compileall.compile_dir(Path(videorecog.__file__).parent, quiet=1)  # see the docstring
     print("building the data sets (cached in bench/.cache) ...", file=sys.stderr)
     real = real_items()
     hard = [labelled_item(v, j) for v, j in build_hard_set(CACHE)] if real else []

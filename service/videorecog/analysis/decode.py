@@ -1,19 +1,21 @@
 """Decoding with PyAV: small analysis frames, numbered in decode order, never the whole video.
 
-Frames are scaled in libswscale, or for large 8-bit YUV frames picked from the decoded planes with
-strided numpy views (``PlaneSampler``, faster still); never by a Python loop over pixels. Variable
-frame rate is fine (numbers are positions, timestamps are the stream's own); each frame's display
-rotation turns cover samples upright; a bounded number of corrupt packets is tolerated.
+Frames are scaled in libswscale; large 8-bit YUV frames are picked from the decoded planes with
+strided numpy views (``PlaneSampler``) and, in long videos, small ones resized from those planes
+by OpenCV (``PlaneResizer``), both several times faster; never by a Python loop over pixels.
+Variable frame rate is fine (numbers are positions, timestamps are the stream's own); each
+frame's display rotation turns cover samples upright; a bounded number of corrupt packets is
+tolerated.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import av
 import av.error
@@ -176,6 +178,44 @@ def _positions(size: int, out: int, taps: int) -> list[Index]:
     ]
 
 
+class PlaneResizer:
+    """Small planar YUV 4:4:4 frames resized from the decoder's 8-bit YUV planes by OpenCV: each
+    plane halved by 2 x 2 averages while it is at least twice the output size, then bilinear to
+    the output size (a step under 2x, where bilinear still looks at every source pixel; one
+    area-averaging step of any ratio costs three times as much at these sizes).
+
+    Below ``MIN_CELL`` source pixels per output pixel (where ``PlaneSampler`` declines), the cost
+    of a frame is PyAV's, not the pixels': libswscale's reformat and ``to_ndarray`` take about
+    0.2 ms a frame even at 160x90, more than decoding it; this takes 0.05 ms. OpenCV's import
+    costs about 80 ms, repaid only by a long video (``source.RESIZE_MIN_FRAMES``).
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        import cv2  # only where it is repaid (see above)
+
+        cv2.setNumThreads(0)  # no thread pool: these pictures are tiny, and processes fork
+        self.width, self.height = width, height
+        # Typed as what it gives here: uint8 in, uint8 out.
+        self._resize = cast(Callable[..., Image], cv2.resize)
+        self._area, self._linear = cv2.INTER_AREA, cv2.INTER_LINEAR
+
+    def sample(self, frame: av.VideoFrame) -> Image | None:
+        """3 x height x width uint8, or None when the frame's format is not taken directly."""
+        if frame.format.name not in PlaneSampler.FORMATS:
+            return None
+        out = np.empty((3, self.height, self.width), dtype=np.uint8)
+        size = (self.width, self.height)
+        for k, plane in enumerate(frame.planes):
+            buffer = np.frombuffer(memoryview(plane), dtype=np.uint8)
+            pixels: npt.NDArray[np.uint8] = buffer.reshape(plane.height, plane.line_size)
+            w, h = plane.width, plane.height
+            while w >= 2 * self.width and h >= 2 * self.height:
+                w, h = w // 2, h // 2  # an odd last row or column is left out
+                pixels = self._resize(pixels[: 2 * h, : 2 * w], (w, h), interpolation=self._area)
+            self._resize(pixels[:h, :w], size, dst=out[k], interpolation=self._linear)
+        return out
+
+
 def display_rotation(frame: av.VideoFrame) -> int:
     """Clockwise degrees that turn ``frame`` upright (from its display matrix; 0 if none)."""
     return (-round(getattr(frame, "rotation", 0) or 0)) % 360
@@ -249,15 +289,24 @@ class Pictures:
         pixel_format: str,
         sample_every: float = 0.0,
         sample_size: tuple[int, int] = (0, 0),
+        *,
+        resize_small: bool = False,
     ) -> None:
         self.width, self.height, self.pixel_format = width, height, pixel_format
         self.sample_every, self.sample_size = sample_every, sample_size
         self._next_sample = 0.0
         self._analysis_scaler, self._sample_scaler = VideoReformatter(), VideoReformatter()
-        self._direct = PlaneSampler(width, height) if pixel_format == "yuv444p" else None
+        planar = pixel_format == "yuv444p"
+        self._direct = PlaneSampler(width, height) if planar else None
+        self._resize_small = planar and resize_small
+        self._resizer: PlaneResizer | None = None  # made (OpenCV imported) at the first small frame
 
     def image(self, frame: av.VideoFrame) -> Image:
         image = self._direct.sample(frame) if self._direct is not None else None
+        if image is None and self._resize_small and frame.format.name in PlaneSampler.FORMATS:
+            if self._resizer is None:
+                self._resizer = PlaneResizer(self.width, self.height)
+            image = self._resizer.sample(frame)
         if image is None:
             image = to_image(
                 frame, self.width, self.height, self.pixel_format, self._analysis_scaler
@@ -286,6 +335,7 @@ def iter_frames(
     deblock: bool = True,
     threads: int = 0,
     references_before: float | None = None,
+    resize_small: bool = False,
 ) -> Iterator[Frame]:
     """Every frame, scaled to ``width`` x ``height`` in ``pixel_format`` (``rgb24``/``gray``).
 
@@ -294,6 +344,7 @@ def iter_frames(
     pictures, vanishes at analysis sizes. Frames saved as covers are decoded again in full.
     ``references_before`` (seconds): frames shown earlier are skipped unless others are
     predicted from them; the caller drops those given (a run-up after seeking).
+    ``resize_small``: small 8-bit YUV frames are resized by OpenCV (``PlaneResizer``).
 
     Raises:
         InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
@@ -302,7 +353,10 @@ def iter_frames(
     TALLY.passes += 1
     prepare(stream, deblock=deblock, threads=threads)
     time_base = stream.time_base or Fraction(1, 1)
-    pictures = Pictures(width, height, pixel_format, sample_every, sample_size)
+    ticks, per_second = time_base.numerator, time_base.denominator
+    pictures = Pictures(
+        width, height, pixel_format, sample_every, sample_size, resize_small=resize_small
+    )
     errors = 0
     index = 0
     context = stream.codec_context
@@ -321,8 +375,11 @@ def iter_frames(
             continue
         TALLY.frames += len(decoded)
         for frame in decoded:
-            pts = frame.pts if frame.pts is not None else frame.dts
-            seconds = float(pts * time_base) if pts is not None else index / 25.0
+            pts = frame.pts
+            if pts is None:
+                pts = frame.dts
+            # As float(pts * time_base), without a Fraction a frame: int / int rounds exactly.
+            seconds = pts * ticks / per_second if pts is not None else index / 25.0
             yield Frame(index, seconds, pictures.image(frame), pictures.sample(frame, seconds))
             index += 1
     if index == 0:
@@ -404,7 +461,9 @@ def _skip_early(
     """Let the decoder skip ``packet`` if it holds a frame shown before ``first`` seconds that
     no other frame is predicted from; decided packet by packet, as decode order is not display
     order. ``skipping``: the setting in force; the one in force after."""
-    early = packet.pts is not None and float(packet.pts * time_base) < first - 1e-3
+    # As float(packet.pts * time_base), without a Fraction a packet (int / int rounds exactly).
+    pts = packet.pts
+    early = pts is not None and pts * time_base.numerator / time_base.denominator < first - 1e-3
     wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
     if wanted != skipping:
         context.skip_frame = wanted

@@ -81,7 +81,7 @@ __all__ = [
     "may_hide_cut",
 ]
 
-CHUNK = 64  # frames measured together
+CHUNK = 128  # frames measured together
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ class _Pictures:
     first: int
     hist: FloatArray  # N x bins
     luma: FloatArray  # N x H x W
+    grid: FloatArray  # N x blocks x pixels: the luma cut into blocks (``signals.blocks``)
     units: FloatArray  # N x blocks x pixels: each block's luma less its mean, length 1
     flat: npt.NDArray[np.bool_]  # N x blocks: blocks without structure
     contrast: FloatArray  # N
@@ -181,12 +182,12 @@ class _Pictures:
         cls, first: int, images: Image, params: DetectorParams, *, spans: bool = True
     ) -> _Pictures:
         luma = images[:, 0].astype(np.float32)
-        units, block_contrast, contrast = shapes(luma)
+        grid, units, block_contrast, contrast = shapes(luma)
         hist = histograms(images, params.histogram_bins)
         steps = np.zeros((len(images), 3), dtype=np.float32)
         flat = block_contrast < FLAT_CONTRAST
         zeros = np.zeros((len(images), 3), dtype=np.float32)
-        pictures = cls(first, hist, luma, units, flat, contrast, steps, zeros)
+        pictures = cls(first, hist, luma, grid, units, flat, contrast, steps, zeros)
         if len(images) > 1:
             steps[1:] = pictures.changes(
                 np.arange(first, first + len(images) - 1), np.arange(first + 1, first + len(images))
@@ -214,15 +215,15 @@ class _Pictures:
         self, other: _Pictures, a: Iterable[int] | np.ndarray, b: Iterable[int] | np.ndarray
     ) -> FloatArray:
         """N x 3 changes from these pictures' frames ``a`` to ``other``'s frames ``b``."""
-        i = np.asarray(a, dtype=np.int64) - self.first
-        j = np.asarray(b, dtype=np.int64) - other.first
+        i = _rows(np.asarray(a, dtype=np.int64) - self.first)
+        j = _rows(np.asarray(b, dtype=np.int64) - other.first)
         hist = np.abs(other.hist[j] - self.hist[i]).sum(axis=1) / 6.0
         pixel, structure = changes(
-            self.luma[i],
+            self.grid[i],
             self.units[i],
             self.flat[i],
             self.contrast[i],
-            other.luma[j],
+            other.grid[j],
             other.units[j],
             other.flat[j],
             other.contrast[j],
@@ -237,6 +238,7 @@ class _Pictures:
             keep_from,
             np.concatenate([self.hist[start:], new.hist]),
             np.concatenate([self.luma[start:], new.luma]),
+            np.concatenate([self.grid[start:], new.grid]),
             np.concatenate([self.units[start:], new.units]),
             np.concatenate([self.flat[start:], new.flat]),
             np.concatenate([self.contrast[start:], new.contrast]),
@@ -254,6 +256,15 @@ class _Pictures:
 
     def luma_of(self, frame: int) -> FloatArray:
         return np.asarray(self.luma[frame - self.first], dtype=np.float32)
+
+
+def _rows(index: npt.NDArray[np.int64]) -> slice | npt.NDArray[np.int64]:
+    """``index`` as a slice where it is a run of consecutive rows: reading through a view
+    copies nothing, and most reads (each frame against the previous one, a window's ends) are
+    such runs."""
+    if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 def _chunks(frames: Iterable[Frame]) -> Iterator[Image]:
@@ -484,20 +495,31 @@ class AdaptiveShotDetector:
         # ...or, robust to motion inside the shots, the mean histograms of the contexts differ
         # more than any of their frames differs from its own context's mean.
         passed = alone.copy()
-        for i in np.flatnonzero(
+        maybe = np.flatnonzero(
             ~alone & (rise >= p.gradual_corroboration) & (distance >= p.gradual_min)
-        ):
-            lo, hi = int(t[i]) - w - c - first, int(t[i]) + w - first
+        )
+        if len(maybe):
+            # Each context's frames: C + 1 of them, from t-W-C and from t+W.
+            frames = np.arange(c + 1)
+            lo = (t[maybe] - w - c - first)[:, None] + frames
+            hi = (t[maybe] + w - first)[:, None] + frames
             farthest = (
-                max(
-                    float(np.abs(pictures.hist[lo : lo + c + 1] - before[i]).sum(axis=1).max()),
-                    float(np.abs(pictures.hist[hi : hi + c + 1] - after[i]).sum(axis=1).max()),
+                np.maximum(
+                    np.abs(pictures.hist[lo] - before[maybe][:, None]).sum(axis=2).max(axis=1),
+                    np.abs(pictures.hist[hi] - after[maybe][:, None]).sum(axis=2).max(axis=1),
                 )
                 / 6.0
             )
-            passed[i] = distance[i] >= p.context_ratio * farthest
+            passed[maybe] = distance[maybe] >= p.context_ratio * farthest
+        # Spread out: the change across the window over its largest single step (cheap, for all
+        # at once, before the tests of one centre at a time).
+        candidates = np.flatnonzero(passed)
+        if len(candidates):
+            steps = pictures.steps[(t[candidates] - w + 1 - first)[:, None] + np.arange(2 * w)]
+            spread = standout(across[candidates], steps.max(axis=1), p)
+            passed[candidates] = spread >= p.gradual_ratio
         for j in np.flatnonzero(passed):
-            passed[j] = self._transition_at(pictures, int(t[j]), w, across[j])
+            passed[j] = self._transition_at(pictures, int(t[j]), w)
         for k, frame in enumerate(centres):
             if passed[k]:
                 if run.first < 0:
@@ -507,12 +529,11 @@ class AdaptiveShotDetector:
             else:
                 self._close(run, found, pictures)
 
-    def _transition_at(self, pictures: _Pictures, centre: int, w: int, across: FloatArray) -> bool:
+    def _transition_at(self, pictures: _Pictures, centre: int, w: int) -> bool:
+        """The tests of one centre whose change is spread out over its window: a blend, and
+        no camera motion."""
         p = self.params
         start, end = centre - w, centre + w
-        steps = pictures.steps[start + 1 - pictures.first : end + 1 - pictures.first]
-        if float(standout(across, steps.max(axis=0), p)) < p.gradual_ratio:
-            return False  # one step makes most of the change: a cut's neighbourhood
         if (
             blend_residual(
                 shrink(pictures.luma_of(centre), 4),

@@ -75,10 +75,10 @@ def blocks(luma: FloatArray) -> FloatArray:
     return cropped.transpose(0, 1, 3, 2, 4).reshape(n, GRID * GRID, bh * bw)
 
 
-def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Each picture's blocks less their means, scaled to length 1 (zeros for a flat block), each
-    block's contrast, and the picture's contrast (luma standard deviation): N x blocks x pixels,
-    N x blocks and N, from N x H x W."""
+def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Each picture's blocks (``blocks``), those blocks less their means scaled to length 1
+    (zeros for a flat block), each block's contrast, and the picture's contrast (luma standard
+    deviation): N x blocks x pixels twice, N x blocks and N, from N x H x W."""
     flat = luma.reshape(luma.shape[0], -1)
     contrast = flat.std(axis=1).astype(np.float32)
     parts = blocks(luma)
@@ -86,23 +86,25 @@ def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     norms = np.sqrt(np.einsum("ijk,ijk->ij", centred, centred))
     block_contrast = (norms / np.sqrt(parts.shape[2])).astype(np.float32)
     scale = np.where(block_contrast >= FLAT_CONTRAST, 1.0 / np.maximum(norms, 1e-6), 0.0)
-    return (centred * scale[..., None]).astype(np.float32), block_contrast, contrast
+    units = (centred * scale[..., None]).astype(np.float32)
+    return parts, units, block_contrast, contrast
 
 
 def changes(
-    luma_a: FloatArray,
+    blocks_a: FloatArray,
     units_a: FloatArray,
     flat_a: npt.NDArray[np.bool_],
     contrast_a: FloatArray,
-    luma_b: FloatArray,
+    blocks_b: FloatArray,
     units_b: FloatArray,
     flat_b: npt.NDArray[np.bool_],
     contrast_b: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Pixel and structure changes from pictures ``a`` to pictures ``b`` (row by row), each the
     median over the blocks: a caption, a logo or one person moving changes a few blocks, a cut
-    nearly all of them. ``flat``: which blocks have no structure (N x blocks)."""
-    per_block = blocks(np.abs(luma_b - luma_a)).mean(axis=2)
+    nearly all of them. ``blocks``, ``units``: as ``shapes`` gives them; ``flat``: which blocks
+    have no structure (N x blocks)."""
+    per_block = np.abs(blocks_b - blocks_a).mean(axis=2)
     pixel = np.median(per_block, axis=1) / (0.5 * (contrast_a + contrast_b) + CONTRAST_FLOOR)
     correlation = np.einsum("ijk,ijk->ij", units_a, units_b)
     # Flat to flat: nothing changed; flat to textured (or back): all of the structure did.

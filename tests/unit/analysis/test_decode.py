@@ -99,14 +99,29 @@ def _frame(width: int, height: int, pixel_format: str) -> av.VideoFrame:
 
 
 @pytest.mark.parametrize(
-    ("width", "height", "pixel_format"),
-    [(1280, 720, "yuv420p"), (641, 361, "yuv420p"), (640, 360, "yuv422p"), (1920, 1080, "yuv444p")],
+    ("picker", "width", "height", "pixel_format"),
+    [
+        (decode.PlaneSampler, 1280, 720, "yuv420p"),
+        (decode.PlaneSampler, 641, 361, "yuv420p"),
+        (decode.PlaneSampler, 640, 360, "yuv422p"),
+        (decode.PlaneSampler, 1920, 1080, "yuv444p"),
+        (decode.PlaneResizer, 160, 90, "yuv420p"),
+        (decode.PlaneResizer, 161, 91, "yuv420p"),
+        (decode.PlaneResizer, 320, 180, "yuv422p"),
+        (decode.PlaneResizer, 480, 270, "yuv444p"),
+    ],
 )
-def test_plane_sampler_matches_libswscale(width: int, height: int, pixel_format: str) -> None:
-    """Picked straight from the planes, the analysis frame is what libswscale's averaging scaler
-    gives, within a few grey levels, for odd sizes and every chroma layout it takes."""
+def test_frames_taken_from_the_planes_match_libswscale(
+    picker: type[decode.PlaneSampler | decode.PlaneResizer],
+    width: int,
+    height: int,
+    pixel_format: str,
+) -> None:
+    """Picked (large frames) or resized (small ones) straight from the planes, the analysis frame
+    is what libswscale's averaging scaler gives, within a few grey levels, for odd sizes, several
+    halvings and every chroma layout they take."""
     frame = _frame(width, height, pixel_format)
-    picked = decode.PlaneSampler(64, 36).sample(frame)
+    picked = picker(64, 36).sample(frame)
     assert picked is not None
     assert picked.shape == (3, 36, 64)
     assert picked.dtype == np.uint8
@@ -120,3 +135,39 @@ def test_plane_sampler_leaves_other_formats_to_libswscale() -> None:
     assert decode.PlaneSampler(64, 36).sample(_frame(640, 360, "yuvj420p")) is None
     # Small pictures: libswscale is cheap there and smoother than a few taps.
     assert decode.PlaneSampler(64, 36).sample(_frame(320, 180, "yuv420p")) is None
+
+
+def test_plane_resizer_leaves_other_formats_to_libswscale() -> None:
+    assert decode.PlaneResizer(64, 36).sample(_frame(160, 90, "rgb24")) is None
+    # Full-range YUV: libswscale maps it to the video range the detector expects.
+    assert decode.PlaneResizer(64, 36).sample(_frame(160, 90, "yuvj420p")) is None
+
+
+def test_long_videos_of_small_frames_are_resized_by_opencv(
+    clips: dict[str, Clip], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``RESIZE_MIN_FRAMES`` on, small frames come from ``PlaneResizer``; below, from
+    libswscale (a short video does not repay OpenCV's import)."""
+    from videorecog.analysis import source
+    from videorecog.analysis.shots import DetectorParams
+
+    def first_image(path: Path) -> np.ndarray:
+        with av.open(str(path)) as container:
+            stream, info = decode.probe(container)
+            frames = source.analysis_frames(container, stream, info, DetectorParams(), survey=False)
+            return next(iter(frames)).image
+
+    path = clips["cuts"].path
+    with av.open(str(path)) as container:
+        stream, info = decode.probe(container)
+        decode.prepare(stream, deblock=False)  # as the analysis decodes
+        frame = next(container.decode(stream))
+        width, height = decode.scaled_size(info.width, info.height, source.ANALYSIS_WIDTH)
+        resized = decode.PlaneResizer(width, height).sample(frame)
+        scaled = decode.to_image(frame, width, height, "yuv444p", decode.VideoReformatter())
+    assert resized is not None
+    assert not np.array_equal(resized, scaled)
+    assert info.duration * info.fps < source.RESIZE_MIN_FRAMES
+    assert np.array_equal(first_image(path), scaled)
+    monkeypatch.setattr(source, "RESIZE_MIN_FRAMES", 1)
+    assert np.array_equal(first_image(path), resized)
