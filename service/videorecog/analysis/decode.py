@@ -186,7 +186,7 @@ class PlaneResizer:
 
     Below ``MIN_CELL`` source pixels per output pixel (where ``PlaneSampler`` declines), the cost
     of a frame is PyAV's, not the pixels': libswscale's reformat and ``to_ndarray`` take about
-    0.2 ms a frame even at 160x90, more than decoding it; this takes 0.05 ms. OpenCV's import
+    0.2 ms a frame even at 160x90, more than decoding it; this takes 0.03 ms. OpenCV's import
     costs about 80 ms, repaid only by a long video (``source.RESIZE_MIN_FRAMES``).
     """
 
