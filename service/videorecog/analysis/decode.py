@@ -187,22 +187,19 @@ class PlaneResizer:
     Below ``MIN_CELL`` source pixels per output pixel (where ``PlaneSampler`` declines), the cost
     of a frame is PyAV's, not the pixels': libswscale's reformat and ``to_ndarray`` take about
     0.2 ms a frame even at 160x90, more than decoding it; this takes 0.03 ms. OpenCV's import
-    costs about 80 ms, repaid only by a long video (``source.RESIZE_MIN_FRAMES``).
+    costs about 80 ms, repaid only by a long video (``source.RESIZE_MIN_FRAMES``), and is done at
+    the first frame taken: a video whose frames all go elsewhere never imports it.
     """
 
     def __init__(self, width: int, height: int) -> None:
-        import cv2  # only where it is repaid (see above)
-
-        cv2.setNumThreads(0)  # no thread pool: these pictures are tiny, and processes fork
         self.width, self.height = width, height
-        # Typed as what it gives here: uint8 in, uint8 out.
-        self._resize = cast(Callable[..., Image], cv2.resize)
-        self._area, self._linear = cv2.INTER_AREA, cv2.INTER_LINEAR
+        self._resize: Callable[..., Image] | None = None  # cv2.resize, once imported
 
     def sample(self, frame: av.VideoFrame) -> Image | None:
         """3 x height x width uint8, or None when the frame's format is not taken directly."""
         if frame.format.name not in PlaneSampler.FORMATS:
             return None
+        resize = self._resize or self._import_opencv()
         out = np.empty((3, self.height, self.width), dtype=np.uint8)
         size = (self.width, self.height)
         for k, plane in enumerate(frame.planes):
@@ -211,9 +208,26 @@ class PlaneResizer:
             w, h = plane.width, plane.height
             while w >= 2 * self.width and h >= 2 * self.height:
                 w, h = w // 2, h // 2  # an odd last row or column is left out
-                pixels = self._resize(pixels[: 2 * h, : 2 * w], (w, h), interpolation=self._area)
-            self._resize(pixels[:h, :w], size, dst=out[k], interpolation=self._linear)
+                pixels = resize(pixels[: 2 * h, : 2 * w], (w, h), interpolation=self._area)
+            resize(pixels[:h, :w], size, dst=out[k], interpolation=self._linear)
         return out
+
+    def _import_opencv(self) -> Callable[..., Image]:
+        import cv2  # only where it is repaid (see above)
+
+        cv2.setNumThreads(0)  # no thread pool: these pictures are tiny, and processes fork
+        self._area, self._linear = cv2.INTER_AREA, cv2.INTER_LINEAR
+        # Typed as what it gives here: uint8 in, uint8 out.
+        self._resize = cast(Callable[..., Image], cv2.resize)
+        return self._resize
+
+
+def seconds(pts: int, time_base: Fraction) -> float:
+    """A timestamp in seconds: exactly ``float(pts * time_base)`` (int / int rounds correctly),
+    without making a Fraction, which costs more than the rest of a small frame's bookkeeping.
+    Every frame time that is compared with another (a stretch's plan, the survey's frames) is
+    computed here."""
+    return pts * time_base.numerator / time_base.denominator
 
 
 def display_rotation(frame: av.VideoFrame) -> int:
@@ -298,14 +312,11 @@ class Pictures:
         self._analysis_scaler, self._sample_scaler = VideoReformatter(), VideoReformatter()
         planar = pixel_format == "yuv444p"
         self._direct = PlaneSampler(width, height) if planar else None
-        self._resize_small = planar and resize_small
-        self._resizer: PlaneResizer | None = None  # made (OpenCV imported) at the first small frame
+        self._resizer = PlaneResizer(width, height) if planar and resize_small else None
 
     def image(self, frame: av.VideoFrame) -> Image:
         image = self._direct.sample(frame) if self._direct is not None else None
-        if image is None and self._resize_small and frame.format.name in PlaneSampler.FORMATS:
-            if self._resizer is None:
-                self._resizer = PlaneResizer(self.width, self.height)
+        if image is None and self._resizer is not None:
             image = self._resizer.sample(frame)
         if image is None:
             image = to_image(
@@ -353,7 +364,6 @@ def iter_frames(
     TALLY.passes += 1
     prepare(stream, deblock=deblock, threads=threads)
     time_base = stream.time_base or Fraction(1, 1)
-    ticks, per_second = time_base.numerator, time_base.denominator
     pictures = Pictures(
         width, height, pixel_format, sample_every, sample_size, resize_small=resize_small
     )
@@ -378,9 +388,8 @@ def iter_frames(
             pts = frame.pts
             if pts is None:
                 pts = frame.dts
-            # As float(pts * time_base), without a Fraction a frame: int / int rounds exactly.
-            seconds = pts * ticks / per_second if pts is not None else index / 25.0
-            yield Frame(index, seconds, pictures.image(frame), pictures.sample(frame, seconds))
+            shown = seconds(pts, time_base) if pts is not None else index / 25.0
+            yield Frame(index, shown, pictures.image(frame), pictures.sample(frame, shown))
             index += 1
     if index == 0:
         code = "InvalidFile.Decode" if errors else "InvalidFile.Content"
@@ -418,7 +427,7 @@ def frames_at_times(
             for frame in decoded_from(container, stream, wanted):
                 chosen = frame  # converted once, below: only the frame kept needs its pixels
                 pts = frame.pts if frame.pts is not None else 0
-                if float(pts * time_base) >= wanted - 1e-3:
+                if seconds(pts, time_base) >= wanted - 1e-3:
                     break
             if chosen is not None:
                 yield (
@@ -461,9 +470,7 @@ def _skip_early(
     """Let the decoder skip ``packet`` if it holds a frame shown before ``first`` seconds that
     no other frame is predicted from; decided packet by packet, as decode order is not display
     order. ``skipping``: the setting in force; the one in force after."""
-    # As float(packet.pts * time_base), without a Fraction a packet (int / int rounds exactly).
-    pts = packet.pts
-    early = pts is not None and pts * time_base.numerator / time_base.denominator < first - 1e-3
+    early = packet.pts is not None and seconds(packet.pts, time_base) < first - 1e-3
     wanted: Literal["DEFAULT", "NONREF"] = "NONREF" if early else "DEFAULT"
     if wanted != skipping:
         context.skip_frame = wanted

@@ -56,7 +56,7 @@ def read_segment(
         next_time = start
         scaler = VideoReformatter()
         for frame in decode.decoded_from(container, stream, start):
-            t = float((frame.pts or 0) * time_base)
+            t = decode.seconds(frame.pts or 0, time_base)
             if t >= end:
                 break
             if t + 1e-3 >= next_time:

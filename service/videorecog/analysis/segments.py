@@ -119,7 +119,7 @@ def plan(path: str, processes: int) -> tuple[decode.VideoInfo, list[Stretch]]:
         if k and keyframe == 0:
             raise Unsplittable("no keyframe far enough into the video to start a stretch at")
         stop = min(total, end + MARGIN)
-        times = tuple(float(pts * time_base) for pts in stamps[first:stop])
+        times = tuple(decode.seconds(pts, time_base) for pts in stamps[first:stop])
         stretches.append(Stretch(k, stamps[keyframe], first, start, end, stop, times))
     return info, stretches
 

@@ -27,7 +27,7 @@ import av
 import av.error
 import numpy as np
 
-from videorecog.analysis.decode import TALLY, Frame, Image, Pictures, prepare
+from videorecog.analysis.decode import TALLY, Frame, Image, Pictures, prepare, seconds
 
 # Decoders that skip non-reference frames on request and whose frames carry their packets'
 # timestamps; other codecs are decoded in full.
@@ -169,9 +169,9 @@ class Survey:
                 self.exact_before = pts
                 return True
             yield from self._blends(gap, self.last.image, image)
-        seconds = float(pts * self.time_base)
+        shown = seconds(pts, self.time_base)
         self.previous = self.last.image if self.last is not None else None
-        self.last = Frame(self.index, seconds, image, self.pictures.sample(frame, seconds))
+        self.last = Frame(self.index, shown, image, self.pictures.sample(frame, shown))
         yield self.last
         self.index += 1
         self.last_pts = pts
@@ -211,7 +211,7 @@ class Survey:
         change = after.astype(np.int16) - start
         for k, pts in enumerate(gap, start=1):
             image = (start + change * k // steps).astype(np.uint8)
-            yield Frame(self.index, float(pts * self.time_base), image)
+            yield Frame(self.index, seconds(pts, self.time_base), image)
             self.index += 1
             self.blended += 1
 
