@@ -205,3 +205,12 @@ class NoidaBroker(EmbeddedBroker):
             "--data-dir",
             str(self.data_dir),
         ]
+
+    def freeze(self) -> None:
+        """Stop the process where it is (SIGSTOP): connections stay open, nothing is answered."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)

@@ -100,6 +100,8 @@ class Pipeline:
                 group_id=k.group_id,
                 max_events=p.transaction_max_events,
                 max_seconds=p.transaction_max_ms / 1000,
+                # The producer's transaction timeout (app.py): the broker gives up on it then.
+                deadline_seconds=p.session_timeout_ms / 1000,
             )
         else:
             self._committer = Committer(
@@ -195,9 +197,12 @@ class Pipeline:
                 raise
             raise error from None
         finally:
-            # 4. Commit what is done. (5. The app's cleanup closes consumer, log, client, producer.)
-            with contextlib.suppress(KafkaError):
-                await self._committer.commit()
+            # 4. Commit what is done, within a session timeout: a broker that does not answer
+            # must not hold the stop (what is not committed is read again by the next owner).
+            # (5. The app's cleanup closes consumer, log, client, producer.)
+            with contextlib.suppress(KafkaError, TimeoutError):
+                async with asyncio.timeout(self.settings.pipeline.session_timeout_ms / 1000):
+                    await self._committer.commit()
         log.info("stopped", extra={"left_in_flight": self.in_flight})
 
     async def _publish(self, state: EventState) -> None:

@@ -10,7 +10,9 @@ duplicate them when a restart reads again from the committed offset.
 Transactions are batched: one is committed once ``max_events`` events finished, and at least
 every ``max_seconds`` while any did. The transactional id is derived from the instance id
 (``transactional_id``): a restarted instance's producer fences its predecessor, and the broker
-aborts whatever transaction the predecessor left open.
+aborts whatever transaction the predecessor left open. A transaction is given as long as the
+broker gives it (``deadline_seconds``, the producer's transaction timeout): one the broker does
+not answer by then fails, so that a stop never waits on an unanswering broker.
 
 The boundary: API submissions are outside any transaction. A job is submitted, then recorded in
 the job log (acknowledged at once, outside the transaction) so that a restart polls it instead of
@@ -21,6 +23,7 @@ sees each job at least once; the output topics see each event once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Collection, Iterable
 
@@ -59,11 +62,13 @@ class TransactionalCommitter(Committer):
         group_id: str,
         max_events: int,
         max_seconds: float,
+        deadline_seconds: float,
     ) -> None:
         super().__init__(consumer, joblog, metrics, interval_seconds=max_seconds)
         self._producer = producer
         self._group_id = group_id
         self._max_events = max_events
+        self._deadline = deadline_seconds
         self._finished_since = 0  # events finished since the last transaction
         self._full = asyncio.Event()
         self._staged: dict[TopicPartition, list[tuple[int, Output]]] = {}
@@ -128,7 +133,13 @@ class TransactionalCommitter(Committer):
                 keys += self._keys_below(tp, mark)
             outputs += [self._joblog.tombstone(key) for key in keys]
             try:
-                await self._transaction(outputs, offsets)
+                async with asyncio.timeout(self._deadline):
+                    await self._transaction(outputs, offsets)
+            except TimeoutError as exc:
+                self._failed = exc
+                raise TransactionFailedError(
+                    f"no answer from the broker in {self._deadline:g} s"
+                ) from exc
             except BaseException as exc:
                 # The outputs taken for it are gone: committing offsets past them later would
                 # lose them. The process stops, and its restart reads these events again.
@@ -155,6 +166,10 @@ class TransactionalCommitter(Committer):
             await asyncio.gather(*sent)
             await producer.send_offsets_to_transaction(offsets, self._group_id)
         except BaseException:
-            await producer.abort_transaction()
+            # Bounded as well: after a deadline the broker may not answer the abort either (it
+            # aborts the transaction itself once the transaction timeout passes).
+            with contextlib.suppress(TimeoutError, KafkaError):
+                async with asyncio.timeout(self._deadline):
+                    await producer.abort_transaction()
             raise
         await producer.commit_transaction()

@@ -65,7 +65,21 @@ async def running(settings: Settings) -> AsyncIterator[Pipeline]:
             yield pipeline
         finally:
             stop.set()
-            await asyncio.wait_for(task, 60)
+            await stopped(task, 60)
+
+
+async def stopped(task: asyncio.Task[None], seconds: float) -> None:
+    """Wait for a pipeline told to stop; one still running after ``seconds`` fails the test
+    (``wait_for`` would wait on for good for a task that does not end when cancelled)."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=10)
+        raise AssertionError(
+            f"the pipeline did not stop within {seconds:g} s"
+            + ("" if done else ", nor when cancelled")
+        )
+    task.result()
 
 
 def sample(pipeline: Pipeline, name: str, **labels: str) -> float:

@@ -13,6 +13,7 @@ from tests.integration.pipeline.conftest import (
     produce,
     read_all,
     simulated_api,
+    stopped,
 )
 from videorecog.pipeline.runner import started
 
@@ -63,7 +64,7 @@ async def test_metrics_health_and_readiness(bootstrap_servers: str, topics: Topi
             await asyncio.sleep(0)
             async with http.get(f"{base}/readyz") as response:
                 assert response.status == 503  # shutting down
-            await asyncio.wait_for(task, 60)
+            await stopped(task, 60)
     missing = [name for name in DESIGN_METRICS if name not in text]
     assert not missing
     assert 'videorecog_pipeline_events_invalid_total{reason="not_json"} 1.0' in text

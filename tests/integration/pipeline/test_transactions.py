@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.conftest import MakeTopic
 from tests.integration.pipeline.conftest import read_all
+from tests.support import NoidaBroker
 from videorecog.pipeline.joblog import JobLog
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.outputs import Output
-from videorecog.pipeline.transactions import TransactionalCommitter
+from videorecog.pipeline.transactions import TransactionalCommitter, TransactionFailedError
 
-pytestmark = pytest.mark.parametrize("kafka_broker", ["noida"], indirect=True)
+noida = pytest.mark.parametrize("kafka_broker", ["noida"], indirect=True)
+DEADLINE_SECONDS = 3.0
+
+
+@pytest.fixture
+def private_noida_broker(tmp_path: Path) -> Iterator[NoidaBroker]:
+    """A noida-db broker of the test's own, to be frozen without harming other tests."""
+    broker = NoidaBroker(tmp_path / "noida-db")
+    broker.start()
+    try:
+        asyncio.run(asyncio.wait_for(broker.wait_ready(), 30))
+        yield broker
+    finally:
+        broker.thaw()
+        broker.stop()
 
 
 @dataclass
@@ -54,6 +71,7 @@ async def rig(bootstrap_servers: str, make_topic: MakeTopic) -> AsyncIterator[Ri
             group_id=group,
             max_events=2,
             max_seconds=60,
+            deadline_seconds=DEADLINE_SECONDS,
         )
         yield Rig(committer, source, output, jobs, group)
 
@@ -71,6 +89,7 @@ async def _committed(bootstrap: str, rig: Rig) -> int | None:
         return offset
 
 
+@noida
 async def test_outputs_wait_for_the_offset_that_passes_them(
     bootstrap_servers: str, rig: Rig
 ) -> None:
@@ -93,6 +112,7 @@ async def test_outputs_wait_for_the_offset_that_passes_them(
     assert (tombstone.key, tombstone.value) == (b"up/0/0/shots", None)
 
 
+@noida
 async def test_a_full_batch_commits_before_the_interval(bootstrap_servers: str, rig: Rig) -> None:
     """With max_events=2 two finished events are committed at once, not after the 60 s interval."""
     running = asyncio.create_task(rig.committer.run())
@@ -105,3 +125,24 @@ async def test_a_full_batch_commits_before_the_interval(bootstrap_servers: str, 
     finally:
         running.cancel()
     assert sorted(r.value for r in results) == [b"0", b"1"]
+
+
+@pytest.mark.parametrize("kafka_broker", ["private_noida"], indirect=True)
+async def test_a_transaction_the_broker_does_not_answer_fails_at_its_deadline(
+    kafka_broker: NoidaBroker, rig: Rig
+) -> None:
+    """A broker that stops answering mid-run cannot hold a commit (and so a stop) for good: the
+    transaction fails once its deadline passes, and the committer commits nothing after it."""
+    rig.committer.started(rig.source, 0)
+    await _finish(rig, 0)
+    kafka_broker.freeze()
+    began = time.monotonic()
+    with pytest.raises(TransactionFailedError, match="no answer"):
+        await rig.committer.commit()
+    # The transaction's deadline, then the abort's (the broker does not answer that either).
+    assert time.monotonic() - began < 2 * DEADLINE_SECONDS + 2
+    kafka_broker.thaw()
+    rig.committer.started(rig.source, 1)
+    await _finish(rig, 1)
+    with pytest.raises(TransactionFailedError, match="earlier transaction failed"):
+        await rig.committer.commit()
