@@ -183,3 +183,35 @@ def test_no_process_outlives_an_interrupted_call(monkeypatch: pytest.MonkeyPatch
         segments.scan_in_parallel(str(LOW_RES), 2, progress=interrupt)
     assert multiprocessing.active_children() == []
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_largest_share_of_work_is_as_small_as_it_can_be(seed: int) -> None:
+    """With keyframes anywhere, the stretches meet where the largest one's work (frames scanned
+    and the run-up from the keyframe before them) is the least any seams give (every pair of
+    seams tried): a seam just after a keyframe spares the next process a long run-up."""
+    rng = np.random.default_rng(seed)
+    total = 400
+    ranks = sorted({0, *rng.integers(1, total, size=int(rng.integers(2, 12))).tolist()})
+
+    def largest(seams: list[int]) -> int:
+        return max(segments.work(a, b, total, ranks) for a, b in itertools.pairwise(seams))
+
+    seams = segments._seams(total, 3, ranks)
+    assert (seams[0], seams[-1]) == (0, total)
+    assert seams == sorted(set(seams))  # each stretch holds frames
+    best = min(largest([0, a, b, total]) for a in range(1, total) for b in range(a + 1, total))
+    assert largest(seams) == best
+    assert largest(seams) <= largest([0, total // 3, 2 * total // 3, total])
+
+
+def test_stretches_share_a_video_of_regular_picture_groups_evenly() -> None:
+    """Keyframes every 250 frames: the stretches' work is within 1% of each other's, where an
+    even split leaves the later ones a run-up of a third of a picture group more."""
+    total, ranks = 3000, list(range(0, 3000, 250))
+    seams = segments._seams(total, 3, ranks)
+    shares = [segments.work(a, b, total, ranks) for a, b in itertools.pairwise(seams)]
+    assert len(shares) == 3
+    assert max(shares) - min(shares) <= 0.01 * max(shares)
+    even = [segments.work(k * 1000, (k + 1) * 1000, total, ranks) for k in range(3)]
+    assert max(shares) < max(even)
