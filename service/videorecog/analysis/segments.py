@@ -171,9 +171,9 @@ def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
     keyframe, so every reachable seam is kept, not only the farthest)."""
     starts = np.arange(total + 1)
     first = np.maximum(0, starts - MARGIN)
-    keys = np.asarray(ranks, dtype=np.int64)
-    k = np.searchsorted(keys, first, side="right") - 1
-    run_up = np.where((starts > 0) & (k >= 0), first - keys[np.maximum(k, 0)], 0)
+    keys = np.asarray([0, *ranks], dtype=np.int64)  # 0 before any keyframe, as in ``work``
+    before = keys[np.searchsorted(keys, first, side="right") - 1]
+    run_up = np.where(starts > 0, first - before, 0)
     extra = np.round(2 * RUN_UP_COST * run_up).astype(np.int64)
     whole = 2 * (total - first) + extra  # a stretch from each start to the end
 

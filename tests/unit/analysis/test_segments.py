@@ -186,13 +186,16 @@ def test_no_process_outlives_an_interrupted_call(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_the_largest_share_of_work_is_as_small_as_it_can_be(seed: int) -> None:
+@pytest.mark.parametrize("keyframes", ["some", "none flagged"])
+def test_the_largest_share_of_work_is_as_small_as_it_can_be(seed: int, keyframes: str) -> None:
     """With keyframes anywhere, the stretches meet where the largest one's work (frames scanned
     and the run-up from the keyframe before them) is the least any seams give (every pair of
     seams tried): a seam just after a keyframe spares the next process a long run-up."""
     rng = np.random.default_rng(seed)
     total = 400
     ranks = sorted({0, *rng.integers(1, total, size=int(rng.integers(2, 12))).tolist()})
+    if keyframes == "none flagged":  # a stream may flag none: every run-up is from frame 0
+        ranks = []
 
     def largest(seams: list[int]) -> int:
         return max(segments.work(a, b, total, ranks) for a, b in itertools.pairwise(seams))
