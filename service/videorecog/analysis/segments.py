@@ -168,7 +168,11 @@ def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
 
     The smallest budget that ``parts`` stretches can meet, by bisection; for a budget, the seams
     it can reach stretch after stretch (a shorter stretch may let the next start just after a
-    keyframe, so every reachable seam is kept, not only the farthest)."""
+    keyframe, so every reachable seam is kept, not only the farthest).
+
+    Raises: Unsplittable when there are fewer frames than stretches (a still picture over a long
+    sound track).
+    """
     starts = np.arange(total + 1)
     first = np.maximum(0, starts - MARGIN)
     keys = np.asarray([0, *ranks], dtype=np.int64)  # 0 before any keyframe, as in ``work``
@@ -193,6 +197,8 @@ def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
     def meets(budget: int) -> bool:
         return bool(reachable(budget)[0][-1][total])
 
+    if total < parts:
+        raise Unsplittable(f"{total} frames for {parts} stretches")
     even = [total * n // parts for n in range(parts + 1)]
     low, high = 0, max(work(a, b, total, ranks) for a, b in itertools.pairwise(even))
     while low < high:

@@ -82,7 +82,11 @@ async def _producers(
         yield producers[0], producers[-1]
     finally:
         for producer in reversed(producers):
-            await producer.stop()  # flushes what is buffered; idempotent after a failed start
+            # Flushes what is buffered (idempotent after a failed start). Against a broker that
+            # stopped answering this waits as aiokafka's sender does (it retries an idempotent
+            # producer's records until the broker answers): the pod's grace period ends it, and
+            # nothing not flushed has been committed past.
+            await producer.stop()
 
 
 def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web.Application:
@@ -163,7 +167,9 @@ def build_app(settings: Settings, metrics: PipelineMetrics | None = None) -> web
             finally:
                 # A static member leaves explicitly: its partitions move now, not after the
                 # session timeout (aiokafka leaves only as a dynamic member).
-                await leave_group(consumer, k.group_id, k.instance_id)
+                await leave_group(
+                    consumer, k.group_id, k.instance_id, seconds=p.session_timeout_ms / 1000
+                )
 
     app.cleanup_ctx.extend(
         [checks_ctx, producer_ctx, client_ctx, budgets_ctx, joblog_ctx, covers_ctx, consumer_ctx]

@@ -2,7 +2,9 @@
 
 Events finish out of order; a partition's committable offset is the lowest offset still in flight
 (``offsets.PartitionProgress``). Once an offset is committed, the events below it are never
-delivered again, so their job-log entries are cleared (tombstoned).
+delivered again, so their job-log entries are cleared (tombstoned). A commit is given
+``deadline_seconds`` (the session timeout): a broker that stops answering must not hold a round,
+a rebalance or a stop for good.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ class Committer:
         metrics: PipelineMetrics,
         *,
         interval_seconds: float,
+        deadline_seconds: float,
     ) -> None:
         self._consumer = consumer
         self._joblog = joblog
         self._metrics = metrics
         self._interval = interval_seconds
+        self._deadline = deadline_seconds
         self._progress: dict[TopicPartition, PartitionProgress] = {}
         # Per partition: (offset, job-log keys) of finished events, cleared once committed past.
         self._tombstones: dict[TopicPartition, list[tuple[int, list[str]]]] = {}
@@ -112,18 +116,29 @@ class Committer:
     async def commit(self, only: Collection[TopicPartition] | None = None) -> None:
         """Commit the watermarks that moved, then tombstone the job-log entries below them.
 
-        A commit the group refuses (it is rebalancing) is left for the next round.
+        A commit the group refuses (it is rebalancing) or the broker does not answer in time is
+        left for the next round; so are tombstones not acknowledged in time (an entry left in
+        the job log only names a job of an event that is never read again).
         Raises: KafkaError other than CommitFailedError.
         """
         offsets = self._marks(only)
         if not offsets:
             return
         try:
-            await self._consumer.commit(offsets)
+            async with asyncio.timeout(self._deadline):
+                await self._consumer.commit(offsets)
         except CommitFailedError:
             log.warning("commit refused (the group is rebalancing); will retry")
             return
+        except TimeoutError:
+            log.warning(
+                "commit not answered in time; will retry", extra={"seconds": self._deadline}
+            )
+            return
         self._committed(offsets)
-        for tp, mark in offsets.items():
-            done = self._keys_below(tp, mark)
-            await asyncio.gather(*(self._joblog.clear(key) for key in done))
+        keys = [key for tp, mark in offsets.items() for key in self._keys_below(tp, mark)]
+        try:
+            async with asyncio.timeout(self._deadline):
+                await asyncio.gather(*(self._joblog.clear(key) for key in keys))
+        except TimeoutError:
+            log.warning("job-log tombstones not acknowledged in time", extra={"keys": len(keys)})

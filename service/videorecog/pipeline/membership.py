@@ -8,6 +8,7 @@ instance id) to the group's coordinator, so a clean shutdown hands the partition
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, ClassVar
 
@@ -57,11 +58,14 @@ class StaticLeaveGroupRequest(Request[LeaveGroupRequest_v3]):  # type: ignore[mi
         return request_struct_class(self._group, [self._member])
 
 
-async def leave_group(consumer: AIOKafkaConsumer, group_id: str, instance_id: str) -> bool:
+async def leave_group(
+    consumer: AIOKafkaConsumer, group_id: str, instance_id: str, *, seconds: float
+) -> bool:
     """Leave the group as the static member ``instance_id``; True if the coordinator agreed.
 
-    Call it before ``consumer.stop()``. A broker without LeaveGroup v3, or an error, is logged:
-    the member then expires after the session timeout, as it would have without this.
+    Call it before ``consumer.stop()``. A broker without LeaveGroup v3, an error or no answer
+    within ``seconds`` (the session timeout: waiting longer gains nothing) is logged: the
+    member then expires after the session timeout, as it would have without this.
     """
     # aiokafka keeps the member id and the coordinator in its group coordinator (no public API).
     coordinator: Any = getattr(consumer, "_coordinator", None)
@@ -71,10 +75,11 @@ async def leave_group(consumer: AIOKafkaConsumer, group_id: str, instance_id: st
     if not member_id or node_id is None or client is None:
         return False  # never joined
     try:
-        response: Any = await client.send(
-            node_id, StaticLeaveGroupRequest(group_id, member_id, instance_id)
-        )
-    except (KafkaError, NotImplementedError, OSError) as exc:
+        async with asyncio.timeout(seconds):
+            response: Any = await client.send(
+                node_id, StaticLeaveGroupRequest(group_id, member_id, instance_id)
+            )
+    except (KafkaError, NotImplementedError, OSError, TimeoutError) as exc:
         log.warning("could not leave the group", extra={"group": group_id, "error": repr(exc)})
         return False
     codes = [response.error_code, *(m[2] for m in response.members)]

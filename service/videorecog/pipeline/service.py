@@ -105,7 +105,11 @@ class Pipeline:
             )
         else:
             self._committer = Committer(
-                consumer, joblog, metrics, interval_seconds=p.commit_interval_seconds
+                consumer,
+                joblog,
+                metrics,
+                interval_seconds=p.commit_interval_seconds,
+                deadline_seconds=p.session_timeout_ms / 1000,
             )
             sink = AckedSink(producer)
         self._publisher = Publisher(sink, k.output_topic, k.dlq_topic, metrics)
@@ -197,12 +201,11 @@ class Pipeline:
                 raise
             raise error from None
         finally:
-            # 4. Commit what is done, within a session timeout: a broker that does not answer
-            # must not hold the stop (what is not committed is read again by the next owner).
-            # (5. The app's cleanup closes consumer, log, client, producer.)
-            with contextlib.suppress(KafkaError, TimeoutError):
-                async with asyncio.timeout(self.settings.pipeline.session_timeout_ms / 1000):
-                    await self._committer.commit()
+            # 4. Commit what is done (within the committer's deadline: what is not committed is
+            # read again by the next owner). (5. The app's cleanup closes consumer, log, client,
+            # producer, each within a deadline too.)
+            with contextlib.suppress(KafkaError):
+                await self._committer.commit()
         log.info("stopped", extra={"left_in_flight": self.in_flight})
 
     async def _publish(self, state: EventState) -> None:

@@ -12,7 +12,7 @@ every ``max_seconds`` while any did. The transactional id is derived from the in
 (``transactional_id``): a restarted instance's producer fences its predecessor, and the broker
 aborts whatever transaction the predecessor left open. A transaction is given as long as the
 broker gives it (``deadline_seconds``, the producer's transaction timeout): one the broker does
-not answer by then fails, so that a stop never waits on an unanswering broker.
+not answer by then fails, so that the stop sequence never waits on an unanswering broker.
 
 The boundary: API submissions are outside any transaction. A job is submitted, then recorded in
 the job log (acknowledged at once, outside the transaction) so that a restart polls it instead of
@@ -64,11 +64,16 @@ class TransactionalCommitter(Committer):
         max_seconds: float,
         deadline_seconds: float,
     ) -> None:
-        super().__init__(consumer, joblog, metrics, interval_seconds=max_seconds)
+        super().__init__(
+            consumer,
+            joblog,
+            metrics,
+            interval_seconds=max_seconds,
+            deadline_seconds=deadline_seconds,
+        )
         self._producer = producer
         self._group_id = group_id
         self._max_events = max_events
-        self._deadline = deadline_seconds
         self._finished_since = 0  # events finished since the last transaction
         self._full = asyncio.Event()
         self._staged: dict[TopicPartition, list[tuple[int, Output]]] = {}

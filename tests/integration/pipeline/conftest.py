@@ -10,18 +10,34 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.conftest import CREDENTIALS, Topics
+from tests.support import NoidaBroker
 from videorecog.pipeline.metrics import PipelineMetrics
 from videorecog.pipeline.runner import started
 from videorecog.pipeline.service import Pipeline
 from videorecog.settings import Settings, load
+
+
+@pytest.fixture
+def private_noida_broker(tmp_path: Path) -> Iterator[NoidaBroker]:
+    """A noida-db broker of the test's own, to be frozen (``NoidaBroker.freeze``) without harming
+    other tests: ``@pytest.mark.parametrize("kafka_broker", ["private_noida"], indirect=True)``."""
+    broker = NoidaBroker(tmp_path / "noida-db")
+    broker.start()
+    try:
+        asyncio.run(asyncio.wait_for(broker.wait_ready(), 30))
+        yield broker
+    finally:
+        broker.thaw()
+        broker.stop()
 
 
 def pipeline_settings(bootstrap: str, topics: Topics, endpoint: str, **extra: str) -> Settings:

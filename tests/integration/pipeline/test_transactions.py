@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -22,19 +21,6 @@ from videorecog.pipeline.transactions import TransactionalCommitter, Transaction
 
 noida = pytest.mark.parametrize("kafka_broker", ["noida"], indirect=True)
 DEADLINE_SECONDS = 3.0
-
-
-@pytest.fixture
-def private_noida_broker(tmp_path: Path) -> Iterator[NoidaBroker]:
-    """A noida-db broker of the test's own, to be frozen without harming other tests."""
-    broker = NoidaBroker(tmp_path / "noida-db")
-    broker.start()
-    try:
-        asyncio.run(asyncio.wait_for(broker.wait_ready(), 30))
-        yield broker
-    finally:
-        broker.thaw()
-        broker.stop()
 
 
 @dataclass

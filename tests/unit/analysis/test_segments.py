@@ -218,3 +218,11 @@ def test_stretches_share_a_video_of_regular_picture_groups_evenly() -> None:
     assert max(shares) - min(shares) <= 0.01 * max(shares)
     even = [segments.work(k * 1000, (k + 1) * 1000, total, ranks) for k in range(3)]
     assert max(shares) < max(even)
+
+
+@pytest.mark.parametrize(("total", "parts"), [(0, 2), (1, 2), (2, 3)])
+def test_fewer_frames_than_stretches_is_left_to_one_pass(total: int, parts: int) -> None:
+    """A still picture over a long sound track: the duration asks for stretches, the frames do
+    not fill them."""
+    with pytest.raises(segments.Unsplittable, match="frames for"):
+        segments._seams(total, parts, [0] if total else [])

@@ -15,7 +15,8 @@ def _committer(consumer: FakeConsumer) -> tuple[Committer, FakeProducer, Pipelin
     producer = FakeProducer()
     metrics = PipelineMetrics()
     joblog = JobLog(producer, "jobs", FakeReader({}))  # type: ignore[arg-type]
-    return Committer(consumer, joblog, metrics, interval_seconds=0.01), producer, metrics
+    committer = Committer(consumer, joblog, metrics, interval_seconds=0.01, deadline_seconds=5)
+    return committer, producer, metrics
 
 
 async def test_commits_follow_the_watermark() -> None:

@@ -41,7 +41,9 @@ class Harness:
         self.metrics = PipelineMetrics()
         self.client = FakeClient(default=JobStatus.PROCESSING)
         joblog = JobLog(self.producer, "jobs", FakeReader({}))  # type: ignore[arg-type]
-        self.committer = Committer(self.consumer, joblog, self.metrics, interval_seconds=60)
+        self.committer = Committer(
+            self.consumer, joblog, self.metrics, interval_seconds=60, deadline_seconds=5
+        )
         self.published: list[EventState] = []
         dispatcher = Dispatcher(
             self.client,  # type: ignore[arg-type]
