@@ -271,7 +271,7 @@ class PipelineSettings:
         "VIDEORECOG_KAFKA_SESSION_TIMEOUT_MS",
         parsers.positive_int,
         "10000",
-        "consumer group session timeout",
+        "consumer group session timeout; also the deadline of each commit and of leaving the group",
     )
     transaction_max_events: int = setting(
         "VIDEORECOG_TRANSACTION_MAX_EVENTS",
