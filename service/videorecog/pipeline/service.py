@@ -91,6 +91,9 @@ class Pipeline:
         self._joblog = joblog
         self._committer: Committer
         sink: Sink
+        # A commit's deadline: exactly once, also the producer's transaction timeout (app.py),
+        # when the broker gives up on the transaction itself.
+        deadline = p.session_timeout_ms / 1000
         if k.delivery == "exactly-once":
             self._committer = sink = TransactionalCommitter(
                 consumer,
@@ -100,8 +103,7 @@ class Pipeline:
                 group_id=k.group_id,
                 max_events=p.transaction_max_events,
                 max_seconds=p.transaction_max_ms / 1000,
-                # The producer's transaction timeout (app.py): the broker gives up on it then.
-                deadline_seconds=p.session_timeout_ms / 1000,
+                deadline_seconds=deadline,
             )
         else:
             self._committer = Committer(
@@ -109,7 +111,7 @@ class Pipeline:
                 joblog,
                 metrics,
                 interval_seconds=p.commit_interval_seconds,
-                deadline_seconds=p.session_timeout_ms / 1000,
+                deadline_seconds=deadline,
             )
             sink = AckedSink(producer)
         self._publisher = Publisher(sink, k.output_topic, k.dlq_topic, metrics)
@@ -202,8 +204,8 @@ class Pipeline:
             raise error from None
         finally:
             # 4. Commit what is done (within the committer's deadline: what is not committed is
-            # read again by the next owner). (5. The app's cleanup closes consumer, log, client,
-            # producer, each within a deadline too.)
+            # read again by the next owner). (5. The app's cleanup leaves the group within that
+            # deadline and closes consumer, log, client and producer, flushed.)
             with contextlib.suppress(KafkaError):
                 await self._committer.commit()
         log.info("stopped", extra={"left_in_flight": self.in_flight})
