@@ -64,8 +64,10 @@ from videorecog.analysis.signals import (
     hist_distance,
     histogram,
     histograms,
+    median,
     shapes,
     shift_residual,
+    shift_residuals,
     shrink,
 )
 
@@ -178,30 +180,23 @@ class _Pictures:
     spans: FloatArray
 
     @classmethod
-    def measure(
-        cls, first: int, images: Image, params: DetectorParams, *, spans: bool = True
-    ) -> _Pictures:
+    def measure(cls, first: int, images: Image, params: DetectorParams) -> _Pictures:
+        """The pictures' own measures; their changes are left at zero (``measure_changes``)."""
         luma = images[:, 0].astype(np.float32)
         grid, units, block_contrast, contrast = shapes(luma)
         hist = histograms(images, params.histogram_bins)
-        steps = np.zeros((len(images), 3), dtype=np.float32)
         flat = block_contrast < FLAT_CONTRAST
-        zeros = np.zeros((len(images), 3), dtype=np.float32)
-        pictures = cls(first, hist, luma, grid, units, flat, contrast, steps, zeros)
-        if len(images) > 1:
-            steps[1:] = pictures.changes(
-                np.arange(first, first + len(images) - 1), np.arange(first + 1, first + len(images))
-            )
-        if spans:
-            pictures.measure_spans(params.context, first)
-        return pictures
+        steps, spans = (np.zeros((len(images), 3), dtype=np.float32) for _ in range(2))
+        return cls(first, hist, luma, grid, units, flat, contrast, steps, spans)
 
-    def measure_spans(self, context: int, start: int) -> None:
-        """``spans`` of frames ``start``.. that have a frame ``context`` before them here."""
-        low = max(start, self.first + context)
-        if low < self.end:
-            ends = np.arange(low, self.end)
-            self.spans[low - self.first :] = self.changes(ends - context, ends)
+    def measure_changes(self, start: int, context: int) -> None:
+        """``steps`` and ``spans`` of frames ``start``.. that have the frames they need here
+        (one call each for a whole chunk: each call has a cost of its own)."""
+        for gap, measured in ((1, self.steps), (context, self.spans)):
+            low = max(start, self.first + gap)
+            if low < self.end:
+                ends = np.arange(low, self.end)
+                measured[low - self.first :] = self.changes(ends - gap, ends)
 
     @property
     def end(self) -> int:
@@ -232,7 +227,7 @@ class _Pictures:
 
     def extend(self, images: Image, params: DetectorParams, keep_from: int) -> _Pictures:
         """These pictures from ``keep_from`` on, then ``images`` (the frames that follow)."""
-        new = _Pictures.measure(self.end, images, params, spans=False)
+        new = _Pictures.measure(self.end, images, params)
         start = keep_from - self.first
         joined = _Pictures(
             keep_from,
@@ -245,10 +240,7 @@ class _Pictures:
             np.concatenate([self.steps[start:], new.steps]),
             np.concatenate([self.spans[start:], new.spans]),
         )
-        if len(joined.hist) > len(new.hist):
-            link = self.end
-            joined.steps[link - keep_from] = joined.changes([link - 1], [link])[0]
-        joined.measure_spans(params.context, self.end)
+        joined.measure_changes(self.end, params.context)
         return joined
 
     def hist_of(self, frame: int) -> FloatArray:
@@ -353,11 +345,11 @@ class AdaptiveShotDetector:
             self.scores.append(0.0)
         for images in _chunks(frames):
             keep_from = max(0, min([next_cut - p.window - 1] + [s.next - s.reach for s in scales]))
-            pictures = (
-                _Pictures.measure(0, images, p)
-                if pictures is None
-                else pictures.extend(images, p, keep_from)
-            )
+            if pictures is None:
+                pictures = _Pictures.measure(0, images, p)
+                pictures.measure_changes(0, p.context)
+            else:
+                pictures = pictures.extend(images, p, keep_from)
             means.append(pictures.luma[-len(images) :].mean(axis=(1, 2)))
             contrasts.append(pictures.contrast[-len(images) :])
             ready = pictures.end - 1 - p.window  # the last centre with a full window after it
@@ -405,16 +397,13 @@ class AdaptiveShotDetector:
         # Frame 0 has no change of its own, and the last frames have fewer neighbours.
         usable = (around >= max(1, pictures.first + 1)) & (around < pictures.end)
         steps = pictures.steps[np.clip(around, pictures.first, pictures.end - 1) - pictures.first]
-        steps = np.where(usable[..., None], steps, np.nan)
-        full = usable.all(axis=1)
-        baseline = np.empty((len(t), 3), dtype=np.float32)
-        if full.any():
-            baseline[full] = np.median(steps[full], axis=1)
-        if not full.all():
-            some = ~full & usable.any(axis=1)
-            baseline[~full] = 0.0
-            if some.any():
-                baseline[some] = np.nanmedian(steps[some], axis=1)
+        # centres x signals x neighbours, the neighbours left out NaN (sorted last by ``median``)
+        steps = np.where(usable[..., None], steps, np.nan).transpose(0, 2, 1)
+        if usable.all():
+            baseline = median(steps)
+        else:
+            counts = np.broadcast_to(usable.sum(axis=1)[:, None], steps.shape[:2])
+            baseline = median(steps, counts)
         here = pictures.steps[t - pictures.first]
         jumps = standout(here, baseline, p)
         if self.scores is not None:  # centres come in order, each frame once
@@ -423,43 +412,57 @@ class AdaptiveShotDetector:
         # structure must change more than around it too.
         floor = p.floors[2]
         reshaped = here[:, 2] / (baseline[:, 2] + floor) >= p.cut_structure_min
-        found = []
-        for k in np.flatnonzero((jumps >= p.cut_standout) & reshaped):
-            frame = int(t[k])
-            if not self._returns(pictures, frame, baseline[k], float(jumps[k])) and not (
-                self._moved(pictures, frame)
-            ):
-                score = float(here[k, 0])
-                found.append(Boundary(frame, "cut", score, (frame, frame)))
-        return found
-
-    def _returns(self, pictures: _Pictures, frame: int, baseline: FloatArray, jump: float) -> bool:
-        """A flash (or a corrupt frame) jumps away and back: a picture after the jump whose change
-        from one before it, at most ``flash_frames + 1`` frames earlier, stands out less than half
-        the jump does and less than a cut would over that many frames (``cut_standout`` times
-        the square root of the gap: a moving shot drifts further over more frames)."""
-        p = self.params
-        behind = range(max(pictures.first, frame - 1 - p.flash_frames), frame)
-        ahead = range(frame, min(pictures.end, frame + 1 + p.flash_frames))
-        pairs = [
-            (b, a)
-            for b in behind
-            for a in ahead
-            if (b, a) != (frame - 1, frame) and a - b <= p.flash_frames + 1
+        # The tests after the standout, each for all of the chunk's candidates at once.
+        candidates = np.flatnonzero((jumps >= p.cut_standout) & reshaped)
+        if not len(candidates):
+            return []
+        candidates = candidates[
+            ~self._returns(pictures, t[candidates], baseline[candidates], jumps[candidates])
         ]
-        if not pairs:
-            return False
-        before, after = (np.asarray(side) for side in zip(*pairs, strict=True))
-        back = standout(pictures.changes(before, after), baseline, p)
-        bar = np.minimum(p.flash_similarity * jump, p.cut_standout * np.sqrt(after - before))
-        return bool((back < bar).any())
+        if len(candidates):
+            candidates = candidates[~self._moved(pictures, t[candidates])]
+        return [
+            Boundary(int(t[k]), "cut", float(here[k, 0]), (int(t[k]), int(t[k])))
+            for k in candidates
+        ]
 
-    def _moved(self, pictures: _Pictures, frame: int) -> bool:
-        """A jolt of the camera: one global shift explains the change (a cut leaves most of it)."""
-        return (
-            shift_residual(pictures.luma_of(frame - 1), pictures.luma_of(frame))
-            < self.params.jolt_residual_max
+    def _returns(
+        self,
+        pictures: _Pictures,
+        frames: npt.NDArray[np.int64],
+        baselines: FloatArray,
+        jumps: FloatArray,
+    ) -> npt.NDArray[np.bool_]:
+        """Which of the cuts at ``frames`` are a flash (or a corrupt frame), jumping away and
+        back: a picture after the jump whose change from one before it, at most
+        ``flash_frames + 1`` frames earlier, stands out less than half the jump does and less
+        than a cut would over that many frames (``cut_standout`` times the square root of the
+        gap: a moving shot drifts further over more frames)."""
+        p = self.params
+        f = p.flash_frames
+        pairs = [(b, a) for b in range(-1 - f, 0) for a in range(f + 1) if 0 < a - b <= f + 1]
+        pairs.remove((-1, 0))  # the jump itself
+        offsets = np.asarray(pairs, dtype=np.int64)
+        before = frames[:, None] + offsets[:, 0]
+        after = frames[:, None] + offsets[:, 1]
+        cut, pair = np.nonzero((before >= pictures.first) & (after < pictures.end))
+        before, after = before[cut, pair], after[cut, pair]
+        back = standout(pictures.changes(before, after), baselines[cut], p)
+        # In double precision, as the jump's own test is.
+        bar = np.minimum(
+            p.flash_similarity * jumps.astype(np.float64)[cut],
+            p.cut_standout * np.sqrt(after - before),
         )
+        returned = np.zeros(len(frames), dtype=bool)
+        returned[cut[back < bar]] = True
+        return returned
+
+    def _moved(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of the cuts at ``frames`` are a jolt of the camera: one global shift explains
+        the change (a cut leaves most of it)."""
+        rows = frames - pictures.first
+        residuals = shift_residuals(pictures.luma[rows - 1], pictures.luma[rows])
+        return np.asarray(residuals < self.params.jolt_residual_max)
 
     def _gradual(
         self, pictures: _Pictures, run: _Scale, centres: range, found: list[Boundary]
@@ -526,7 +529,7 @@ class AdaptiveShotDetector:
                     run.first = frame
                 run.last = frame
                 run.peak = max(run.peak, float(rise[k]))
-            else:
+            elif run.first >= 0:
                 self._close(run, found, pictures)
 
     def _transition_at(self, pictures: _Pictures, centre: int, w: int) -> bool:

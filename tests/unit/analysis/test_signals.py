@@ -1,0 +1,57 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from videorecog.analysis.signals import median, shift_residual, shift_residuals
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 15, 16, 17])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_median_is_numpys_bit_for_bit(size: int, dtype: type[np.floating]) -> None:
+    rng = np.random.default_rng(size)
+    scales = rng.choice([1e-3, 1.0, 1e3], (400, 1))
+    values = (rng.random((400, size)) * scales).astype(dtype)
+    values[::5, : size // 2] = values[::5, size // 2 : 2 * (size // 2)]  # ties
+    got = median(values)
+    assert got.dtype == dtype
+    assert np.array_equal(got, np.median(values, axis=-1))
+
+
+def test_median_of_the_values_that_count_is_nanmedians() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.random((400, 3, 16)).astype(np.float32)
+    counts = rng.integers(0, 17, size=(400, 3))
+    for row, count in np.ndenumerate(counts):
+        values[row][count:] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the rows with nothing to count
+        expected = np.nan_to_num(np.nanmedian(values, axis=-1), nan=0.0)
+    got = median(values, counts)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, expected)
+
+
+def _textured(rng: np.random.Generator, h: int = 36, w: int = 64) -> np.ndarray:
+    coarse = rng.random((h // 4 + 2, w // 4 + 2)).astype(np.float32) * 255
+    return np.kron(coarse, np.ones((4, 4), np.float32))[:h, :w] + rng.random((h, w)) * 8
+
+
+def test_a_shifted_picture_leaves_little_an_unrelated_one_all() -> None:
+    rng = np.random.default_rng(3)
+    wide = _textured(rng, 48, 80)
+    start, moved = wide[:36, :64], wide[5:41, 9:73]  # the camera moved 5 down, 9 right
+    unrelated = _textured(rng)
+    residuals = shift_residuals(np.stack([start, start]), np.stack([moved, unrelated]))
+    assert residuals[0] < 0.2
+    assert residuals[1] > 0.7
+
+
+def test_pairs_at_once_are_each_pair_alone() -> None:
+    rng = np.random.default_rng(5)
+    starts = np.stack([_textured(rng) for _ in range(12)]).astype(np.float32)
+    ends = np.roll(starts, (2, -3), axis=(1, 2)) + rng.random(starts.shape).astype(np.float32)
+    ends[::3] = np.stack([_textured(rng) for _ in range(4)])
+    together = shift_residuals(starts, ends)
+    alone = [shift_residual(start, end) for start, end in zip(starts, ends, strict=True)]
+    assert together.tolist() == alone
