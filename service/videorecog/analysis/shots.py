@@ -60,6 +60,7 @@ from videorecog.analysis.signals import (
     FloatArray,
     Image,
     blend_residual,
+    blocks,
     changes,
     hist_distance,
     histogram,
@@ -169,8 +170,8 @@ class _Pictures:
 
     first: int
     hist: FloatArray  # N x bins
-    luma: FloatArray  # N x H x W
-    grid: FloatArray  # N x blocks x pixels: the luma cut into blocks (``signals.blocks``)
+    luma: Image  # N x H x W, 8-bit
+    grid: Image  # N x blocks x pixels: the 8-bit luma cut into blocks (``signals.blocks``)
     units: FloatArray  # N x blocks x pixels: each block's luma less its mean, length 1
     flat: npt.NDArray[np.bool_]  # N x blocks: blocks without structure
     contrast: FloatArray  # N
@@ -182,8 +183,9 @@ class _Pictures:
     @classmethod
     def measure(cls, first: int, images: Image, params: DetectorParams) -> _Pictures:
         """The pictures' own measures; their changes are left at zero (``measure_changes``)."""
-        luma = images[:, 0].astype(np.float32)
-        grid, units, block_contrast, contrast = shapes(luma)
+        luma = images[:, 0]
+        units, block_contrast, contrast = shapes(luma.astype(np.float32))
+        grid = blocks(luma)
         hist = histograms(images, params.histogram_bins)
         flat = block_contrast < FLAT_CONTRAST
         steps, spans = (np.zeros((len(images), 3), dtype=np.float32) for _ in range(2))
@@ -350,7 +352,7 @@ class AdaptiveShotDetector:
                 pictures.measure_changes(0, p.context)
             else:
                 pictures = pictures.extend(images, p, keep_from)
-            means.append(pictures.luma[-len(images) :].mean(axis=(1, 2)))
+            means.append(pictures.luma[-len(images) :].astype(np.float32).mean(axis=(1, 2)))
             contrasts.append(pictures.contrast[-len(images) :])
             ready = pictures.end - 1 - p.window  # the last centre with a full window after it
             found += self._cuts(pictures, range(next_cut, ready + 1))
@@ -461,7 +463,8 @@ class AdaptiveShotDetector:
         """Which of the cuts at ``frames`` are a jolt of the camera: one global shift explains
         the change (a cut leaves most of it)."""
         rows = frames - pictures.first
-        residuals = shift_residuals(pictures.luma[rows - 1], pictures.luma[rows])
+        before, after = (pictures.luma[k].astype(np.float32) for k in (rows - 1, rows))
+        residuals = shift_residuals(before, after)
         return np.asarray(residuals < self.params.jolt_residual_max)
 
     def _gradual(

@@ -16,12 +16,14 @@ whole picture, a caption, a logo or a person walking by only part of it.
 from __future__ import annotations
 
 import functools
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
 Image = npt.NDArray[np.uint8]
+Pixel = TypeVar("Pixel", np.uint8, np.float32)
 
 # Luma levels added to a picture's contrast before dividing by it: a flat field is not infinitely
 # sensitive to noise.
@@ -67,7 +69,7 @@ def hist_distance(a: FloatArray, b: FloatArray) -> float:
     return float(np.abs(a - b).sum() / 6.0)
 
 
-def blocks(luma: FloatArray) -> FloatArray:
+def blocks(luma: npt.NDArray[Pixel]) -> npt.NDArray[Pixel]:
     """The pictures cut into a ``GRID`` x ``GRID`` grid of blocks: N x blocks x pixels."""
     n, h, w = luma.shape
     bh, bw = h // GRID, w // GRID
@@ -75,10 +77,10 @@ def blocks(luma: FloatArray) -> FloatArray:
     return cropped.transpose(0, 1, 3, 2, 4).reshape(n, GRID * GRID, bh * bw)
 
 
-def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Each picture's blocks (``blocks``), those blocks less their means scaled to length 1
-    (zeros for a flat block), each block's contrast, and the picture's contrast (luma standard
-    deviation): N x blocks x pixels twice, N x blocks and N, from N x H x W."""
+def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each picture's blocks (``blocks``) less their means scaled to length 1 (zeros for a flat
+    block), each block's contrast, and the picture's contrast (luma standard deviation):
+    N x blocks x pixels, N x blocks and N, from N x H x W."""
     flat = luma.reshape(luma.shape[0], -1)
     contrast = flat.std(axis=1).astype(np.float32)
     parts = blocks(luma)
@@ -87,25 +89,30 @@ def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatA
     block_contrast = (norms / np.sqrt(parts.shape[2])).astype(np.float32)
     scale = np.where(block_contrast >= FLAT_CONTRAST, 1.0 / np.maximum(norms, 1e-6), 0.0)
     units = (centred * scale[..., None]).astype(np.float32)
-    return parts, units, block_contrast, contrast
+    return units, block_contrast, contrast
 
 
 def changes(
-    blocks_a: FloatArray,
+    blocks_a: Image,
     units_a: FloatArray,
     flat_a: npt.NDArray[np.bool_],
     contrast_a: FloatArray,
-    blocks_b: FloatArray,
+    blocks_b: Image,
     units_b: FloatArray,
     flat_b: npt.NDArray[np.bool_],
     contrast_b: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Pixel and structure changes from pictures ``a`` to pictures ``b`` (row by row), each the
     median over the blocks: a caption, a logo or one person moving changes a few blocks, a cut
-    nearly all of them. ``blocks``, ``units``: as ``shapes`` gives them; ``flat``: which blocks
-    have no structure (N x blocks)."""
-    difference = np.subtract(blocks_b, blocks_a)
-    per_block = np.abs(difference, out=difference).mean(axis=2)
+    nearly all of them. ``blocks``: the luma cut into blocks (``blocks``, 8-bit); ``units``: as
+    ``shapes`` gives them; ``flat``: which blocks have no structure (N x blocks)."""
+    # Luma levels are whole numbers: summed in integers, a block's differences are exactly what
+    # floating point gives (every partial sum is under 2**24), from a quarter of the memory.
+    pixels = blocks_a.shape[2]
+    wide = np.uint16 if pixels * 255 < 2**16 else np.uint32
+    difference = np.maximum(blocks_a, blocks_b)
+    difference -= np.minimum(blocks_a, blocks_b)
+    per_block = np.add.reduce(difference, axis=2, dtype=wide).astype(np.float32) / pixels
     pixel = median(per_block) / (0.5 * (contrast_a + contrast_b) + CONTRAST_FLOOR)
     correlation = np.einsum("ijk,ijk->ij", units_a, units_b)
     # Flat to flat: nothing changed; flat to textured (or back): all of the structure did.

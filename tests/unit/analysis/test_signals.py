@@ -3,7 +3,13 @@ import warnings
 import numpy as np
 import pytest
 
-from videorecog.analysis.signals import median, shift_residual, shift_residuals
+from videorecog.analysis.signals import (
+    CONTRAST_FLOOR,
+    changes,
+    median,
+    shift_residual,
+    shift_residuals,
+)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 15, 16, 17])
@@ -55,3 +61,19 @@ def test_pairs_at_once_are_each_pair_alone() -> None:
     together = shift_residuals(starts, ends)
     alone = [shift_residual(start, end) for start, end in zip(starts, ends, strict=True)]
     assert together.tolist() == alone
+
+
+@pytest.mark.parametrize("pixels", [144, 448])  # 64 x 36 pictures; 64 x 114 (portrait)
+def test_pixel_change_is_the_median_blocks_mean_absolute_difference(pixels: int) -> None:
+    rng = np.random.default_rng(pixels)
+    a = rng.integers(0, 256, (50, 16, pixels), dtype=np.uint8)
+    b = rng.integers(0, 256, (50, 16, pixels), dtype=np.uint8)
+    a[:10], b[:10] = 0, 255  # the largest sums there are
+    units = np.zeros((50, 16, pixels), np.float32)
+    flat = np.zeros((50, 16), bool)
+    contrast = rng.random(50).astype(np.float32) * 60
+    pixel, _ = changes(a, units, flat, contrast, b, units, flat, contrast)
+    per_block = np.abs(b.astype(np.float32) - a.astype(np.float32)).mean(axis=2)
+    expected = np.median(per_block, axis=1) / (contrast + CONTRAST_FLOOR)
+    assert np.array_equal(pixel, expected.astype(np.float32))
+    assert pixel[0] == np.float32(255 / (contrast[0] + CONTRAST_FLOOR))
