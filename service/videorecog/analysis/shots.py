@@ -526,14 +526,18 @@ class AdaptiveShotDetector:
             passed[candidates] = spread >= p.gradual_ratio
         for j in np.flatnonzero(passed):
             passed[j] = self._transition_at(pictures, int(t[j]), w)
-        for k, frame in enumerate(centres):
-            if passed[k]:
-                if run.first < 0:
-                    run.first = frame
-                run.last = frame
-                run.peak = max(run.peak, float(rise[k]))
-            elif run.first >= 0:
+        # The run goes on through consecutive centres that passed (from the last chunk too) and
+        # ends at the first that did not.
+        for k in np.flatnonzero(passed):
+            frame = centres[k]
+            if run.first >= 0 and frame != run.last + 1:
                 self._close(run, found, pictures)
+            if run.first < 0:
+                run.first = frame
+            run.last = frame
+            run.peak = max(run.peak, float(rise[k]))
+        if run.first >= 0 and run.last != centres[-1]:
+            self._close(run, found, pictures)
 
     def _transition_at(self, pictures: _Pictures, centre: int, w: int) -> bool:
         """The tests of one centre whose change is spread out over its window: a blend, and
