@@ -88,7 +88,7 @@ def shapes(luma: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     norms = np.sqrt(np.einsum("ijk,ijk->ij", centred, centred))
     block_contrast = (norms / np.sqrt(parts.shape[2])).astype(np.float32)
     scale = np.where(block_contrast >= FLAT_CONTRAST, 1.0 / np.maximum(norms, 1e-6), 0.0)
-    units = (centred * scale[..., None]).astype(np.float32)
+    units = np.multiply(centred, scale[..., None], out=centred)  # float32 throughout
     return units, block_contrast, contrast
 
 
