@@ -42,7 +42,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from videorecog.analysis import decode
+from videorecog.analysis import allocator, decode
 from videorecog.analysis.errors import InvalidVideo
 from videorecog.analysis.shots import AdaptiveShotDetector, Scan
 from videorecog.analysis.source import analysis_frames
@@ -233,6 +233,7 @@ def scan_in_parallel(
     if "fork" not in multiprocessing.get_all_start_methods():
         raise Unsplittable("processes cannot be forked here")
     info, stretches = plan(path, processes)
+    allocator.keep_freed_memory()  # the processes inherit it
     context = multiprocessing.get_context("fork")
     # A forked process must never free what it inherited: a libswscale or decoder context
     # left as garbage by this process waits, when freed, for threads that exist only here (the

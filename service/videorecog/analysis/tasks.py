@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from videorecog.analysis import covers, decode, segments
+from videorecog.analysis import allocator, covers, decode, segments
 from videorecog.analysis.errors import InvalidVideo
 from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
 from videorecog.analysis.source import analysis_frames
@@ -128,6 +128,7 @@ def _analyse(
     (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
     only frames of at least ``source.SURVEY_MIN_PIXELS`` are surveyed. ``signal``: keep every
     frame's cut score."""
+    allocator.keep_freed_memory()
     if survey is not False:
         try:
             return _analysis_pass(path, with_candidates, progress, survey=survey, signal=signal)
