@@ -280,11 +280,19 @@ class Results:
 
 
 async def kill_then_restart(
-    env: dict[str, str], results: Results, logs: Path, *, kill_after: int, count: int
+    env: dict[str, str],
+    results: Results,
+    logs: Path,
+    *,
+    kill_after: int,
+    count: int,
+    uncommitted: bool = False,
 ) -> None:
     """Run ``videorecog pipeline`` until ``kill_after`` results are out and SIGKILL it; then run
     it again with the same settings until ``count`` events have results, and stop it (SIGTERM,
-    exit status 0)."""
+    exit status 0). ``uncommitted``: the first run committed nothing, so the second one gives
+    every event a result again: wait for all of them (the results read before the crash come
+    again), not only for the events still without one."""
     first = start_pipeline(env, logs / "first.log")
     try:
         async with asyncio.timeout(90):
@@ -294,11 +302,14 @@ async def kill_then_restart(
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert len(set(results.video_ids)) < count, "the crash should come mid-run"
+    # The second run gives all ``count`` events a result: this many more is enough even when
+    # some of the first run's arrive late (those read before the crash then come again).
+    expected = len(results.bodies) + count if uncommitted else count
 
     second = start_pipeline(env, logs / "second.log")
     try:
         async with asyncio.timeout(120):
-            while len(set(results.video_ids)) < count:
+            while len(set(results.video_ids)) < count or len(results.bodies) < expected:
                 assert second.poll() is None, (logs / "second.log").read_text()[-3000:]
                 await results.read()
     finally:

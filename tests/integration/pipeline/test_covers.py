@@ -212,7 +212,7 @@ async def test_sigkill_mid_run_writes_no_duplicate_objects_and_results_are_compl
         VIDEORECOG_COMMIT_INTERVAL_SECONDS="60",
     )
     async with Results(bootstrap_servers, topics.output) as results:
-        await kill_then_restart(env, results, tmp_path, kill_after=3, count=count)
+        await kill_then_restart(env, results, tmp_path, kill_after=3, count=count, uncommitted=True)
         bodies = results.bodies
 
     objects = await asyncio.to_thread(_objects, s3_bucket)
