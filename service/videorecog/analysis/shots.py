@@ -421,8 +421,7 @@ class AdaptiveShotDetector:
         candidates = candidates[
             ~self._returns(pictures, t[candidates], baseline[candidates], jumps[candidates])
         ]
-        if len(candidates):
-            candidates = candidates[~self._moved(pictures, t[candidates])]
+        candidates = candidates[~self._moved(pictures, t[candidates])]
         return [
             Boundary(int(t[k]), "cut", float(here[k, 0]), (int(t[k]), int(t[k])))
             for k in candidates

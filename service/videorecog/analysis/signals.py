@@ -160,6 +160,8 @@ def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> fl
 
 def spectra(luma: FloatArray) -> npt.NDArray[np.complex128]:
     """The 2-D spectra of pictures (N x H x W) without their means, for phase correlation."""
+    # Each picture's mean summed as for that picture alone: a pair's answer must not depend on
+    # the pictures measured with it.
     means = np.array([picture.mean() for picture in luma], dtype=luma.dtype)
     return np.fft.rfft2(luma - means[:, None, None])
 
@@ -169,12 +171,12 @@ def shift_residuals(
 ) -> npt.NDArray[np.float64]:
     """For each pair of pictures (N x H x W each), how much of the change from ``starts`` to
     ``ends`` remains after the best global shift (found by phase correlation), 0..1+; 1 when no
-    plausible shift helps. The transforms of all pairs at once: one call each costs less than
-    the pictures' own arithmetic."""
+    plausible shift helps. The transforms of all pairs in one call each: for pictures this small
+    a call costs more than its arithmetic."""
     n, h, w = starts.shape
     cross = spectra(starts) * np.conj(spectra(ends))
     correlation = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=(h, w))
-    peaks = correlation.reshape(n, -1).argmax(axis=1)
+    peaks = correlation.reshape(n, h * w).argmax(axis=1)
     residuals = np.ones(n)
     for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
         dy, dx = divmod(int(peaks[k]), w)

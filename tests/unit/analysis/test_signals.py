@@ -61,6 +61,7 @@ def test_pairs_at_once_are_each_pair_alone() -> None:
     together = shift_residuals(starts, ends)
     alone = [shift_residual(start, end) for start, end in zip(starts, ends, strict=True)]
     assert together.tolist() == alone
+    assert shift_residuals(starts[:0], ends[:0]).shape == (0,)  # no pairs, no answers
 
 
 @pytest.mark.parametrize("pixels", [144, 448])  # 64 x 36 pictures; 64 x 114 (portrait)
