@@ -27,7 +27,7 @@ def keep_freed_memory() -> bool:
     glibc's and took the settings."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no C library to open, or no mallopt in it
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)) and bool(

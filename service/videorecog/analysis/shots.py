@@ -441,9 +441,9 @@ class AdaptiveShotDetector:
         gap: a moving shot drifts further over more frames)."""
         p = self.params
         f = p.flash_frames
-        pairs = [(b, a) for b in range(-1 - f, 0) for a in range(f + 1) if 0 < a - b <= f + 1]
+        pairs = [(b, a) for b in range(-1 - f, 0) for a in range(f + 1) if a - b <= f + 1]
         pairs.remove((-1, 0))  # the jump itself
-        offsets = np.asarray(pairs, dtype=np.int64)
+        offsets = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)  # none when flash_frames is 0
         before = frames[:, None] + offsets[:, 0]
         after = frames[:, None] + offsets[:, 1]
         cut, pair = np.nonzero((before >= pictures.first) & (after < pictures.end))

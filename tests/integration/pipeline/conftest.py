@@ -291,8 +291,9 @@ async def kill_then_restart(
     """Run ``videorecog pipeline`` until ``kill_after`` results are out and SIGKILL it; then run
     it again with the same settings until ``count`` events have results, and stop it (SIGTERM,
     exit status 0). ``uncommitted``: the first run committed nothing, so the second one gives
-    every event a result again: wait for all of them (the results read before the crash come
-    again), not only for the events still without one."""
+    every event a result again: read until as many more results as events have come (among them
+    the second answers to the events answered before the crash), not only until every event has
+    one."""
     first = start_pipeline(env, logs / "first.log")
     try:
         async with asyncio.timeout(90):

@@ -208,8 +208,9 @@ async def test_sigkill_mid_run_writes_no_duplicate_objects_and_results_are_compl
         engine.endpoint,
         **_store_env(s3_bucket),
         VIDEORECOG_LOG_LEVEL="WARNING",
-        # No commit before the crash: every event published by then is delivered again.
-        VIDEORECOG_COMMIT_INTERVAL_SECONDS="60",
+        # No commit before the crash (the first run may take up to 90 s): every event is
+        # delivered again.
+        VIDEORECOG_COMMIT_INTERVAL_SECONDS="600",
     )
     async with Results(bootstrap_servers, topics.output) as results:
         await kill_then_restart(env, results, tmp_path, kill_after=3, count=count, uncommitted=True)

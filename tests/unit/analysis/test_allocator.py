@@ -34,6 +34,7 @@ def _page_faults(mode: str) -> int:
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
 def test_freed_arrays_are_reused_without_paging_them_in_again() -> None:
-    # 20 chunks of 16 MB are 80,000 pages: by default most of them fault in again.
-    assert _page_faults("default") > 20_000
+    # 20 chunks of 16 MB are 80,000 pages of 4 KB: by default most of them fault in again.
+    if _page_faults("default") < 20_000:
+        pytest.skip("this host's allocator keeps the memory anyway (huge pages, tunables)")
     assert _page_faults("set") < 1_000

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.clips import Clip
 from tests.support import SHARED_MEDIA
+from videorecog.analysis.decode import Frame
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams
 from videorecog.analysis.tasks import detect_shots, storyboard
 
 GENERATED = [
@@ -97,3 +99,16 @@ def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(
     assert len(story.signal) == clip.truth.frames
     assert [k for k, s in enumerate(story.signal) if s >= story.cut_score] == list(clip.truth.cuts)
     assert story.shots.shot_frame_ids == detect_shots(str(clip.path)).shot_frame_ids
+
+
+@pytest.mark.parametrize(("flash_frames", "found"), [(4, []), (0, [51])])
+def test_a_flash_is_no_cut_unless_no_frame_may_return(flash_frames: int, found: list[int]) -> None:
+    rng = np.random.default_rng(0)
+    still, flash = (rng.integers(0, 256, (3, 36, 64), dtype=np.uint8) for _ in range(2))
+
+    def noisy(picture: np.ndarray) -> np.ndarray:
+        return np.clip(picture + rng.integers(-3, 4, picture.shape), 0, 255).astype(np.uint8)
+
+    frames = [Frame(i, i / 25, noisy(flash if i == 50 else still)) for i in range(100)]
+    detector = AdaptiveShotDetector(DetectorParams(flash_frames=flash_frames))
+    assert [b.frame for b in detector.detect(frames, 25.0)] == found
