@@ -375,6 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before numpy's import, here or in any process started from here: OpenBLAS would start a
+    # thread per core that spins for about 0.1 s (70 ms of CPU on 2 cores, taken from the
+    # decoding processes), and the analysis's linear algebra is a few tiny least squares.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     overrides = {
         var.env: value

@@ -170,3 +170,27 @@ def test_a_short_video_starts_without_what_it_does_not_need(cuts: tuple[Path, Tr
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "[]"
+
+
+def test_the_analysis_starts_no_linear_algebra_threads(cuts: tuple[Path, Truth]) -> None:
+    """OpenBLAS would start a thread per core at numpy's import, spinning for a while on the
+    cores the decoding needs: after the analysis, the process has its one thread (the decoder's
+    threads end with their container)."""
+    script = (
+        "import os, sys\n"
+        "from videorecog.cli import main\n"
+        f"code = main(['shots', {str(cuts[0])!r}])\n"
+        "print(len(os.listdir('/proc/self/task')), 'numpy' in sys.modules, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.split() == ["1", "True"]
