@@ -14,7 +14,10 @@ least 3 frames away from any labelled boundary or uncertain span, and composed i
 Output sizes are mixed (320x180, 640x360, 1280x720) and one file has a variable frame rate. Each
 clip gets a labels file beside it in the format of ``../shared/media/labels`` (``cuts``,
 ``gradual``, ``uncertain``) plus ``boundaries`` and ``distractors`` with a named kind each, for
-per-category figures. The build is cached. The detector was tuned on the set of ``SEED``; the
+per-category figures. The build is cached, and it is not reproducible bit for bit: the same
+composed pictures (checked by hash) encode to slightly different files in one or two of the 16
+clips from one build to the next (libx264 through PyAV, with or without its threads), which can
+move a set's figures by a detection. The detector was tuned on the set of ``SEED``; the
 set of ``HELD_OUT_SEED`` (same recipe and footage, other segments and joins) was never looked at
 while tuning.
 
