@@ -12,6 +12,10 @@ video itself: a busy, noisy or dark video raises its own baseline. Not a cut eit
 - a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
 - a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``).
+In a moving shot (a fast pan) every frame changes a lot, so a cut there stands out less by its
+changes alone: from ``moving_cut_standout`` on it is a cut too if the changes around it are
+shifts (the median of its neighbours' residuals after the best global shift, and that of the
+frame before or after it, under ``jolt_residual_max``) and its own is not (``moving_cut_residual``).
 
 Gradual transition centred at t, tested with each half-window W of ``gradual_windows`` (a long
 dissolve fills a short window): a one-way move between two steady stretches. Either the change
@@ -124,6 +128,10 @@ class DetectorParams:
     # A jolt of the camera, not a cut: after the best global shift less than this share of the
     # change is left.
     jolt_residual_max: float = 0.5
+    # In a moving shot, whose frames' changes are shifts, a cut need only stand out this much, if
+    # after the best global shift at least ``moving_cut_residual`` of its change is left.
+    moving_cut_standout: float = 2.0
+    moving_cut_residual: float = 0.8
     # W: the gradual test's half-windows, one test each (a dissolve longer than 2W fills it).
     gradual_windows: tuple[int, ...] = (8, 16)
     context: int = 8  # C: the steady stretch expected on each side of the window
@@ -142,7 +150,8 @@ class DetectorParams:
     blend_residual_max: float = 0.5
     min_run: int = 3  # a transition holds for at least this many consecutive centres
     # Camera motion, not a transition: one global shift explains most of the change between
-    # frames t-W/2 and t+W/2 (residual after the best shift below this share of the raw change).
+    # frames t-w/2 and t+w/2, w the short window (residual after the best shift below this share
+    # of the raw change).
     motion_residual_max: float = 0.5
     dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
     # ...and over which, with less contrast than ``white_contrast``, a frame is white (limited-
@@ -414,8 +423,14 @@ class AdaptiveShotDetector:
         # structure must change more than around it too.
         floor = p.floors[2]
         reshaped = here[:, 2] / (baseline[:, 2] + floor) >= p.cut_structure_min
+        standing = (jumps >= p.cut_standout) & reshaped
+        # In a moving shot the structure changes from frame to frame too: there, that no global
+        # shift explains the change is the test of structure.
+        moving = np.flatnonzero((jumps < p.cut_standout) & (jumps >= p.moving_cut_standout))
+        if len(moving):
+            standing[moving[self._cut_in_motion(pictures, t[moving])]] = True
         # The tests after the standout, each for all of the chunk's candidates at once.
-        candidates = np.flatnonzero((jumps >= p.cut_standout) & reshaped)
+        candidates = np.flatnonzero(standing)
         if not len(candidates):
             return []
         candidates = candidates[
@@ -457,6 +472,33 @@ class AdaptiveShotDetector:
         returned = np.zeros(len(frames), dtype=bool)
         returned[cut[back < bar]] = True
         return returned
+
+    def _cut_in_motion(
+        self, pictures: _Pictures, frames: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.bool_]:
+        """Which of ``frames`` (standing out less than a cut) change in a way no global shift
+        explains, in a shot whose other changes are shifts: a cut in a moving shot. The whole
+        neighbourhood is measured only where the frame itself and the one before or after it
+        pass (a few frames a video)."""
+        p = self.params
+        luma = pictures.luma
+        rows = frames - pictures.first
+
+        def residuals(ends: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+            return shift_residuals(luma[ends - 1].astype(np.float32), luma[ends].astype(np.float32))
+
+        # Rows of each frame, the one before it and the one after it (frame 0 is never here;
+        # the last frame of the pictures stands for a neighbour it does not have).
+        near = np.stack([rows, np.maximum(rows - 1, 1), np.minimum(rows + 1, len(luma) - 1)], 1)
+        own, before, after = residuals(near.ravel()).reshape(-1, 3).T
+        cut = (own >= p.moving_cut_residual) & (np.minimum(before, after) < p.jolt_residual_max)
+        for k in np.flatnonzero(cut):
+            row = int(rows[k])
+            around = np.r_[
+                max(1, row - p.window) : row, row + 1 : min(len(luma), row + p.window + 1)
+            ]
+            cut[k] = float(np.median(residuals(around))) < p.jolt_residual_max
+        return cut
 
     def _moved(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Which of the cuts at ``frames`` are a jolt of the camera: one global shift explains
@@ -552,10 +594,12 @@ class AdaptiveShotDetector:
             > p.blend_residual_max
         ):
             return False
-        # Over half the window: a fast pan moves less than the search range, a dissolve still
-        # changes plenty.
+        # Over half the short window, whichever window is tested: a fast pan moves less than the
+        # search range there (over half the long one it could move out of it, and no shift would
+        # explain it), and a dissolve still changes plenty.
+        half = p.window // 2
         return (
-            shift_residual(pictures.luma_of(start + w // 2), pictures.luma_of(end - w // 2))
+            shift_residual(pictures.luma_of(centre - half), pictures.luma_of(centre + half))
             > p.motion_residual_max
         )
 

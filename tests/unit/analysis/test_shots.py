@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from array import array
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -112,3 +114,61 @@ def test_a_flash_is_no_cut_unless_no_frame_may_return(flash_frames: int, found: 
     frames = [Frame(i, i / 25, noisy(flash if i == 50 else still)) for i in range(100)]
     detector = AdaptiveShotDetector(DetectorParams(flash_frames=flash_frames))
     assert [b.frame for b in detector.detect(frames, 25.0)] == found
+
+
+def _smooth_picture(rng: np.random.Generator, width: int, cell: int = 4) -> np.ndarray:
+    """3 x 36 x ``width``: random levels on a grid of ``cell`` pixels, bilinearly between (a
+    picture with structure at every scale a 64 x 36 analysis picture sees)."""
+    coarse = rng.uniform(30, 220, (3, 36 // cell + 2, width // cell + 2))
+    ys = np.linspace(0, coarse.shape[1] - 1.001, 36)
+    xs = np.linspace(0, coarse.shape[2] - 1.001, width)
+    y0, x0 = ys.astype(int), xs.astype(int)
+    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+    return np.asarray(
+        coarse[:, y0][:, :, x0] * (1 - fy) * (1 - fx)
+        + coarse[:, y0 + 1][:, :, x0] * fy * (1 - fx)
+        + coarse[:, y0][:, :, x0 + 1] * (1 - fy) * fx
+        + coarse[:, y0 + 1][:, :, x0 + 1] * fy * fx
+    )
+
+
+@pytest.mark.parametrize(("cut", "found"), [(50, [50]), (None, [])])
+def test_a_cut_between_moving_shots_is_found_where_it_does_not_stand_out(
+    cut: int | None, found: list[int]
+) -> None:
+    """Two pans, 2 pixels a frame across detailed pictures: every frame changes so much that the
+    cut stands out less than ``cut_standout``; no global shift explains its change, one explains
+    each of the others'. Without the cut, no boundary."""
+    rng = np.random.default_rng(0)
+    step = 2
+    first, second = (_smooth_picture(rng, 64 + 100 * step) for _ in range(2))
+    frames = []
+    for i in range(100):
+        picture, k = (second, i - cut) if cut is not None and i >= cut else (first, i)
+        noisy = picture[:, :, k * step : k * step + 64] + rng.normal(0, 1.0, (3, 36, 64))
+        frames.append(Frame(i, i / 25, np.clip(noisy, 0, 255).astype(np.uint8)))
+    detector = AdaptiveShotDetector(scores=array("d"))
+    assert [b.frame for b in detector.detect(frames, 25.0)] == found
+    assert detector.scores is not None
+    if cut is not None:  # below the plain cut test's bar, above the moving shot's
+        params = detector.params
+        assert params.moving_cut_standout <= detector.scores[cut] < params.cut_standout
+
+
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+def test_a_fast_pan_over_a_real_picture_is_no_transition() -> None:
+    """A window panning 2 pixels a frame (of 64) across a real 1280x720 frame, scaled to 256 x 40:
+    over half the long gradual window it moves further than a shift is searched for, and the
+    histogram of its contexts changes like a dissolve's; still one shot."""
+    with av.open(str(SHARED_MEDIA / "testvideo.mp4")) as container:
+        picture = (
+            next(f for k, f in enumerate(container.decode(video=0)) if k == 100)
+            .reformat(width=256, height=40, format="yuv444p")
+            .to_ndarray()
+        )
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(60):
+        window = picture[:, 2:38, 2 * i : 2 * i + 64] + rng.normal(0, 1.0, (3, 36, 64))
+        frames.append(Frame(i, i / 25, np.clip(window, 0, 255).astype(np.uint8)))
+    assert AdaptiveShotDetector().detect(frames, 25.0) == []
