@@ -150,8 +150,8 @@ class DetectorParams:
     blend_residual_max: float = 0.5
     min_run: int = 3  # a transition holds for at least this many consecutive centres
     # Camera motion, not a transition: one global shift explains most of the change between
-    # frames t-w/2 and t+w/2, w the short window (residual after the best shift below this share
-    # of the raw change).
+    # frames t-w/2 and t+w/2, w the short window, or between frames t-1 and t+1 (residual after
+    # the best shift below this share of the raw change).
     motion_residual_max: float = 0.5
     dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
     # ...and over which, with less contrast than ``white_contrast``, a frame is white (limited-
@@ -594,13 +594,14 @@ class AdaptiveShotDetector:
             > p.blend_residual_max
         ):
             return False
-        # Over half the short window, whichever window is tested: a fast pan moves less than the
-        # search range there (over half the long one it could move out of it, and no shift would
-        # explain it), and a dissolve still changes plenty.
-        half = p.window // 2
-        return (
-            shift_residual(pictures.luma_of(centre - half), pictures.luma_of(centre + half))
+        # Over half the short window, whichever window is tested, where a dissolve changes
+        # plenty, and over two frames, where a faster pan still moves less than the search range
+        # (over half the long window a pan of 2 pixels a frame in 64 moved out of it: no shift
+        # explained it, and it passed for a dissolve).
+        return all(
+            shift_residual(pictures.luma_of(centre - h), pictures.luma_of(centre + h))
             > p.motion_residual_max
+            for h in (p.window // 2, 1)
         )
 
     def _close(self, run: _Scale, found: list[Boundary], pictures: _Pictures | None = None) -> None:

@@ -156,19 +156,20 @@ def test_a_cut_between_moving_shots_is_found_where_it_does_not_stand_out(
 
 
 @pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
-def test_a_fast_pan_over_a_real_picture_is_no_transition() -> None:
-    """A window panning 2 pixels a frame (of 64) across a real 1280x720 frame, scaled to 256 x 40:
-    over half the long gradual window it moves further than a shift is searched for, and the
-    histogram of its contexts changes like a dissolve's; still one shot."""
+@pytest.mark.parametrize(("width", "step"), [(256, 2), (640, 6)])
+def test_a_fast_pan_over_a_real_picture_is_no_transition(width: int, step: int) -> None:
+    """A window panning ``step`` pixels a frame (of 64) across a real 1280x720 frame scaled to
+    ``width`` x 40: over half a gradual window it moves further than a shift is searched for,
+    and the histogram of its contexts changes like a dissolve's; still one shot."""
     with av.open(str(SHARED_MEDIA / "testvideo.mp4")) as container:
         picture = (
             next(f for k, f in enumerate(container.decode(video=0)) if k == 100)
-            .reformat(width=256, height=40, format="yuv444p")
+            .reformat(width=width, height=40, format="yuv444p")
             .to_ndarray()
         )
     rng = np.random.default_rng(0)
     frames = []
     for i in range(60):
-        window = picture[:, 2:38, 2 * i : 2 * i + 64] + rng.normal(0, 1.0, (3, 36, 64))
+        window = picture[:, 2:38, step * i : step * i + 64] + rng.normal(0, 1.0, (3, 36, 64))
         frames.append(Frame(i, i / 25, np.clip(window, 0, 255).astype(np.uint8)))
     assert AdaptiveShotDetector().detect(frames, 25.0) == []
