@@ -18,8 +18,8 @@ per-category figures. The build is cached, and it is not reproducible bit for bi
 composed pictures (checked by hash) encode to slightly different files in one or two of the 16
 clips from one build to the next (libx264 through PyAV, with or without its threads), which can
 move a set's figures by a detection. The detector was tuned on the set of ``SEED``; the
-set of ``HELD_OUT_SEED`` (same recipe and footage, other segments and joins) was never looked at
-while tuning.
+set of ``HELD_OUT_SEED`` (same recipe and footage, other segments and joins) is not used to
+choose thresholds.
 
 Usage: python bench/hardset.py [--media DIR] [--cache DIR] [--seed N]
 (builds into bench/.cache/hard, or bench/.cache/hard-N for another seed)
@@ -49,7 +49,7 @@ CACHE = ROOT / "bench" / ".cache"
 
 BUILD = 2  # bump when the recipe changes: the cached set is then rebuilt
 SEED = 20_26_12_02  # the set the detector was tuned on
-# A second set from the same recipe and footage, never looked at while tuning: how far the
+# A second set from the same recipe and footage, not used to choose thresholds: how far the
 # figures on the first one are owed to its particular clips.
 HELD_OUT_SEED = 7_31_05_19
 MARGIN = 3  # frames kept clear of any labelled boundary or uncertain span
@@ -757,7 +757,7 @@ def build_hard_set(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=SHARED_MEDIA, help="labelled footage")
-    parser.add_argument("--cache", type=Path, default=CACHE, help="writes into CACHE/hard")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="writes into CACHE/hard[-SEED]")
     parser.add_argument(
         "--seed", type=int, default=SEED, help=f"into CACHE/hard-SEED (held out: {HELD_OUT_SEED})"
     )

@@ -13,9 +13,11 @@ video itself: a busy, noisy or dark video raises its own baseline. Not a cut eit
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
 - a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``).
 In a moving shot (a fast pan) every frame changes a lot, so a cut there stands out less by its
-changes alone: from ``moving_cut_standout`` on it is a cut too if the changes around it are
-shifts (the median of its neighbours' residuals after the best global shift, and that of the
-frame before or after it, under ``jolt_residual_max``) and its own is not (``moving_cut_residual``).
+changes alone, and its structure change less than around it: from ``moving_cut_standout`` on it
+is a cut too if the changes around it are shifts (the median of its neighbours' residuals after
+the best global shift, and that of the frame before or after it, under ``jolt_residual_max``)
+and its own is not (``moving_cut_residual``), on pictures less their means (a change of
+brightness is no cut there either); ``cut_structure_min`` does not apply there.
 
 Gradual transition centred at t, tested with each half-window W of ``gradual_windows`` (a long
 dissolve fills a short window): a one-way move between two steady stretches. Either the change
@@ -150,8 +152,8 @@ class DetectorParams:
     blend_residual_max: float = 0.5
     min_run: int = 3  # a transition holds for at least this many consecutive centres
     # Camera motion, not a transition: one global shift explains most of the change between
-    # frames t-w/2 and t+w/2, w the short window, or between frames t-1 and t+1 (residual after
-    # the best shift below this share of the raw change).
+    # frames t-w/2 and t+w/2, w the shortest window, or between frames t-1 and t+1 (residual
+    # after the best shift below this share of the raw change).
     motion_residual_max: float = 0.5
     dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
     # ...and over which, with less contrast than ``white_contrast``, a frame is white (limited-
@@ -425,8 +427,8 @@ class AdaptiveShotDetector:
         reshaped = here[:, 2] / (baseline[:, 2] + floor) >= p.cut_structure_min
         standing = (jumps >= p.cut_standout) & reshaped
         # In a moving shot the structure changes from frame to frame too: there, that no global
-        # shift explains the change is the test of structure.
-        moving = np.flatnonzero((jumps < p.cut_standout) & (jumps >= p.moving_cut_standout))
+        # shift explains the change, brightness aside, is the test of structure.
+        moving = np.flatnonzero(~standing & (jumps >= p.moving_cut_standout))
         if len(moving):
             standing[moving[self._cut_in_motion(pictures, t[moving])]] = True
         # The tests after the standout, each for all of the chunk's candidates at once.
@@ -476,19 +478,27 @@ class AdaptiveShotDetector:
     def _cut_in_motion(
         self, pictures: _Pictures, frames: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.bool_]:
-        """Which of ``frames`` (standing out less than a cut) change in a way no global shift
-        explains, in a shot whose other changes are shifts: a cut in a moving shot. The whole
-        neighbourhood is measured only where the frame itself and the one before or after it
-        pass (a few frames a video)."""
+        """Which of ``frames`` (not cuts by the plain test) change in a way no global shift
+        explains, in a shot whose other changes are shifts: a cut in a moving shot. Pictures are
+        compared less their means, so that a change of brightness during a pan is no cut. The
+        whole neighbourhood is measured only where the frame itself and the one before or after
+        it pass (a few frames a video)."""
         p = self.params
         luma = pictures.luma
         rows = frames - pictures.first
 
         def residuals(ends: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-            return shift_residuals(luma[ends - 1].astype(np.float32), luma[ends].astype(np.float32))
+            starts, stops = (
+                # Each picture's mean as for that picture alone: a pair's answer must not depend
+                # on the pictures measured with it (a stretch's chunks are not a single pass's).
+                np.stack([picture - picture.mean() for picture in luma[k].astype(np.float32)])
+                for k in (ends - 1, ends)
+            )
+            return shift_residuals(starts, stops)
 
-        # Rows of each frame, the one before it and the one after it (frame 0 is never here;
-        # the last frame of the pictures stands for a neighbour it does not have).
+        # Rows of each frame, the one before it and the one after it. Frame 1 has no change
+        # before it: its own stands in, and cannot pass as a shift since ``moving_cut_residual``
+        # is above ``jolt_residual_max``; the last frame kept stands in for a next one likewise.
         near = np.stack([rows, np.maximum(rows - 1, 1), np.minimum(rows + 1, len(luma) - 1)], 1)
         own, before, after = residuals(near.ravel()).reshape(-1, 3).T
         cut = (own >= p.moving_cut_residual) & (np.minimum(before, after) < p.jolt_residual_max)
@@ -594,14 +604,14 @@ class AdaptiveShotDetector:
             > p.blend_residual_max
         ):
             return False
-        # Over half the short window, whichever window is tested, where a dissolve changes
+        # Over half the shortest window, whichever window is tested, where a dissolve changes
         # plenty, and over two frames, where a faster pan still moves less than the search range
         # (over half the long window a pan of 2 pixels a frame in 64 moved out of it: no shift
         # explained it, and it passed for a dissolve).
         return all(
             shift_residual(pictures.luma_of(centre - h), pictures.luma_of(centre + h))
             > p.motion_residual_max
-            for h in (p.window // 2, 1)
+            for h in (max(1, min(p.gradual_windows) // 2), 1)
         )
 
     def _close(self, run: _Scale, found: list[Boundary], pictures: _Pictures | None = None) -> None:

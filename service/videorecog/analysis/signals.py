@@ -159,7 +159,8 @@ def blend_residual(middle: FloatArray, start: FloatArray, end: FloatArray) -> fl
 
 
 def spectra(luma: FloatArray) -> npt.NDArray[np.complex128]:
-    """The 2-D spectra of pictures (N x H x W) without their means, for phase correlation."""
+    """The 2-D spectra of pictures (N x H x W) without their means, tapered at the borders
+    (a Hann window), for phase correlation."""
     # Each picture's mean summed as for that picture alone: a pair's answer must not depend on
     # the pictures measured with it.
     means = np.array([picture.mean() for picture in luma], dtype=luma.dtype)
