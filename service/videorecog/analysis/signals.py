@@ -164,12 +164,18 @@ def spectra(luma: FloatArray) -> npt.NDArray[np.complex128]:
     # Each picture's mean summed as for that picture alone: a pair's answer must not depend on
     # the pictures measured with it.
     means = np.array([picture.mean() for picture in luma], dtype=luma.dtype)
-    # Tapered to nothing at the borders: the transform takes a picture as repeating, and the
-    # jump from one edge to the other, which does not move with the camera, made no shift the
-    # best match for a real picture panned a few pixels.
     h, w = luma.shape[1:]
-    taper = np.outer(np.hanning(h), np.hanning(w)).astype(luma.dtype)
-    return np.fft.rfft2((luma - means[:, None, None]) * taper)
+    return np.fft.rfft2((luma - means[:, None, None]) * _taper(h, w, luma.dtype.str))
+
+
+@functools.cache
+def _taper(h: int, w: int, dtype: str) -> npt.NDArray[np.floating]:
+    """A 2-D Hann window: the transform takes a picture as repeating, and the jump from one
+    edge to the other, which does not move with the camera, made no shift the best match for a
+    real picture panned a few pixels. Made once per size (every pair of pictures needs it)."""
+    taper = np.outer(np.hanning(h), np.hanning(w)).astype(dtype)
+    taper.flags.writeable = False  # shared by every caller
+    return taper
 
 
 def shift_residuals(
