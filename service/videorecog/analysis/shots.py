@@ -73,7 +73,6 @@ from videorecog.analysis.signals import (
     histograms,
     median,
     shapes,
-    shift_residual,
     shift_residuals,
     shrink,
 )
@@ -575,8 +574,9 @@ class AdaptiveShotDetector:
             steps = pictures.steps[(t[candidates] - w + 1 - first)[:, None] + np.arange(2 * w)]
             spread = standout(across[candidates], steps.max(axis=1), p)
             passed[candidates] = spread >= p.gradual_ratio
-        for j in np.flatnonzero(passed):
-            passed[j] = self._transition_at(pictures, int(t[j]), w)
+        candidates = np.flatnonzero(passed)
+        if len(candidates):
+            passed[candidates] = self._transitions_at(pictures, t[candidates], w)
         # The run goes on through consecutive centres that passed (from the last chunk too) and
         # ends at the first that did not.
         for k in np.flatnonzero(passed):
@@ -590,29 +590,38 @@ class AdaptiveShotDetector:
         if run.first >= 0 and run.last != centres[-1]:
             self._close(run, found, pictures)
 
-    def _transition_at(self, pictures: _Pictures, centre: int, w: int) -> bool:
-        """The tests of one centre whose change is spread out over its window: a blend, and
-        no camera motion."""
+    def _transitions_at(
+        self, pictures: _Pictures, centres: npt.NDArray[np.int64], w: int
+    ) -> npt.NDArray[np.bool_]:
+        """The tests of centres whose change is spread out over their window: a blend, and no
+        camera motion (the motion tests of all the centres in one call: the transforms of a
+        few small pictures cost their calls, not their arithmetic)."""
         p = self.params
-        start, end = centre - w, centre + w
-        if (
-            blend_residual(
-                shrink(pictures.luma_of(centre), 4),
-                shrink(pictures.luma_of(start), 4),
-                shrink(pictures.luma_of(end), 4),
-            )
-            > p.blend_residual_max
-        ):
-            return False
+        blended = np.array(
+            [
+                blend_residual(
+                    shrink(pictures.luma_of(centre), 4),
+                    shrink(pictures.luma_of(centre - w), 4),
+                    shrink(pictures.luma_of(centre + w), 4),
+                )
+                <= p.blend_residual_max
+                for centre in centres.tolist()
+            ],
+            dtype=bool,
+        )
         # Over half the shortest window, whichever window is tested, where a dissolve changes
         # plenty, and over two frames, where a faster pan still moves less than the search range
         # (over half the long window a pan of 2 pixels a frame in 64 moved out of it: no shift
         # explained it, and it passed for a dissolve).
-        return all(
-            shift_residual(pictures.luma_of(centre - h), pictures.luma_of(centre + h))
-            > p.motion_residual_max
-            for h in (max(1, min(p.gradual_windows) // 2), 1)
-        )
+        rows = centres[blended] - pictures.first
+        if len(rows):
+            spans = np.asarray([max(1, min(p.gradual_windows) // 2), 1])[:, None]
+            starts, ends = ((rows + sign * spans).ravel() for sign in (-1, 1))
+            residuals = shift_residuals(
+                pictures.luma[starts].astype(np.float32), pictures.luma[ends].astype(np.float32)
+            )
+            blended[blended] = (residuals.reshape(len(spans), -1) > p.motion_residual_max).all(0)
+        return blended
 
     def _close(self, run: _Scale, found: list[Boundary], pictures: _Pictures | None = None) -> None:
         if run.first >= 0 and run.last - run.first + 1 >= self.params.min_run:

@@ -143,6 +143,75 @@ def test_plane_resizer_leaves_other_formats_to_libswscale() -> None:
     assert decode.PlaneResizer(64, 36).sample(_frame(160, 90, "yuvj420p")) is None
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "pixel_format"),
+    [
+        (160, 90, "yuv420p"),  # the low-resolution real clip's size
+        (161, 91, "yuv420p"),  # odd: a row and a column left out at each halving
+        (322, 182, "yuv420p"),  # a halved width odd before the second halving
+        (426, 240, "yuv420p"),
+        (352, 288, "yuv422p"),
+        (480, 270, "yuv444p"),
+    ],
+)
+def test_small_frames_resized_together_are_resized_as_alone(
+    width: int, height: int, pixel_format: str
+) -> None:
+    """Side by side in one picture, each frame's pixels are exactly what it gets alone: nothing
+    of a neighbour bleeds in, at odd sizes and over several halvings."""
+    rng = np.random.default_rng(width * height)
+    frames = [
+        av.VideoFrame.from_ndarray(
+            rng.integers(0, 256, (height, width, 3), dtype=np.uint8), format="rgb24"
+        ).reformat(format=pixel_format)
+        for _ in range(5)
+    ]
+    out_height = decode.scaled_size(width, height, 64)[1]
+    resizer = decode.PlaneResizer(64, out_height)
+    together = resizer.sample_many(frames)
+    assert together is not None
+    alone = np.stack([resizer.sample(frame) for frame in frames])  # type: ignore[misc]
+    assert np.array_equal(together, alone)
+
+
+def test_frames_resized_together_only_when_alike() -> None:
+    """Frames of different sizes or formats, or a width whose last step would place columns
+    differently side by side, are left to ``sample``: ``sample_many`` declines."""
+    resizer = decode.PlaneResizer(64, 36)
+    small, other = _frame(160, 90, "yuv420p"), _frame(192, 108, "yuv420p")
+    assert resizer.sample_many([small, other]) is None
+    assert resizer.sample_many([small, _frame(160, 90, "yuv444p")]) is None
+    assert resizer.sample_many([_frame(160, 90, "rgb24")]) is None
+    # 48 output columns from 80: 5/3 of a column a step, not a binary fraction.
+    assert decode.PlaneResizer(48, 36).sample_many([small, small]) is None
+    assert decode.PlaneResizer(48, 36).sample(small) is not None
+
+
+def test_iterated_small_frames_come_in_order_as_resized_alone(clips: dict[str, Clip]) -> None:
+    """Held back to be resized together, the frames of a small video still come one by one in
+    order, with their own times and the pixels ``sample`` gives each."""
+    path = str(clips["cuts"].path)
+    with av.open(path) as container:
+        stream, info = decode.probe(container)
+        width, height = decode.scaled_size(info.width, info.height, 64)
+        frames = list(
+            decode.iter_frames(
+                container, stream, width=width, height=height, pixel_format="yuv444p",
+                deblock=False, resize_small=True,
+            )
+        )  # fmt: skip
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        decode.prepare(stream, deblock=False)
+        decoded = list(container.decode(stream))
+    resizer = decode.PlaneResizer(width, height)
+    assert len(frames) == len(decoded) > decode.BATCH  # a full batch and a rest
+    assert [f.index for f in frames] == list(range(len(decoded)))
+    assert [f.time for f in frames] == [float(d.time or 0) for d in decoded]
+    for frame, picture in zip(frames, decoded, strict=True):
+        assert np.array_equal(frame.image, resizer.sample(picture))
+
+
 def test_long_videos_of_small_frames_are_resized_by_opencv(
     clips: dict[str, Clip], monkeypatch: pytest.MonkeyPatch
 ) -> None:
