@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar, Literal, cast
@@ -194,7 +194,8 @@ class PlaneResizer:
 
     Below ``MIN_CELL`` source pixels per output pixel (where ``PlaneSampler`` declines), the cost
     of a frame is PyAV's, not the pixels': libswscale's reformat and ``to_ndarray`` take about
-    0.2 ms a frame even at 160x90, more than decoding it; this takes 0.03 ms. OpenCV's import
+    0.2 ms a frame even at 160x90, more than decoding it; this takes 0.03 ms, and about a third
+    of that for frames resized together (``sample_many``, as ``iter_frames`` does). OpenCV's import
     costs about 80 ms, repaid only by a long video (``source.RESIZE_MIN_FRAMES``), and is done at
     the first frame taken: a video whose frames all go elsewhere never imports it.
     """
@@ -396,7 +397,7 @@ class Pictures:
             and not self._direct.takes(frame)
         )
 
-    def images(self, frames: Sequence[av.VideoFrame]) -> Sequence[Image]:
+    def images(self, frames: Sequence[av.VideoFrame]) -> Iterable[Image]:
         """``image`` of each frame, small ones resized together where they can be."""
         together = self._resizer.sample_many(frames) if self._resizer and frames else None
         return together if together is not None else [self.image(f) for f in frames]
