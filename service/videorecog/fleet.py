@@ -160,7 +160,8 @@ async def _replicas(envs: list[dict[str, str]], logs: Path) -> AsyncIterator[Non
                 process.send_signal(signal.SIGTERM)
         for process in processes:
             try:
-                await asyncio.wait_for(process.wait(), 30)
+                async with asyncio.timeout(30):  # not ``wait_for``, which could lose a cancellation
+                    await process.wait()
             except TimeoutError:
                 process.kill()
                 await process.wait()

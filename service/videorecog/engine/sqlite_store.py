@@ -257,7 +257,9 @@ class SqliteJobStore:
 
     async def wait_for_work(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._added.wait(), seconds)
+            # Not ``wait_for``: on Python 3.11 it lost a cancellation coming as the event was set.
+            async with asyncio.timeout(seconds):
+                await self._added.wait()
         self._added.clear()
 
     async def purge(self, finished_before: float) -> list[str]:

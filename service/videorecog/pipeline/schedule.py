@@ -42,8 +42,11 @@ class PollSchedule(Generic[T]):
                 wait = None
             self._changed.clear()
             # Woken by a new item or by the earliest one falling due, whichever comes first.
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 a cancellation arriving as the
+            # event is set was lost there, and the stop that cancelled this poller waited for good.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._changed.wait()
 
     def remove_where(self, predicate: Callable[[T], bool]) -> int:
         """Drop matching items (e.g. of a revoked partition); returns how many."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -89,13 +90,24 @@ async def stopped(task: asyncio.Task[None], seconds: float) -> None:
     (``wait_for`` would wait on for good for a task that does not end when cancelled)."""
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if not done:
+        waiting = _stacks()  # where it waits, before cancelling moves it on
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=10)
         raise AssertionError(
             f"the pipeline did not stop within {seconds:g} s"
             + ("" if done else ", nor when cancelled")
+            + f"; its tasks were waiting here:\n{waiting}"
         )
     task.result()
+
+
+def _stacks() -> str:
+    """Where every unfinished task of the loop waits (a stuck stop is otherwise a mystery)."""
+    out = io.StringIO()
+    for pending in asyncio.all_tasks():
+        if not pending.done():
+            pending.print_stack(limit=12, file=out)
+    return out.getvalue()
 
 
 def sample(pipeline: Pipeline, name: str, **labels: str) -> float:

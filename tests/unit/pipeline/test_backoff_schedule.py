@@ -64,6 +64,22 @@ async def test_a_sleeping_taker_wakes_for_an_earlier_item() -> None:
     assert await asyncio.wait_for(taker, 1) == "near"
 
 
+async def test_a_taker_cancelled_as_an_item_arrives_stops() -> None:
+    """Cancelled in the same turn of the loop as an item wakes it, a taker ends: the stop of a
+    pipeline cancels its pollers once and waits for them (``asyncio.wait_for`` on Python 3.11
+    returned the wake-up and lost the cancellation, and the poller slept on: a stop that hung)."""
+    loop = asyncio.get_running_loop()
+    schedule: PollSchedule[str] = PollSchedule(loop.time)
+    schedule.add("far", loop.time() + 30)
+    taker = asyncio.create_task(schedule.next_due())
+    await asyncio.sleep(0.01)  # asleep until "far" is due
+    schedule.add("farther", loop.time() + 60)  # wakes the taker, which would sleep again
+    taker.cancel()
+    done, _ = await asyncio.wait({taker}, timeout=2)
+    assert taker in done
+    assert taker.cancelled()
+
+
 def test_remove_where_and_scale() -> None:
     """100,000 pending entries are cheap; removal by predicate keeps the rest ordered."""
     schedule: PollSchedule[int] = PollSchedule(lambda: 0.0)
