@@ -118,8 +118,7 @@ class PlaneSampler:
             return None
         out = np.empty((3, self.height, self.width), dtype=np.uint8)
         for k, (plane, taps) in enumerate(zip(frame.planes, layout, strict=True)):
-            buffer = memoryview(plane)  # PyAV planes export the buffer protocol
-            pixels = np.frombuffer(buffer, dtype=np.uint8).reshape(plane.height, plane.line_size)
+            pixels = _pixels(plane)
             picks = [pixels[rows][:, cols] for rows in taps.rows for cols in taps.cols]
             if len(picks) == 1:
                 out[k] = picks[0]
