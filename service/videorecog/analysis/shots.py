@@ -745,8 +745,9 @@ class AdaptiveShotDetector:
         """Each transition once. The shortest window places a transition best: a longer one's
         detection that holds the midpoint of a shorter one's is the same transition seen
         coarsely (or, where shots between dissolves are short, several of them smeared into
-        one), and is dropped. What is left and still overlaps -- a run that broke in the middle
-        -- is one boundary, at the median of the midpoints."""
+        one), and is dropped. What is left and still overlaps or touches -- a run that broke in
+        the middle: no frame of a shot lies between them -- is one boundary, at the median of the
+        midpoints."""
         gradual = [b for b in boundaries if b.kind == "gradual"]
         kept = [
             b
@@ -760,7 +761,7 @@ class AdaptiveShotDetector:
             if (
                 last is not None
                 and b.kind == last[-1].kind == "gradual"
-                and b.span[0] <= max(g.span[1] for g in last)
+                and b.span[0] <= max(g.span[1] for g in last) + 1
             ):
                 last.append(b)
             else:

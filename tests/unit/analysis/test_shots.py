@@ -91,6 +91,24 @@ def test_short_window_detections_stand_inside_a_long_windows_span() -> None:
     assert [b.frame for b in merged] == [295, 316, 334, 380]
 
 
+def test_detections_whose_spans_touch_are_one_transition() -> None:
+    """A long window's run that broke in the middle of a dissolve leaves two spans with no frame
+    between them (no shot can lie there): one boundary; a frame of shot between them keeps two."""
+    found = [
+        Boundary(90, "gradual", 6.6, (81, 99), 16),
+        Boundary(102, "gradual", 3.1, (100, 103), 8),
+        Boundary(109, "gradual", 7.3, (100, 118), 16),  # holds the short window's: dropped
+        Boundary(140, "gradual", 5.0, (131, 149), 16),
+        Boundary(160, "gradual", 5.0, (151, 169), 16),
+    ]
+    merged = AdaptiveShotDetector._merge_gradual(found)
+    assert [(b.frame, b.span) for b in merged] == [
+        (96, (81, 103)),
+        (140, (131, 149)),
+        (160, (151, 169)),
+    ]
+
+
 def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(
     clips: dict[str, Clip], tmp_path: Path
 ) -> None:
