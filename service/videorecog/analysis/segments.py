@@ -222,7 +222,7 @@ def _keyframe_before(ranks: Sequence[int], frame: int) -> int:
 
 
 def scan_in_parallel(
-    path: str, processes: int, survey: bool | None = None, progress: Progress | None = None
+    path: str, processes: int, survey: bool = False, progress: Progress | None = None
 ) -> Scanned:
     """The video's scan from one process per stretch (forked: they start in milliseconds).
 
@@ -257,7 +257,7 @@ Part = tuple[Scan, list[float]]
 def _scan_in_processes(
     path: str,
     stretches: list[Stretch],
-    survey: bool | None,
+    survey: bool,
     progress: Progress | None,
     context: multiprocessing.context.ForkContext,
 ) -> list[Part]:
@@ -317,7 +317,7 @@ def _run_stretch(
     answer: Connection,
     path: str,
     stretch: Stretch,
-    survey: bool | None,
+    survey: bool,
     threads: int,
     done: MutableSequence[int],
 ) -> None:
@@ -335,7 +335,7 @@ def _run_stretch(
 def scan_stretch(
     path: str,
     stretch: Stretch,
-    survey: bool | None,
+    survey: bool,
     threads: int = 0,
     done: MutableSequence[int] | None = None,
 ) -> Part:
@@ -350,7 +350,7 @@ def scan_stretch(
     try:
         return _scan_stretch(path, stretch, survey, threads, done)
     except SurveyUnavailable:
-        if survey is False:
+        if not survey:
             raise
         return _scan_stretch(path, stretch, False, threads, done)
 
@@ -358,7 +358,7 @@ def scan_stretch(
 def _scan_stretch(
     path: str,
     stretch: Stretch,
-    survey: bool | None,
+    survey: bool,
     threads: int,
     done: MutableSequence[int] | None,
 ) -> Part:

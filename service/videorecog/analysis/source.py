@@ -1,9 +1,12 @@
-"""The frames one pass gives the detector: the video surveyed where that pays, else every frame.
+"""The frames one pass gives the detector: every frame, or the video surveyed when asked.
 
-Frames of at least ``SURVEY_MIN_PIXELS`` are surveyed (``survey.Survey``: reference frames
-decoded, the frames skipped between them blended unless a cut may hide there); smaller ones
-decode faster than the survey can skip them, and are decoded in full without the in-loop
-deblocking filter (``decode.iter_frames``). In a video of ``RESIZE_MIN_FRAMES`` or more, frames
+By default every frame is decoded, without the in-loop deblocking filter
+(``decode.iter_frames``). A survey (``survey.Survey``: reference frames decoded, the frames
+skipped between them blended unless a cut may hide there) is 10-20% faster on HD video but not
+the default: blends change less from frame to frame than real frames do, so the cut test's
+baseline (its neighbours' changes) drops and a motion burst, a flash or an overlay between two
+decoded frames can stand out as a cut (3 false detections on 6 HD files of the benchmark's hard
+sets, none with every frame decoded). In a video of ``RESIZE_MIN_FRAMES`` or more, frames
 too small for ``decode.PlaneSampler`` are resized by OpenCV (``decode.PlaneResizer``); both
 parallel stretches of one video and a single pass over it decide alike, from the container.
 """
@@ -19,10 +22,6 @@ from videorecog.analysis.shots import CutGate, DetectorParams
 from videorecog.analysis.survey import Survey
 
 ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
-# Below this many pixels a frame decodes faster than the survey can skip it: decoded in full
-# (measured on real and synthetic H.264 at 640x360, 854x480, 960x540 and 1280x720: even at 960x540,
-# a full decode is as fast; at 1280x720 the survey is 10-20% faster).
-SURVEY_MIN_PIXELS = 960 * 540
 # From this many frames on (by the container's duration), small frames are resized by OpenCV
 # (``decode.PlaneResizer``): its import, about 80 ms, is repaid from about 600 frames of 160x90.
 RESIZE_MIN_FRAMES = 1000
@@ -34,14 +33,14 @@ def analysis_frames(
     info: decode.VideoInfo,
     params: DetectorParams,
     *,
-    survey: bool | None,
+    survey: bool = False,
     sample_every: float = 0.0,
     sample_size: tuple[int, int] = (0, 0),
     threads: int = 0,
     references_before: float | None = None,
 ) -> Iterable[decode.Frame]:
-    """The frames from the container's position on, at the detector's size. ``survey``: None
-    surveys frames of at least ``SURVEY_MIN_PIXELS``. ``threads``: the decoder's
+    """The frames from the container's position on, at the detector's size. ``survey``: decode
+    reference frames only, where that is exact (``survey.Survey``). ``threads``: the decoder's
     (``decode.prepare``). ``references_before``: frames shown before this time (seconds) are
     not wanted, only decoded where others are predicted from them (the survey skips those
     anyway).
@@ -50,9 +49,8 @@ def analysis_frames(
         SurveyUnavailable: the stream cannot be surveyed (see ``Survey``): decode it in full.
         InvalidVideo: see ``decode.iter_frames``.
     """
-    surveyed = survey if survey is not None else info.width * info.height >= SURVEY_MIN_PIXELS
     width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
-    if surveyed:
+    if survey:
         return Survey(
             container,
             stream,

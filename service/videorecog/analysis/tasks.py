@@ -121,15 +121,14 @@ def _analyse(
     path: str,
     with_candidates: bool,
     progress: Progress | None = None,
-    survey: bool | None = None,
+    survey: bool = False,
     signal: bool = False,
 ) -> _Pass:
     """One pass over the video. ``survey``: decode reference frames only where that is exact
-    (``survey.Survey``); a stream that cannot be surveyed is decoded again in full. By default
-    only frames of at least ``source.SURVEY_MIN_PIXELS`` are surveyed. ``signal``: keep every
-    frame's cut score."""
+    (``survey.Survey``; not by default, see ``source``); a stream that cannot be surveyed is
+    decoded again in full. ``signal``: keep every frame's cut score."""
     allocator.keep_freed_memory()
-    if survey is not False:
+    if survey:
         try:
             return _analysis_pass(path, with_candidates, progress, survey=survey, signal=signal)
         except SurveyUnavailable:
@@ -142,7 +141,7 @@ def _analysis_pass(
     with_candidates: bool,
     progress: Progress | None,
     *,
-    survey: bool | None,
+    survey: bool,
     signal: bool = False,
 ) -> _Pass:
     container = decode.open_video(path)
@@ -187,7 +186,7 @@ def detect_shots(
     path: str,
     progress: Progress | None = None,
     *,
-    survey: bool | None = None,
+    survey: bool = False,
     processes: int = 1,
 ) -> ShotsResult:
     """ShotFrameIds: 0 and the first frame of every later shot. ``processes``: how many may
@@ -276,7 +275,7 @@ def analyse(
     image_format: str = "png",
     progress: Progress | None = None,
     *,
-    survey: bool | None = None,
+    survey: bool = False,
 ) -> VideoAnalysis:
     """Every output in ``outputs`` (``OUTPUTS``) from one decoding pass, each the same as its own
     analysis gives (``detect_shots``, ``make_covers``); covers are chosen within the shots that

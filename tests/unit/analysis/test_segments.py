@@ -21,7 +21,7 @@ from videorecog.analysis.shots import Boundary, Scan
 from videorecog.analysis.tasks import detect_shots
 
 LOW_RES = SHARED_MEDIA / "transnet_test.mp4"  # 160x90, 212 s, 129 labelled cuts
-HD = SHARED_MEDIA / "testvideo.mp4"  # 1280x720 H.264: surveyed
+HD = SHARED_MEDIA / "testvideo.mp4"  # 1280x720 H.264
 VFR = SHARED_MEDIA / "goldeneye-vfr-drop3.mp4"  # variable frame rate, dropped frames
 FADES = SHARED_MEDIA / "fades.mp4"  # MPEG-4 Part 2, fades through black
 
@@ -67,19 +67,24 @@ def test_the_answer_is_the_single_pass_answer_on_real_footage(processes: int) ->
 
 
 @needs_media
-@pytest.mark.parametrize("video", [HD, VFR, FADES], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    ("video", "survey"),
+    [(HD, False), (HD, True), (VFR, False), (FADES, False)],
+    ids=["testvideo", "testvideo-surveyed", "goldeneye-vfr-drop3", "fades"],
+)
 def test_short_stretches_still_give_the_same_answer(
-    video: Path, monkeypatch: pytest.MonkeyPatch
+    video: Path, survey: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Surveyed HD, variable frame rate with dropped frames, fades (the whole video's luma):
-    cut into stretches of 3 s, the joints fall inside shots and transitions alike."""
+    """HD (decoded in full, and surveyed), variable frame rate with dropped frames, fades (the
+    whole video's luma): cut into stretches of 3 s, the joints fall inside shots and transitions
+    alike."""
     monkeypatch.setattr(segments, "MIN_STRETCH_SECONDS", 3.0)
-    one = detect_shots(str(video))
+    one = detect_shots(str(video), survey=survey)
     try:
         stretches = segments.plan(str(video), 3)[1]
     except segments.Unsplittable:
         stretches = []
-    shared = detect_shots(str(video), processes=3)
+    shared = detect_shots(str(video), processes=3, survey=survey)
     assert shared == one
     # The 160-frame VFR clip has too few keyframes to start a stretch at: one pass, same answer.
     assert len(stretches) == (0 if video == VFR else 3)

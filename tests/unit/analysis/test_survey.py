@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.clips import Clip, corrupt_packets
+from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode
 from videorecog.analysis.scoring import Labels, score
 from videorecog.analysis.shots import DetectorParams, may_hide_cut
@@ -20,6 +22,7 @@ from videorecog.analysis.tasks import detect_shots
 from videorecog.samples import Plan, Shot, Transition, render
 
 WIDTH, HEIGHT = 64, 36
+HD = SHARED_MEDIA / "testvideo.mp4"  # 1280x720 H.264 with B-frames, 720 frames
 
 
 @contextmanager
@@ -84,6 +87,21 @@ def test_cuts_between_keyframes_are_decoded_exactly(clips: dict[str, Clip]) -> N
     ids = detect_shots(str(clip.path), survey=True).shot_frame_ids
     assert ids == [0, *clip.truth.cuts]
     assert ids == detect_shots(str(clip.path), survey=False).shot_frame_ids
+
+
+@pytest.mark.skipif(not HD.exists(), reason="needs ../shared/media")
+def test_every_frame_is_decoded_unless_a_survey_is_asked_for() -> None:
+    """The survey's blends change less than real frames do and lower the cut test's baseline
+    (false cuts at flashes and overlays in HD): by default every frame is decoded, HD too."""
+
+    def decoded(survey: bool | None) -> int:
+        before = dataclasses.replace(decode.TALLY)
+        result = detect_shots(str(HD)) if survey is None else detect_shots(str(HD), survey=survey)
+        assert result.frames == 720
+        return decode.TALLY.since(before).frames
+
+    assert decoded(None) == decoded(False) == 720
+    assert decoded(True) < 720
 
 
 @pytest.mark.parametrize("name", ["cuts", "dissolves", "fade", "wipe", "flashes", "mixed_640"])
