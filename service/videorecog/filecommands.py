@@ -61,9 +61,20 @@ def add_processes_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_survey_argument(parser: argparse.ArgumentParser) -> None:
+    """``--survey``: for the commands that detect shots (``analysis.survey``, off by default)."""
+    parser.add_argument(
+        "--survey",
+        action="store_true",
+        help="decode H.264/HEVC reference frames only, the rest only where a cut may hide: "
+        "10-20%% faster on HD, a few more false cuts at flashes and overlays",
+    )
+
+
 def add_shots_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     add_processes_argument(parser)
+    add_survey_argument(parser)
     parser.add_argument(
         "--format",
         default="json",
@@ -165,7 +176,10 @@ def detect_with_progress(path: Path, args: argparse.Namespace) -> ShotsResult:
         args,
         "shots",
         lambda p: detect_shots(
-            str(path), progress=p, processes=args.processes or segments.available_cores()
+            str(path),
+            progress=p,
+            survey=args.survey,
+            processes=args.processes or segments.available_cores(),
         ),
     )
 
@@ -186,6 +200,7 @@ def with_progress(
 def add_split_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     add_processes_argument(parser)
+    add_survey_argument(parser)
     parser.add_argument("--out", default=".", help="output directory (default: current)")
 
 

@@ -4,6 +4,7 @@ on a terminal (a pseudo-terminal) but not on a pipe or with ``--quiet``."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import pty
@@ -18,6 +19,8 @@ import pytest
 
 from tests.clips import PLANS
 from tests.support import SHARED_MEDIA
+from videorecog.analysis import decode
+from videorecog.cli import main
 from videorecog.samples import Truth, render
 
 COMMAND = [sys.executable, "-m", "videorecog", "shots"]
@@ -145,6 +148,25 @@ def test_a_long_video_shared_by_processes_gets_the_same_answer() -> None:
     assert shared.returncode == alone.returncode == 0, shared.stderr + alone.stderr
     assert orjson.loads(shared.stdout) == orjson.loads(alone.stdout)
     assert len(orjson.loads(shared.stdout)["ShotFrameIds"]) > 100
+
+
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
+def test_survey_decodes_fewer_frames_of_an_hd_video_and_finds_the_same_cuts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every frame is decoded unless ``--survey`` asks for the reference frames only."""
+    video = str(SHARED_MEDIA / "testvideo.mp4")  # 1280x720 H.264 with B-frames, 720 frames
+
+    def shots(*flags: str) -> tuple[list[int], int]:
+        before = dataclasses.replace(decode.TALLY)
+        assert main(["shots", video, "--quiet", "--processes", "1", *flags]) == 0
+        ids = orjson.loads(capsys.readouterr().out)["ShotFrameIds"]
+        return ids, decode.TALLY.since(before).frames
+
+    (full, decoded), (surveyed, fewer) = shots(), shots("--survey")
+    assert decoded == 720
+    assert fewer < 720
+    assert full[:3] == surveyed[:3] == [0, 30, 180]  # the cuts; fades may move within their span
 
 
 def test_processes_must_be_a_positive_number(cuts: tuple[Path, Truth]) -> None:
