@@ -11,7 +11,9 @@ a noise floor, is at least ``cut_standout``), the structure change among them
 video itself: a busy, noisy or dark video raises its own baseline. Not a cut either:
 - a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
-- a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``).
+- a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``);
+- a change of light (a lamp, a strobe, a colour wash) or a jump within the shot: the picture's
+  edges stay where they were, pointing the same way (``edge_agreement_max``).
 In a moving shot (a fast pan) every frame changes a lot, so a cut there stands out less by its
 changes alone, and its structure change less than around it: from ``moving_cut_standout`` on it
 is a cut too if the changes around it are shifts (the median of its neighbours' residuals after
@@ -68,6 +70,7 @@ from videorecog.analysis.signals import (
     blend_residual,
     blocks,
     changes,
+    edge_agreement,
     hist_distance,
     histogram,
     histograms,
@@ -129,6 +132,10 @@ class DetectorParams:
     # A jolt of the camera, not a cut: after the best global shift less than this share of the
     # change is left.
     jolt_residual_max: float = 0.5
+    # A change of light or a jolt within a shot, not a cut: the edges stay where they were,
+    # pointing the same way (``signals.edge_agreement`` at least this; cuts between two shots
+    # measured at most 0.65 on the tuning sets, such changes 0.80 and more).
+    edge_agreement_max: float = 0.75
     # In a moving shot, whose frames' changes are shifts, a cut need only stand out this much, if
     # after the best global shift at least ``moving_cut_residual`` of its change is left.
     moving_cut_standout: float = 2.0
@@ -438,6 +445,7 @@ class AdaptiveShotDetector:
             ~self._returns(pictures, t[candidates], baseline[candidates], jumps[candidates])
         ]
         candidates = candidates[~self._moved(pictures, t[candidates])]
+        candidates = candidates[~self._relit(pictures, t[candidates])]
         return [
             Boundary(int(t[k]), "cut", float(here[k, 0]), (int(t[k]), int(t[k])))
             for k in candidates
@@ -508,6 +516,13 @@ class AdaptiveShotDetector:
             ]
             cut[k] = float(np.median(residuals(around))) < p.jolt_residual_max
         return cut
+
+    def _relit(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of the cuts at ``frames`` keep the picture's edges where they were: a change of
+        light (a lamp switched on, a strobe, a colour wash) or a jump within one shot."""
+        rows = frames - pictures.first
+        before, after = (pictures.luma[k].astype(np.float32) for k in (rows - 1, rows))
+        return np.asarray(edge_agreement(before, after) > self.params.edge_agreement_max)
 
     def _moved(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Which of the cuts at ``frames`` are a jolt of the camera: one global shift explains

@@ -11,6 +11,8 @@ Both are taken block by block on a 4 x 4 grid, and the median block counts: a cu
 whole picture, a caption, a logo or a person walking by only part of it.
 - ``blend_residual`` and ``shift_residuals``: is a picture a mix of two others (a dissolve), is a
   change one global shift (camera motion)?
+- ``edge_agreement``: do two pictures have their edges in the same places, pointing the same way
+  (the same shot under other light), or not (another shot)?
 """
 
 from __future__ import annotations
@@ -206,3 +208,18 @@ def shift_residuals(
 def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -> float:
     """``shift_residuals`` of one pair of pictures (H x W each)."""
     return float(shift_residuals(start[None], end[None], max_shift)[0])
+
+
+def edge_agreement(starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.float32]:
+    """For each pair of pictures (N x H x W each), how far their luma gradients point the same
+    way at the same pixels: the cosine of the angle between them, weighted by the weaker of the
+    two gradients' lengths, -1..1. A change of light (a lamp, a strobe, a colour wash) or a jolt
+    within a shot leaves the edges where they were (near 1); another shot's edges agree with them
+    only by chance (near 0). Flat pictures have no edges to agree: near 0 too."""
+    start_y, start_x = np.gradient(starts, axis=(1, 2))
+    end_y, end_x = np.gradient(ends, axis=(1, 2))
+    start_length, end_length = np.hypot(start_x, start_y), np.hypot(end_x, end_y)
+    weight = np.minimum(start_length, end_length)
+    cosine = (start_x * end_x + start_y * end_y) / (start_length * end_length + 1e-6)
+    agreement = (weight * cosine).sum(axis=(1, 2)) / (weight.sum(axis=(1, 2)) + 1e-6)
+    return np.asarray(agreement, dtype=np.float32)

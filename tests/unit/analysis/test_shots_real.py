@@ -114,6 +114,24 @@ def test_flashes_and_overlays_are_not_cuts(shots: list[list[Rgb]], tmp_path: Pat
     assert detect_shots(str(_write(tmp_path / "distracted.mp4", frames))).shot_frame_ids == [0]
 
 
+def test_a_lamp_switched_on_and_off_is_not_a_cut(shots: list[list[Rgb]], tmp_path: Path) -> None:
+    """Inside one real shot a warm lamp lights half the picture for eight frames (longer than a
+    flash): the edges stay where they were, so no cut, though the histogram, pixel and structure
+    changes stand out as a cut's do."""
+    frames = [f.astype(np.float32) for f in shots[2] + shots[2][::-1]]  # 56 frames of one shot
+    for frame in frames[20:28]:
+        frame[:, :160] = frame[:, :160] * 1.7 + (40, 10, -30)
+    lit = [np.clip(f, 0, 255).astype(np.uint8) for f in frames]
+    assert detect_shots(str(_write(tmp_path / "lit.mp4", lit))).shot_frame_ids == [0]
+
+
+def test_the_strobe_light_on_the_low_resolution_clip_is_not_a_cut() -> None:
+    """Frame 5143 of the 160x90 clip: the light on the wall behind the singer changes colour
+    at once, within one shot."""
+    ids = detect_shots(str(LOW_RES)).shot_frame_ids
+    assert not any(abs(i - 5143) <= 2 for i in ids), ids
+
+
 def test_a_fade_through_white_is_one_gradual_boundary(
     shots: list[list[Rgb]], tmp_path: Path
 ) -> None:

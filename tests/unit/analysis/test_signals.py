@@ -8,6 +8,7 @@ from tests.support import SHARED_MEDIA
 from videorecog.analysis.signals import (
     CONTRAST_FLOOR,
     changes,
+    edge_agreement,
     median,
     shift_residual,
     shift_residuals,
@@ -53,6 +54,26 @@ def test_a_shifted_picture_leaves_little_an_unrelated_one_all() -> None:
     residuals = shift_residuals(np.stack([start, start]), np.stack([moved, unrelated]))
     assert residuals[0] < 0.2
     assert residuals[1] > 0.7
+
+
+def test_edges_agree_under_other_light_not_in_another_picture() -> None:
+    """Half the picture lit up and the whole of it washed brighter keeps its edges; another
+    picture, and a flat one, share none of them."""
+    rng = np.random.default_rng(7)
+    picture = _textured(rng)
+    relit = picture.copy()
+    relit[:, :32] = relit[:, :32] * 1.7 + 20
+    pairs = [
+        (picture, relit),
+        (picture, picture * 0.5 + 60),
+        (picture, _textured(rng)),
+        (picture, np.full_like(picture, 128.0)),
+    ]
+    agreement = edge_agreement(np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs]))
+    assert agreement[0] > 0.9
+    assert agreement[1] > 0.99
+    assert abs(agreement[2]) < 0.3
+    assert agreement[3] == pytest.approx(0.0, abs=1e-3)
 
 
 @pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
