@@ -133,7 +133,7 @@ class DetectorParams:
     # change is left.
     jolt_residual_max: float = 0.5
     # A change of light or a jolt within a shot, not a cut: the edges stay where they were,
-    # pointing the same way (``signals.edge_agreement`` at least this; cuts between two shots
+    # pointing the same way (``signals.edge_agreement`` over this; cuts between two shots
     # measured at most 0.65 on the tuning sets, such changes 0.80 and more).
     edge_agreement_max: float = 0.75
     # In a moving shot, whose frames' changes are shifts, a cut need only stand out this much, if
