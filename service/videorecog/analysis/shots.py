@@ -278,6 +278,14 @@ def _rows(index: npt.NDArray[np.int64]) -> slice | npt.NDArray[np.int64]:
     return index
 
 
+def _across(pictures: _Pictures, frames: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+    """The luma of the frame before each of ``frames`` and of the frame itself (the two sides
+    of a cut candidate), in floating point."""
+    rows = frames - pictures.first
+    before, after = (pictures.luma[k].astype(np.float32) for k in (rows - 1, rows))
+    return before, after
+
+
 def _chunks(frames: Iterable[Frame]) -> Iterator[Image]:
     iterator = iter(frames)
     while batch := list(itertools.islice(iterator, CHUNK)):
@@ -520,16 +528,14 @@ class AdaptiveShotDetector:
     def _relit(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Which of the cuts at ``frames`` keep the picture's edges where they were: a change of
         light (a lamp switched on, a strobe, a colour wash) or a jump within one shot."""
-        rows = frames - pictures.first
-        before, after = (pictures.luma[k].astype(np.float32) for k in (rows - 1, rows))
-        return np.asarray(edge_agreement(before, after) > self.params.edge_agreement_max)
+        return np.asarray(
+            edge_agreement(*_across(pictures, frames)) > self.params.edge_agreement_max
+        )
 
     def _moved(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Which of the cuts at ``frames`` are a jolt of the camera: one global shift explains
         the change (a cut leaves most of it)."""
-        rows = frames - pictures.first
-        before, after = (pictures.luma[k].astype(np.float32) for k in (rows - 1, rows))
-        residuals = shift_residuals(before, after)
+        residuals = shift_residuals(*_across(pictures, frames))
         return np.asarray(residuals < self.params.jolt_residual_max)
 
     def _gradual(
