@@ -3,8 +3,9 @@
 A small module of our own rather than a queue library (procrastinate, pgqueuer): those keep their
 own job table beside ours, and the API's job row (status, result, error, owner) would then live in
 two places. Claiming is one statement: the oldest waiting job and its URL's other waiting jobs,
-locked ``FOR UPDATE SKIP LOCKED`` so that workers never wait for each other and never take the
-same job. Lease times come from the database's clock, so workers' clocks need not agree.
+locked ``FOR UPDATE SKIP LOCKED`` so that workers never take the same job, and never a video
+another worker holds (that one joins its new jobs); claims take turns on an advisory lock.
+Lease times come from the database's clock, so workers' clocks need not agree.
 """
 
 from __future__ import annotations
@@ -39,9 +40,14 @@ _LEASE = (
 )
 _RETURNING = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
 # Built once from the fixed text above; every value goes in as a bound parameter.
+# A video whose jobs a worker holds under a live lease is left to it: it joins their new jobs.
+_UNHELD = (
+    "NOT EXISTS (SELECT 1 FROM engine_jobs h WHERE h.video_url = engine_jobs.video_url "  # noqa: S608
+    f"AND h.status = 'PROCESSING' AND h.lease_until >= {NOW})"
+)
 _CLAIM = f"""
 WITH first AS (
-    SELECT video_url FROM engine_jobs WHERE {_CLAIMABLE}
+    SELECT video_url FROM engine_jobs WHERE {_CLAIMABLE} AND {_UNHELD}
     ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
 ), same AS (
     SELECT job_id FROM engine_jobs
@@ -51,6 +57,7 @@ WITH first AS (
 UPDATE engine_jobs j SET {_LEASE} FROM same WHERE j.job_id = same.job_id
 RETURNING {_RETURNING}
 """  # noqa: S608
+_CLAIM_LOCK = 0x766964656F726563  # "videorec": the advisory lock key that claims queue on
 _JOIN = f"""
 WITH same AS (
     SELECT job_id FROM engine_jobs WHERE video_url = %(url)s AND status = 'QUEUING'
@@ -126,9 +133,12 @@ class PostgresJobStore:
         return row_to_job(rows[0]) if rows else None
 
     async def claim(self, owner: str, lease_seconds: float, max_attempts: int) -> list[Job]:
-        rows = await self._all(
-            _CLAIM, {"owner": owner, "lease": lease_seconds, "max": max_attempts}
-        )
+        params = {"owner": owner, "lease": lease_seconds, "max": max_attempts}
+        async with self._pool.connection() as conn, conn.transaction():
+            # Claims queue behind one another (each takes a millisecond): two at once would both
+            # see a video as unheld and split its jobs between two workers.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CLAIM_LOCK,))
+            rows = await (await conn.execute(_CLAIM, params)).fetchall()
         return sorted(map(row_to_job, rows), key=lambda j: j.created_at)
 
     async def join(self, owner: str, video_url: str, lease_seconds: float) -> list[Job]:

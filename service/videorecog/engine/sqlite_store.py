@@ -84,6 +84,12 @@ _CLAIMABLE = (
     "AND attempts < :max_attempts))"
 )
 
+# A video whose jobs are held under a live lease is left to its holder: it joins their new jobs.
+_UNHELD = (
+    "NOT EXISTS (SELECT 1 FROM jobs h WHERE h.video_url = jobs.video_url "
+    "AND h.status = 'PROCESSING' AND h.lease_until >= :now)"
+)
+
 
 class SqliteJobStore:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
@@ -163,7 +169,8 @@ class SqliteJobStore:
 
         def claim(c: sqlite3.Connection) -> list[Job]:
             first = c.execute(
-                f"SELECT video_url FROM jobs WHERE {_CLAIMABLE} ORDER BY created_at LIMIT 1",  # noqa: S608
+                f"SELECT video_url FROM jobs WHERE {_CLAIMABLE} AND {_UNHELD} "  # noqa: S608
+                "ORDER BY created_at LIMIT 1",
                 params,
             ).fetchone()
             if first is None:

@@ -1,7 +1,8 @@
 """The worker role: claim jobs, analyse, answer. One video's jobs share one download and one pass.
 
 A claim takes the oldest waiting job with every other job waiting for the same URL; jobs for that
-URL that arrive while its video is downloading or being analysed join the holder. The bytes' SHA-256
+URL that arrive while its video is downloading or being analysed join the holder (no other claim
+takes them, in this worker or another). The bytes' SHA-256
 then finds what an earlier analysis of the same video already answered (kept for the retention
 period); the outputs still missing come from one decoding pass (``tasks.analyse``). The worker holds
 its jobs with a lease it renews while it works: if it dies, the leases run out and another worker

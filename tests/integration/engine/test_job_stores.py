@@ -89,6 +89,48 @@ async def test_jobs_arriving_for_a_held_video_join_its_holder(store: JobStore) -
     assert (await store.queue_stats()).depth == 1
 
 
+async def test_a_claim_leaves_a_held_video_to_its_holder(store: JobStore) -> None:
+    await _add(store, _job("a1", "http://h/a", time.time()))
+    await store.claim("w1", LEASE, 3)
+    # Jobs for the video arriving before its holder next looks are its holder's, not another
+    # worker's: a second download and analysis of the same video would answer them no better.
+    await _add(store, _job("a2", "http://h/a", time.time()), _job("b1", "http://h/b", time.time()))
+    assert [j.job_id for j in await store.claim("w2", LEASE, 3)] == ["b1"]
+    assert await store.claim("w2", LEASE, 3) == []
+    assert [j.job_id for j in await store.join("w1", "http://h/a", LEASE)] == ["a2"]
+    # Once its holder lets go of the video, its new jobs are anyone's.
+    for job_id in ("a1", "a2"):
+        assert await store.finish(job_id, "w1", Output("", "shots", '{"ShotFrameIds": [0]}'))
+    await _add(store, _job("a3", "http://h/a", time.time()))
+    assert [j.job_id for j in await store.claim("w2", LEASE, 3)] == ["a3"]
+
+
+async def test_a_lapsed_holder_does_not_keep_its_video(store: JobStore) -> None:
+    await _add(store, _job("a1", "http://h/a", time.time()))
+    await store.claim("w1", LEASE, 3)
+    await _add(store, _job("a2", "http://h/a", time.time()))
+    await asyncio.sleep(LEASE * 1.5)
+    assert sorted(j.job_id for j in await store.claim("w2", LEASE, 3)) == ["a1", "a2"]
+
+
+async def test_concurrent_claims_never_split_a_video_between_workers(store: JobStore) -> None:
+    now = time.time()
+    await _add(store, *(_job(f"j{n}", f"http://h/{n // 3}", now + n) for n in range(60)))
+
+    async def drain(owner: str) -> list[Job]:
+        taken: list[Job] = []
+        while jobs := await store.claim(owner, LEASE * 10, 3):
+            taken += jobs
+        return taken
+
+    holders: dict[str, set[str]] = {}
+    for owner, jobs in enumerate(await asyncio.gather(*(drain(f"w{n}") for n in range(4)))):
+        for job in jobs:
+            holders.setdefault(job.video_url, set()).add(f"w{owner}")
+    assert len(holders) == 20
+    assert {url: len(owners) for url, owners in holders.items()} == dict.fromkeys(holders, 1)
+
+
 async def test_concurrent_claims_never_take_the_same_job(store: JobStore) -> None:
     now = time.time()
     await _add(store, *(_job(f"j{n}", f"http://h/{n}", now + n) for n in range(20)))
