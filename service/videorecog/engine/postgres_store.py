@@ -39,12 +39,12 @@ _LEASE = (
     f"lease_until = {NOW} + %(lease)s, updated_at = {NOW}"
 )
 _RETURNING = ", ".join(f"j.{c.strip()}" for c in COLUMNS.split(","))
-# Built once from the fixed text above; every value goes in as a bound parameter.
 # A video whose jobs a worker holds under a live lease is left to it: it joins their new jobs.
 _UNHELD = (
     "NOT EXISTS (SELECT 1 FROM engine_jobs h WHERE h.video_url = engine_jobs.video_url "  # noqa: S608
     f"AND h.status = 'PROCESSING' AND h.lease_until >= {NOW})"
 )
+# Built once from the fixed text above; every value goes in as a bound parameter.
 _CLAIM = f"""
 WITH first AS (
     SELECT video_url FROM engine_jobs WHERE {_CLAIMABLE} AND {_UNHELD}

@@ -2,11 +2,10 @@
 
 A claim takes the oldest waiting job with every other job waiting for the same URL; jobs for that
 URL that arrive while its video is downloading or being analysed join the holder (no other claim
-takes them, in this worker or another). The bytes' SHA-256
-then finds what an earlier analysis of the same video already answered (kept for the retention
-period); the outputs still missing come from one decoding pass (``tasks.analyse``). The worker holds
-its jobs with a lease it renews while it works: if it dies, the leases run out and another worker
-takes the jobs again.
+takes them, in this worker or another). The bytes' SHA-256 then finds what an earlier analysis of
+the same video already answered (kept for the retention period); the outputs still missing come
+from one decoding pass (``tasks.analyse``). The worker holds its jobs with a lease it renews while
+it works: if it dies, the leases run out and another worker takes the jobs again.
 """
 
 from __future__ import annotations

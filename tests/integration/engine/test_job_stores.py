@@ -90,14 +90,15 @@ async def test_jobs_arriving_for_a_held_video_join_its_holder(store: JobStore) -
 
 
 async def test_a_claim_leaves_a_held_video_to_its_holder(store: JobStore) -> None:
+    held = LEASE * 10  # held throughout, however slow the machine
     await _add(store, _job("a1", "http://h/a", time.time()))
-    await store.claim("w1", LEASE, 3)
+    await store.claim("w1", held, 3)
     # Jobs for the video arriving before its holder next looks are its holder's, not another
     # worker's: a second download and analysis of the same video would answer them no better.
     await _add(store, _job("a2", "http://h/a", time.time()), _job("b1", "http://h/b", time.time()))
     assert [j.job_id for j in await store.claim("w2", LEASE, 3)] == ["b1"]
     assert await store.claim("w2", LEASE, 3) == []
-    assert [j.job_id for j in await store.join("w1", "http://h/a", LEASE)] == ["a2"]
+    assert [j.job_id for j in await store.join("w1", "http://h/a", held)] == ["a2"]
     # Once its holder lets go of the video, its new jobs are anyone's.
     for job_id in ("a1", "a2"):
         assert await store.finish(job_id, "w1", Output("", "shots", '{"ShotFrameIds": [0]}'))
