@@ -64,6 +64,14 @@ async def _add(store: JobStore, *jobs: Job) -> None:
         await store.add(job)
 
 
+async def _drain(store: JobStore, owner: str) -> list[Job]:
+    """Every job ``owner`` claims until nothing is left for it (held long enough not to lapse)."""
+    taken: list[Job] = []
+    while jobs := await store.claim(owner, LEASE * 10, 3):
+        taken += jobs
+    return taken
+
+
 async def test_a_claim_takes_the_oldest_job_with_the_others_for_its_url(store: JobStore) -> None:
     now = time.time()
     await _add(store, _job("a1", "http://h/a", now), _job("b1", "http://h/b", now + 1))
@@ -117,15 +125,9 @@ async def test_a_lapsed_holder_does_not_keep_its_video(store: JobStore) -> None:
 async def test_concurrent_claims_never_split_a_video_between_workers(store: JobStore) -> None:
     now = time.time()
     await _add(store, *(_job(f"j{n}", f"http://h/{n // 3}", now + n) for n in range(60)))
-
-    async def drain(owner: str) -> list[Job]:
-        taken: list[Job] = []
-        while jobs := await store.claim(owner, LEASE * 10, 3):
-            taken += jobs
-        return taken
-
     holders: dict[str, set[str]] = {}
-    for owner, jobs in enumerate(await asyncio.gather(*(drain(f"w{n}") for n in range(4)))):
+    drains = (_drain(store, f"w{n}") for n in range(4))
+    for owner, jobs in enumerate(await asyncio.gather(*drains)):
         for job in jobs:
             holders.setdefault(job.video_url, set()).add(f"w{owner}")
     assert len(holders) == 20
@@ -135,14 +137,8 @@ async def test_concurrent_claims_never_split_a_video_between_workers(store: JobS
 async def test_concurrent_claims_never_take_the_same_job(store: JobStore) -> None:
     now = time.time()
     await _add(store, *(_job(f"j{n}", f"http://h/{n}", now + n) for n in range(20)))
-
-    async def drain(owner: str) -> list[str]:
-        taken: list[str] = []
-        while jobs := await store.claim(owner, LEASE * 10, 3):
-            taken += [j.job_id for j in jobs]
-        return taken
-
-    first, second = await asyncio.gather(drain("w1"), drain("w2"))
+    taken = await asyncio.gather(_drain(store, "w1"), _drain(store, "w2"))
+    first, second = ([j.job_id for j in jobs] for jobs in taken)
     assert sorted(first + second) == sorted(f"j{n}" for n in range(20))
     assert not set(first) & set(second)
 
