@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most integration tests wait on brokers and timeouts, not
+# on the CPU. 0 runs everything in this one process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench format clean promtool chromium stores
 
@@ -62,7 +65,7 @@ ifeq ($(PG_CTL),)
 endif
 
 test: $(VENV)/.installed promtool chromium stores
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check service tests bench
