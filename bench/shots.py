@@ -241,23 +241,20 @@ def _transnet(_stdout: str, tmp: Path, item: Item) -> list[int]:
     return [item.frame_at(float(s["start_time"])) for s in scenes[1:]]
 
 
-DECODE = (
-    "import sys, av\n"
-    "with av.open(sys.argv[1]) as c:\n"
-    "    s = c.streams.video[0]\n"
-    "    s.thread_type = 'AUTO'\n"
-    "    for _ in c.decode(s):\n"
-    "        pass\n"
-)
-# PyAV's own defaults (slice threads only): faster than frame threads on files encoded with
-# several slices a frame, and on small frames, whose decoding costs less than frame threads'
-# hand-offs.
-DECODE_DEFAULTS = (
-    "import sys, av\n"
-    "with av.open(sys.argv[1]) as c:\n"
-    "    for _ in c.decode(video=0):\n"
-    "        pass\n"
-)
+def _decoding(name: str, thread_type: str | None) -> Method:
+    """A process that decodes every frame with PyAV and does nothing else; ``thread_type`` None
+    leaves PyAV's defaults."""
+    setup = f"    s.thread_type = {thread_type!r}\n" if thread_type else ""
+    script = (
+        "import sys, av\n"
+        "with av.open(sys.argv[1]) as c:\n"
+        "    s = c.streams.video[0]\n"
+        f"{setup}"
+        "    for _ in c.decode(s):\n"
+        "        pass\n"
+    )
+    return Method(name, lambda v, _t: [sys.executable, "-c", script, str(v)], lambda *_: [])
+
 
 VIDEORECOG = Method(
     "videorecog", lambda v, _t: [str(BIN / "videorecog"), "shots", str(v)], _videorecog
@@ -265,17 +262,13 @@ VIDEORECOG = Method(
 CONTENT = _scenedetect("detect-content")
 ADAPTIVE = _scenedetect("detect-adaptive")
 TRANSNET = Method("TransNetV2", _transnet_argv, _transnet)
-DECODE_THREADED = Method(
-    "decode only (PyAV, frame threads)",
-    lambda v, _t: [sys.executable, "-c", DECODE, str(v)],
-    lambda _s, _t, _i: [],
-)
-DECODE_PLAIN = Method(
-    "decode only (PyAV defaults)",
-    lambda v, _t: [sys.executable, "-c", DECODE_DEFAULTS, str(v)],
-    lambda _s, _t, _i: [],
-)
+DECODE_THREADED = _decoding("decode only (PyAV, frame threads)", "AUTO")
+# PyAV's own defaults (slice threads only): faster than frame threads on files encoded with
+# several slices a frame, and on small frames, whose decoding costs less than frame threads'
+# hand-offs.
+DECODE_PLAIN = _decoding("decode only (PyAV defaults)", None)
 DECODERS = (DECODE_PLAIN, DECODE_THREADED)  # no detections: only their speed is of interest
+DECODER_NAMES = frozenset(d.name for d in DECODERS)
 DETECTORS = (VIDEORECOG, CONTENT, ADAPTIVE, TRANSNET)
 
 
@@ -556,7 +549,7 @@ def main_table(results: dict[str, dict[str, Tally]]) -> list[str]:
     ]
     for set_name, tallies in results.items():
         for name, t in tallies.items():
-            if name in {d.name for d in DECODERS}:
+            if name in DECODER_NAMES:
                 lines.append(
                     f"| {set_name} | {name} | — | — | — | — | — | "
                     f"{t.frames / t.seconds:.0f} | {t.rss_mb:.0f} MB |"
@@ -571,7 +564,7 @@ def main_table(results: dict[str, dict[str, Tally]]) -> list[str]:
 
 
 def category_table(title: str, items: list[Item], tallies: dict[str, Tally]) -> list[str]:
-    names = [name for name in tallies if name not in {d.name for d in DECODERS}]
+    names = [name for name in tallies if name not in DECODER_NAMES]
     boundaries = Counter(k for i in items for _a, _b, k in i.boundaries)
     distractors = Counter(k for i in items for _a, _b, k in i.distractors)
     lines = [
