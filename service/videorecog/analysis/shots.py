@@ -647,11 +647,15 @@ class AdaptiveShotDetector:
     def _close(self, run: _Scale, found: list[Boundary], pictures: _Pictures | None = None) -> None:
         if run.first >= 0 and run.last - run.first + 1 >= self.params.min_run:
             # Centre t passes while frames t-W and t+W bracket the transition: from (its last
-            # frame - W) to (its first frame + W). So it spans about last-W .. first+W.
-            ends = sorted((run.last - run.window, run.first + run.window))
-            boundary = Boundary(
-                (run.first + run.last + 1) // 2, "gradual", run.peak, (ends[0], ends[1]), run.window
-            )
+            # frame - W) to (its first frame + W), fewer than 2W centres. So it spans about
+            # last-W .. first+W. A longer run is a transition longer than the window, passing
+            # while the window lies inside it: it spans first-W .. last+W at least (read the
+            # other way, its span would be a frame or two in its middle, and the part of the
+            # dissolve a broken run found before it would not join it).
+            w = run.window
+            short = run.last - run.first < 2 * w
+            span = (run.last - w, run.first + w) if short else (run.first - w, run.last + w)
+            boundary = Boundary((run.first + run.last + 1) // 2, "gradual", run.peak, span, w)
             previous = self._continued(boundary, found, pictures)
             if previous is None:
                 found.append(boundary)

@@ -14,7 +14,7 @@ from tests.clips import Clip
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.decode import Frame
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams, _Scale
 from videorecog.analysis.tasks import detect_shots, storyboard
 
 GENERATED = [
@@ -107,6 +107,20 @@ def test_detections_whose_spans_touch_are_one_transition() -> None:
         (140, (131, 149)),
         (160, (151, 169)),
     ]
+
+
+def test_a_run_longer_than_its_window_spans_the_frames_around_it() -> None:
+    """A dissolve longer than the window: the short window's run broke, and its second part,
+    longer than 2W centres, passed while the window lay inside the dissolve. Its span reaches
+    W frames beyond its first and last centres, so the two parts are one boundary."""
+    detector = AdaptiveShotDetector()
+    w = detector.params.window
+    found = [Boundary(537, "gradual", 1.8, (533, 540), w)]
+    run = _Scale(w, w + detector.params.context, first=543, last=543 + 2 * w)
+    detector._close(run, found)
+    assert found[-1].span == (543 - w, 543 + 3 * w)
+    merged = AdaptiveShotDetector._merge_gradual(found)
+    assert [(b.frame, b.span) for b in merged] == [(544, (533, 543 + 3 * w))]
 
 
 def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(

@@ -190,6 +190,32 @@ def test_a_long_dissolve_is_one_boundary(hd_shots: list[list[Rgb]], tmp_path: Pa
     assert 6 <= ids[1] <= 29, ids
 
 
+def _rescaled(source: Path, out: Path, width: int, height: int) -> Path:
+    """``source`` scaled to ``width`` x ``height``, frame for frame (one frame held at a time)."""
+    with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
+        stream = dst.add_stream("libx264", rate=src.streams.video[0].average_rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        for frame in src.decode(video=0):
+            image = frame.to_ndarray(width=width, height=height, format="rgb24")
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                dst.mux(packet)
+        for packet in stream.encode(None):
+            dst.mux(packet)
+    return out
+
+
+def test_the_labelled_hd_clip_at_a_size_that_is_no_multiple_of_the_analysis_size(
+    tmp_path: Path,
+) -> None:
+    """The 720p clip at 642x362: the analysis pictures are sampled from other pixels (10.03
+    source pixels to one), and every labelled boundary is still found once; its 28-frame
+    cross-dissolve used to be reported twice."""
+    video = _rescaled(SHARED_MEDIA / "testvideo.mp4", tmp_path / "odd.mp4", 642, 362)
+    outcome = score(detect_shots(str(video)).shot_frame_ids, _labels("testvideo.mp4"))
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0)
+
+
 @pytest.mark.parametrize(("width", "height"), [(160, 90), (1920, 1080)])
 def test_the_same_cuts_at_any_resolution(width: int, height: int, tmp_path: Path) -> None:
     """The three real shots at 160x90 (as filmed) and upscaled to 1080p: the same two cuts."""
