@@ -7,7 +7,10 @@ chunk; only the few frames that pass the cheap tests are looked at one by one.
 Hard cut at frame t: the three changes at t stand out from those of the frames around it (the
 geometric mean of each change over the median of its ``window`` neighbours on either side, plus
 a noise floor, is at least ``cut_standout``), the structure change among them
-(``cut_structure_min``: a brightness change alone is no cut). Every decision is relative to the
+(``cut_structure_min``: a brightness change alone is no cut). Neighbours that repeat the
+picture before them are left out of the median where enough others changed
+(``repeat_share``): in a video whose frame rate was raised by repeating pictures, the median
+neighbour would otherwise be no change at all. Every decision is relative to the
 video itself: a busy, noisy or dark video raises its own baseline. Not a cut either:
 - a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
@@ -125,6 +128,11 @@ class DetectorParams:
     # out this much: lower than ``cut_standout``, so no cut is blended away.
     survey_standout: float = 2.0
     cut_structure_min: float = 1.5  # ...and the structure change alone at least this much
+    # A frame whose pixel and structure changes are both under this share of their floors
+    # repeats the one before; repeats are left out of a cut's neighbours where at least
+    # ``changed_neighbours_min`` of them changed (a frame rate raised by repeating pictures).
+    repeat_share: float = 0.1
+    changed_neighbours_min: int = 4
     flash_frames: int = 4  # a picture that returns within this many frames was a flash
     # "returns": standing out under this share of the jump, and less than a cut would
     flash_similarity: float = 0.5
@@ -424,6 +432,7 @@ class AdaptiveShotDetector:
         # Frame 0 has no change of its own, and the last frames have fewer neighbours.
         usable = (around >= max(1, pictures.first + 1)) & (around < pictures.end)
         steps = pictures.steps[np.clip(around, pictures.first, pictures.end - 1) - pictures.first]
+        usable = self._changed_where_many(steps, usable)
         # centres x signals x neighbours, the neighbours left out NaN (sorted last by ``median``)
         steps = np.where(usable[..., None], steps, np.nan).transpose(0, 2, 1)
         if usable.all():
@@ -458,6 +467,23 @@ class AdaptiveShotDetector:
             Boundary(int(t[k]), "cut", float(here[k, 0]), (int(t[k]), int(t[k])))
             for k in candidates
         ]
+
+    def _changed_where_many(
+        self, steps: FloatArray, usable: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """The neighbours whose changes make a centre's baseline (``usable``: centres x
+        neighbours, ``steps`` their changes): those that changed, where at least
+        ``changed_neighbours_min`` did. A video whose frame rate was raised by repeating
+        pictures (25 frames/s shown at 50 or 60) repeats half its frames or more: with the
+        repeats counted, the median neighbour did not change at all and every new picture
+        stood out as a cut. Elsewhere, a still shot among them, all count."""
+        p = self.params
+        repeated = (steps[..., 1] < p.repeat_share * p.floors[1]) & (
+            steps[..., 2] < p.repeat_share * p.floors[2]
+        )
+        changed = usable & ~repeated
+        many = changed.sum(axis=1) >= p.changed_neighbours_min
+        return np.where(many[:, None], changed, usable)
 
     def _returns(
         self,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -14,7 +16,10 @@ import numpy.typing as npt
 import pytest
 
 from tests.support import SHARED_MEDIA
+from videorecog.analysis import decode
 from videorecog.analysis.scoring import Labels, score
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
+from videorecog.analysis.source import analysis_frames
 from videorecog.analysis.tasks import detect_shots
 
 pytestmark = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
@@ -188,6 +193,33 @@ def test_a_long_dissolve_is_one_boundary(hd_shots: list[list[Rgb]], tmp_path: Pa
     ids = detect_shots(str(_write(tmp_path / "long.mp4", out))).shot_frame_ids
     assert len(ids) == 2, ids
     assert 6 <= ids[1] <= 29, ids
+
+
+def _boundaries(path: Path) -> list[Boundary]:
+    """The detector's boundaries in a video, with their kinds."""
+    container = decode.open_video(str(path))
+    try:
+        stream, info = decode.probe(container)
+        detector = AdaptiveShotDetector()
+        return detector.detect(analysis_frames(container, stream, info, detector.params), info.fps)
+    finally:
+        container.close()
+
+
+def test_a_frame_rate_raised_by_repeating_pictures_adds_no_cut(tmp_path: Path) -> None:
+    """The first 600 frames of the low-resolution clip (25 frames/s) shown at 60 frames/s,
+    each picture repeated two or three times, as a frame-rate conversion does: more than half
+    the frames repeat the one before, and the cuts found are the labelled ones, no more (when
+    the repeats counted in a cut's neighbourhood, every new picture of a moving shot stood out
+    as a cut: 4 false ones here)."""
+    source, rate = _frames(LOW_RES, 0, 600), Fraction(60, 25)
+    first = [math.ceil(k * rate) for k in range(len(source) + 1)]  # each picture's first frame
+    frames = [picture for k, picture in enumerate(source) for _ in range(first[k + 1] - first[k])]
+    video = _write(tmp_path / "raised.mp4", frames, fps=60)
+    cuts = [b.frame for b in _boundaries(video) if b.kind == "cut"]
+    labelled = Labels(tuple(first[c] for c in _labels("transnet_test.mp4").cuts if c < len(source)))
+    outcome = score(cuts, labelled)
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), cuts
 
 
 def _rescaled(source: Path, out: Path, width: int, height: int) -> Path:
