@@ -1,4 +1,6 @@
-"""Synthetic videos with exact ground truth, for tests, benchmarks and the demo.
+"""Synthetic videos with exact ground truth, for tests, benchmarks and the demo; and real clips
+shown at a higher frame rate by repeating their pictures, as a frame-rate conversion does, with
+their labels carried over (``repeated_to_rate``, ``labels_at``).
 
 Each shot is a procedurally generated scene (smooth colour fields, textured shapes, its own palette)
 seen through a moving camera; shots are joined by cuts, dissolves, fades through black or wipes;
@@ -19,6 +21,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
+
+from videorecog.analysis.scoring import Labels
 
 Rgb = npt.NDArray[np.uint8]
 Motion = Literal["still", "pan", "zoom", "fast"]
@@ -248,3 +252,46 @@ def _transition(
         emit(image)
     truth.gradual.append((first, first + n - 1))
     truth.bad.append((first, first + n - 1))
+
+
+def repeated_to_rate(
+    source: Path,
+    out: Path,
+    fps: int,
+    size: tuple[int, int],
+    count: int | None = None,
+) -> list[int]:
+    """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``,
+    at ``fps`` frames a second into ``out``: picture k from frame ``ceil(k * fps / rate)`` on.
+    The first frame of each picture, and after the last one the frame count."""
+    with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
+        rate = Fraction(src.streams.video[0].average_rate or 25)
+        stream = dst.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        firsts = [0]
+        for k, frame in enumerate(src.decode(video=0)):
+            if count is not None and k >= count:
+                break
+            image = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+            firsts.append(math.ceil((k + 1) * fps / rate))
+            for _ in range(firsts[-1] - firsts[-2]):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                    dst.mux(packet)
+        for packet in stream.encode(None):
+            dst.mux(packet)
+    return firsts
+
+
+def labels_at(labels: Labels, firsts: list[int]) -> Labels:
+    """``labels`` of a clip's pictures as frames of it retimed (``firsts``, as
+    ``repeated_to_rate`` gives them): a cut at its picture's first frame, a span from its first
+    picture's first frame to its last picture's last; those of the pictures written only."""
+    written = len(firsts) - 1
+
+    def spans(pairs: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        return tuple((firsts[a], firsts[b + 1] - 1) for a, b in pairs if b < written)
+
+    cuts = tuple(firsts[c] for c in labels.cuts if c < written)
+    return Labels(cuts, spans(labels.gradual), spans(labels.uncertain))

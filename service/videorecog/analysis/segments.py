@@ -44,12 +44,13 @@ import numpy.typing as npt
 
 from videorecog.analysis import allocator, decode
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Scan
+from videorecog.analysis.shots import AdaptiveShotDetector, DetectorParams, Scan, rate_factor
 from videorecog.analysis.source import analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
 # Frames scanned beyond a stretch on either side: more than the detector's reach around a frame
-# (the gradual test's longest window and context on each side, 24 frames, and a run of centres).
+# (the gradual test's longest window and context on each side, 24 frames, and a run of centres);
+# times ``shots.rate_factor``, as those spans are (``DetectorParams.at_rate``).
 MARGIN = 64
 # A stretch shorter than this is not worth a process (starting one and the margins cost about
 # what 2 s of analysis does).
@@ -118,15 +119,16 @@ def plan(path: str, processes: int) -> tuple[decode.VideoInfo, list[Stretch]]:
     time_base = stream.time_base or Fraction(1, 1)
     ranks = sorted(bisect.bisect_left(stamps, key) for key in keys)
     total = len(stamps)
-    seams = _seams(total, parts, ranks)
+    margin = MARGIN * rate_factor(info.fps)
+    seams = _seams(total, parts, ranks, margin)
     stretches = []
     for k in range(parts):
         start, end = seams[k], seams[k + 1]
-        first = max(0, start - MARGIN)
+        first = max(0, start - margin)
         keyframe = _keyframe_before(ranks, first)
         if k and keyframe == 0:
             raise Unsplittable("no keyframe far enough into the video to start a stretch at")
-        stop = min(total, end + MARGIN)
+        stop = min(total, end + margin)
         times = tuple(decode.seconds(pts, time_base) for pts in stamps[first:stop])
         stretches.append(Stretch(k, stamps[keyframe], first, start, end, stop, times))
     return info, stretches
@@ -152,16 +154,16 @@ def _timestamps(
     return stamps, keys
 
 
-def work(start: int, end: int, total: int, ranks: Sequence[int]) -> int:
+def work(start: int, end: int, total: int, ranks: Sequence[int], margin: int = MARGIN) -> int:
     """What scanning frames ``start``..``end - 1`` of ``total`` costs a process, in half frames
-    (whole numbers): the frames it scans, margins included, and its run-up from the keyframe
-    before them (``ranks``: the keyframes' numbers), ``RUN_UP_COST`` a frame."""
-    first, stop = max(0, start - MARGIN), min(total, end + MARGIN)
+    (whole numbers): the frames it scans, ``margin`` on either side included, and its run-up
+    from the keyframe before them (``ranks``: the keyframes' numbers), ``RUN_UP_COST`` a frame."""
+    first, stop = max(0, start - margin), min(total, end + margin)
     run_up = first - _keyframe_before(ranks, first) if start else 0
     return 2 * (stop - first) + round(2 * RUN_UP_COST * run_up)
 
 
-def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
+def _seams(total: int, parts: int, ranks: Sequence[int], margin: int = MARGIN) -> list[int]:
     """Where the stretches meet (``parts + 1`` frame numbers from 0 to ``total``): the largest
     process's ``work`` as small as it can be. A seam just after a keyframe spares the next
     process a run-up of up to a picture group.
@@ -174,7 +176,7 @@ def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
     sound track).
     """
     starts = np.arange(total + 1)
-    first = np.maximum(0, starts - MARGIN)
+    first = np.maximum(0, starts - margin)
     keys = np.asarray([0, *ranks], dtype=np.int64)  # 0 before any keyframe, as in ``work``
     before = keys[np.searchsorted(keys, first, side="right") - 1]
     run_up = np.where(starts > 0, first - before, 0)
@@ -183,7 +185,7 @@ def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
 
     def reachable(budget: int) -> tuple[list[npt.NDArray[np.bool_]], npt.NDArray[np.int64]]:
         """Per stretch, the seams its end can be at; and each start's last end in budget."""
-        last = np.where(whole <= budget, total, (budget - extra) // 2 + first - MARGIN)
+        last = np.where(whole <= budget, total, (budget - extra) // 2 + first - margin)
         last = np.minimum(last, total)
         stages = [starts == 0]
         for _ in range(parts):
@@ -200,7 +202,7 @@ def _seams(total: int, parts: int, ranks: Sequence[int]) -> list[int]:
     if total < parts:
         raise Unsplittable(f"{total} frames for {parts} stretches")
     even = [total * n // parts for n in range(parts + 1)]
-    low, high = 0, max(work(a, b, total, ranks) for a, b in itertools.pairwise(even))
+    low, high = 0, max(work(a, b, total, ranks, margin) for a, b in itertools.pairwise(even))
     while low < high:
         middle = (low + high) // 2
         low, high = (low, middle) if meets(middle) else (middle + 1, high)
@@ -367,7 +369,7 @@ def _scan_stretch(
         stream, info = decode.probe(container)
         if stretch.first:
             container.seek(stretch.seek_pts, stream=stream, backward=True, any_frame=False)
-        detector = AdaptiveShotDetector()
+        detector = AdaptiveShotDetector(DetectorParams().at_rate(info.fps))
         frames = analysis_frames(
             container,
             stream,

@@ -44,6 +44,11 @@ and the fade-in are each a boundary (at their ramps' midpoints, or at the run's 
 ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
 looks like a cut to the histogram.
 
+Frame rate: the spans in frames are those of 25 frames/s. At 50 or 60 frames/s the ones that
+measure a duration (the gradual test's windows, contexts and shortest run, a flash, a fade's
+ramp, the merging distance) cover twice the frames, the same time (``DetectorParams.at_rate``),
+and a fade's ramp may pause where a conversion repeated a picture.
+
 There is no minimum shot length: a shot of a few frames between two cuts is kept. Only
 detections within ``merge_frames`` of each other are one boundary (a cut before a gradual
 transition, else the stronger).
@@ -57,6 +62,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
+import math
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -93,9 +99,12 @@ __all__ = [
     "hist_distance",
     "histogram",
     "may_hide_cut",
+    "rate_factor",
 ]
 
 CHUNK = 128  # frames measured together
+# The frame rate that the spans in frames of ``DetectorParams`` are for (``at_rate``).
+BASE_RATE = 25.0
 
 
 @dataclass(frozen=True)
@@ -177,9 +186,50 @@ class DetectorParams:
     ramp_min_rise: float = 25.0  # a fade ramp climbs at least this much mean luma
     ramp_max_frames: int = 60
     ramp_min_step: float = 0.3  # along a ramp mean luma moves at least this much per frame
+    ramp_pause_frames: int = 0  # ...but for pauses this long (``at_rate``)
     # A dark or white run shorter than this is the turn of one fade, not a shot of its own.
     min_plain_shot_seconds: float = 0.3
     histogram_bins: tuple[int, int, int] = (16, 8, 8)  # Y, U, V
+
+    def at_rate(self, fps: float) -> DetectorParams:
+        """These parameters for a video of ``fps`` frames a second. A dissolve, a flash or a
+        fade lasts about as long at any frame rate, so the spans that measure such durations
+        (the gradual test's windows, contexts and shortest run, a flash, a fade's ramp, the
+        distance at which detections are one) are counted in frames of ``BASE_RATE`` times
+        ``rate_factor``: twice as many at 50 or 60 frames/s. (At 50 frames/s with the spans of
+        25, a motion burst of a quarter second passed for a dissolve.) The cut test's
+        neighbours are a number of changes to take the median of, not a duration: they stay.
+
+        A fade's ramp may pause for as many frames as there are beyond one in a frame of
+        ``BASE_RATE`` (rounded up, a tenth of it spared): at 30 frames/s made from 25 by repeating
+        pictures every sixth frame shows the level of the one before, at 60 frames/s up to
+        two in a row, and a ramp that stopped at them found no fade."""
+        factor = rate_factor(fps)
+        return dataclasses.replace(
+            self,
+            ramp_pause_frames=max(0, math.ceil(fps / BASE_RATE - 0.1) - 1),
+            gradual_windows=tuple(w * factor for w in self.gradual_windows),
+            context=self.context * factor,
+            min_run=self.min_run * factor,
+            flash_frames=self.flash_frames * factor,
+            merge_frames=self.merge_frames * factor,
+            ramp_max_frames=self.ramp_max_frames * factor,
+            ramp_min_step=self.ramp_min_step / factor,
+        )
+
+
+def rate_factor(fps: float) -> int:
+    """How many frames of a video of ``fps`` frames a second last as long as one of
+    ``BASE_RATE``, to the nearest whole number: 1 up to 37 frames/s, 2 at 50 or 60."""
+    return max(1, round(fps / BASE_RATE))
+
+
+def repeated(steps: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
+    """Which frames repeat the picture before them: their pixel and structure changes
+    (``steps``: ... x 3) both under ``repeat_share`` of the noise floors."""
+    return (steps[..., 1] < params.repeat_share * params.floors[1]) & (
+        steps[..., 2] < params.repeat_share * params.floors[2]
+    )
 
 
 def standout(change: FloatArray, baseline: FloatArray, params: DetectorParams) -> FloatArray:
@@ -406,7 +456,7 @@ class AdaptiveShotDetector:
     def finish(self, scan: Scan, fps: float) -> list[Boundary]:
         """The boundaries: fades found from the whole video's luma, what lies inside them
         dropped, and detections close together merged."""
-        fades, plain_runs = self._fades(scan.means, scan.contrasts, fps)
+        fades, plain_runs = self._fades(scan, fps)
         # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
         # first or last frame, looks like a cut. A plain run's own first frame may still be a cut
         # into it that the fade test did not see (too small a step).
@@ -478,10 +528,7 @@ class AdaptiveShotDetector:
         repeats counted, the median neighbour did not change at all and every new picture
         stood out as a cut. Elsewhere, a still shot among them, all count."""
         p = self.params
-        repeated = (steps[..., 1] < p.repeat_share * p.floors[1]) & (
-            steps[..., 2] < p.repeat_share * p.floors[2]
-        )
-        changed = usable & ~repeated
+        changed = usable & ~repeated(steps, p)
         many = changed.sum(axis=1) >= p.changed_neighbours_min
         return np.where(many[:, None], changed, usable)
 
@@ -721,12 +768,11 @@ class AdaptiveShotDetector:
         )
         return previous if residual <= self.params.blend_residual_max else None
 
-    def _fades(
-        self, means: FloatArray, contrasts: FloatArray, fps: float
-    ) -> tuple[list[Boundary], list[tuple[int, int]]]:
+    def _fades(self, scan: Scan, fps: float) -> tuple[list[Boundary], list[tuple[int, int]]]:
         """Fade boundaries, and the plain (black or white) runs inside which nothing else is a
         boundary."""
         p = self.params
+        means, contrasts = scan.means, scan.contrasts
         dark = means < p.dark_luma
         white = (means > p.white_luma) & (contrasts < p.white_contrast)
         found: list[Boundary] = []
@@ -777,19 +823,25 @@ class AdaptiveShotDetector:
         return found, runs
 
     def _ramp(self, levels: FloatArray, start: int, direction: int) -> int:
-        """Walk from ``start`` away from a plain run while ``levels`` keep rising."""
+        """Walk from ``start`` away from a plain run while ``levels`` keep rising, pausing at
+        most ``ramp_pause_frames`` frames at a time (a frame rate raised by repeating pictures
+        shows each level of a fade twice or more)."""
         p = self.params
         n = len(levels)
         if not 0 <= start < n:
             return start - direction
         k = start
-        while (
-            0 <= k + direction < n
-            and abs(k + direction - start) < p.ramp_max_frames
-            and levels[k + direction] >= levels[k] + p.ramp_min_step
-        ):
-            k += direction
-        return k
+        while True:
+            for step in range(k + direction, k + (p.ramp_pause_frames + 2) * direction, direction):
+                if not (0 <= step < n and abs(step - start) < p.ramp_max_frames):
+                    return k
+                if levels[step] >= levels[k] + p.ramp_min_step:
+                    break
+                if levels[step] < levels[k] - p.ramp_min_step:
+                    return k  # falling back: no pause
+            else:
+                return k
+            k = step
 
     @staticmethod
     def _merge_gradual(boundaries: list[Boundary]) -> list[Boundary]:

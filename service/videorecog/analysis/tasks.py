@@ -13,7 +13,7 @@ from pathlib import Path
 
 from videorecog.analysis import allocator, covers, decode, segments
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams, histogram
 from videorecog.analysis.source import analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
@@ -150,7 +150,9 @@ def _analysis_pass(
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
         pool = covers.CandidatePool()
-        detector = AdaptiveShotDetector(scores=array("f") if signal else None)
+        detector = AdaptiveShotDetector(
+            DetectorParams().at_rate(info.fps), scores=array("f") if signal else None
+        )
         count = 0
         times = array("d")
         source = analysis_frames(
@@ -201,7 +203,8 @@ def detect_shots(
         except segments.Unsplittable:
             pass
         else:
-            boundaries = AdaptiveShotDetector().finish(scanned.scan, scanned.info.fps)
+            detector = AdaptiveShotDetector(DetectorParams().at_rate(scanned.info.fps))
+            boundaries = detector.finish(scanned.scan, scanned.info.fps)
             whole = _Pass(
                 scanned.info, boundaries, len(scanned.times), covers.CandidatePool(), scanned.times
             )

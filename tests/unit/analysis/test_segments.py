@@ -19,6 +19,7 @@ from tests.support import SHARED_MEDIA
 from videorecog.analysis import segments
 from videorecog.analysis.shots import Boundary, Scan
 from videorecog.analysis.tasks import detect_shots
+from videorecog.samples import repeated_to_rate
 
 LOW_RES = SHARED_MEDIA / "transnet_test.mp4"  # 160x90, 212 s, 129 labelled cuts
 HD = SHARED_MEDIA / "testvideo.mp4"  # 1280x720 H.264
@@ -88,6 +89,23 @@ def test_short_stretches_still_give_the_same_answer(
     assert shared == one
     # The 160-frame VFR clip has too few keyframes to start a stretch at: one pass, same answer.
     assert len(stretches) == (0 if video == VFR else 3)
+
+
+@needs_media
+def test_a_raised_frame_rate_gets_margins_as_wide_as_its_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 720p clip at 60 frames/s (each picture repeated), in stretches of 3 s: the detector's
+    spans cover twice the frames there (``DetectorParams.at_rate``), and so do the margins;
+    the answer is the single pass's."""
+    video = tmp_path / "sixty.mp4"
+    repeated_to_rate(HD, video, 60, (320, 180))
+    monkeypatch.setattr(segments, "MIN_STRETCH_SECONDS", 3.0)
+    stretches = segments.plan(str(video), 3)[1]
+    for before, after in itertools.pairwise(stretches):
+        assert after.first == after.start - 2 * segments.MARGIN
+        assert before.stop == before.end + 2 * segments.MARGIN
+    assert detect_shots(str(video), processes=3) == detect_shots(str(video))
 
 
 def test_a_short_video_is_not_split(clips: dict[str, Clip]) -> None:

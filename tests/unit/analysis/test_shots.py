@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from array import array
 from pathlib import Path
@@ -121,6 +122,42 @@ def test_a_run_longer_than_its_window_spans_the_frames_around_it() -> None:
     assert found[-1].span == (543 - w, 543 + 3 * w)
     merged = AdaptiveShotDetector._merge_gradual(found)
     assert [(b.frame, b.span) for b in merged] == [(544, (533, 543 + 3 * w))]
+
+
+def test_spans_that_measure_durations_scale_with_the_frame_rate() -> None:
+    """At 50 or 60 frames/s the gradual test's windows, contexts and shortest run, a flash, a
+    fade's ramp and the merging distance cover twice the frames, the same time; the cut test's
+    neighbours stay. A fade's ramp may pause for the frames beyond one in a frame of 25."""
+    base = DetectorParams()
+    assert base.at_rate(25.0) == base
+    assert base.at_rate(23.976) == base
+    assert base.at_rate(29.97) == dataclasses.replace(base, ramp_pause_frames=1)
+    sixty = base.at_rate(60.0)
+    assert sixty.gradual_windows == tuple(2 * w for w in base.gradual_windows)
+    assert (sixty.context, sixty.min_run, sixty.flash_frames, sixty.merge_frames) == (
+        2 * base.context,
+        2 * base.min_run,
+        2 * base.flash_frames,
+        2 * base.merge_frames,
+    )
+    assert (sixty.ramp_max_frames, sixty.ramp_min_step) == (
+        2 * base.ramp_max_frames,
+        base.ramp_min_step / 2,
+    )
+    assert sixty.ramp_pause_frames == 2
+    assert sixty.window == base.window
+    assert base.at_rate(50.0).ramp_pause_frames == 1
+
+
+def test_a_fade_ramp_goes_on_through_repeated_levels_only_where_allowed() -> None:
+    """Luma rising by 2 every other frame (each level shown twice) is one ramp when pauses of a
+    frame are allowed, and ends at the first pause when they are not; a level that falls back
+    ends it either way."""
+    levels = np.array([0, 0, 2, 2, 4, 4, 6, 6, 8, 3, 10], dtype=np.float32)
+    paused = AdaptiveShotDetector(DetectorParams(ramp_pause_frames=1))
+    assert paused._ramp(levels, 0, +1) == 8
+    assert AdaptiveShotDetector()._ramp(levels, 0, +1) == 0
+    assert paused._ramp(levels[::-1].copy(), 10, -1) == 10 - 8  # the same walk backwards
 
 
 def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(

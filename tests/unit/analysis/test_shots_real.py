@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Iterator, Sequence
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,9 +16,10 @@ import pytest
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams
 from videorecog.analysis.source import analysis_frames
 from videorecog.analysis.tasks import detect_shots
+from videorecog.samples import labels_at, repeated_to_rate
 
 pytestmark = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
 
@@ -196,30 +195,42 @@ def test_a_long_dissolve_is_one_boundary(hd_shots: list[list[Rgb]], tmp_path: Pa
 
 
 def _boundaries(path: Path) -> list[Boundary]:
-    """The detector's boundaries in a video, with their kinds."""
+    """The detector's boundaries in a video, with their kinds, at the video's frame rate."""
     container = decode.open_video(str(path))
     try:
         stream, info = decode.probe(container)
-        detector = AdaptiveShotDetector()
+        detector = AdaptiveShotDetector(DetectorParams().at_rate(info.fps))
         return detector.detect(analysis_frames(container, stream, info, detector.params), info.fps)
     finally:
         container.close()
 
 
 def test_a_frame_rate_raised_by_repeating_pictures_adds_no_cut(tmp_path: Path) -> None:
-    """The first 600 frames of the low-resolution clip (25 frames/s) shown at 60 frames/s,
-    each picture repeated two or three times, as a frame-rate conversion does: more than half
-    the frames repeat the one before, and the cuts found are the labelled ones, no more (when
-    the repeats counted in a cut's neighbourhood, every new picture of a moving shot stood out
-    as a cut: 4 false ones here)."""
-    source, rate = _frames(LOW_RES, 0, 600), Fraction(60, 25)
-    first = [math.ceil(k * rate) for k in range(len(source) + 1)]  # each picture's first frame
-    frames = [picture for k, picture in enumerate(source) for _ in range(first[k + 1] - first[k])]
-    video = _write(tmp_path / "raised.mp4", frames, fps=60)
+    """The first 600 pictures of the low-resolution clip (25 frames/s) shown at 60, each two or
+    three times, as a frame-rate conversion does: more than half the frames repeat the one
+    before, and the cuts found are the labelled ones, no more. (With the repeats counted among
+    a cut's neighbours, the median neighbour had not changed, and new pictures of moving shots
+    stood out as cuts.)"""
+    video = tmp_path / "raised.mp4"
+    firsts = repeated_to_rate(LOW_RES, video, 60, (160, 90), 600)
     cuts = [b.frame for b in _boundaries(video) if b.kind == "cut"]
-    labelled = Labels(tuple(first[c] for c in _labels("transnet_test.mp4").cuts if c < len(source)))
-    outcome = score(cuts, labelled)
+    outcome = score(cuts, labels_at(_labels("transnet_test.mp4"), firsts))
     assert (outcome.false_positives, outcome.false_negatives) == (0, 0), cuts
+
+
+def test_fades_and_dissolves_at_a_frame_rate_raised_by_repeating_pictures(
+    tmp_path: Path,
+) -> None:
+    """The 720p clip (30 frames/s: two hard cuts, four fades through black, a cross-dissolve)
+    at 60, each picture shown twice (now and then three times): every boundary is found and
+    nothing else. A fade's luma pauses at every repeat: the ramp test stopped there and found
+    no fade; and the gradual test's spans of 25 frames/s, a third of a second at 60, found
+    transitions in motion."""
+    video = tmp_path / "raised.mp4"
+    firsts = repeated_to_rate(SHARED_MEDIA / "testvideo.mp4", video, 60, (320, 180))
+    found = detect_shots(str(video)).shot_frame_ids
+    outcome = score(found, labels_at(_labels("testvideo.mp4"), firsts))
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), found
 
 
 def _rescaled(source: Path, out: Path, width: int, height: int) -> Path:
