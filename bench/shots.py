@@ -5,6 +5,8 @@ the same run; the wall time of each process is measured (start-up included). Dat
 rows of its own:
 
 - real labelled: the clips in ../shared/media with labels/*.json (``uncertain`` spans respected);
+- the same clips at 60 frames/s, each picture shown two or three times as a frame-rate conversion
+  does (``samples.repeated_to_rate``, cached in bench/.cache/retimed), their labels carried over;
 - hard set: clips composed from segments of that footage by bench/hardset.py (cached in
   bench/.cache/hard): flashes, overlays, fast pans, shake, dark scenes, upscaled 160x90, fades to
   black and to white, dissolves of similar shots, very short shots, a variable-frame-rate file;
@@ -66,7 +68,15 @@ import videorecog
 from hardset import HELD_OUT_SEED, build_hard_set
 from report import update_block
 from videorecog.analysis.scoring import Labels, Score, score
-from videorecog.samples import Plan, Shot, Transition, Truth, render
+from videorecog.samples import (
+    Plan,
+    Shot,
+    Transition,
+    Truth,
+    labels_at,
+    render,
+    repeated_to_rate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
@@ -200,6 +210,28 @@ def labelled_item(video: Path, labels_file: Path) -> Item:
 def real_items() -> list[Item]:
     labels = sorted((SHARED_MEDIA / "labels").glob("*.json")) if SHARED_MEDIA.is_dir() else []
     return [labelled_item(SHARED_MEDIA / json.loads(f.read_text())["video"], f) for f in labels]
+
+
+RETIMED_FPS = 60
+
+
+def retimed_items(real: list[Item]) -> list[Item]:
+    """The real clips at ``RETIMED_FPS`` frames/s, each picture shown two or three times, as a
+    frame-rate conversion does; their labels carried over (cached in bench/.cache/retimed)."""
+    items = []
+    for item in real:
+        path = CACHE / "retimed" / f"{item.path.stem}-{RETIMED_FPS}.mp4"
+        firsts_file = path.with_suffix(".json")
+        if not firsts_file.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with av.open(str(item.path)) as container:
+                stream = container.streams.video[0]
+                size = (stream.codec_context.width, stream.codec_context.height)
+            firsts = repeated_to_rate(item.path, path, RETIMED_FPS, size)
+            firsts_file.write_text(json.dumps(firsts))
+        firsts = json.loads(firsts_file.read_text())
+        items.append(Item(path, labels_at(item.labels, firsts), firsts[-1]))
+    return items
 
 
 # --- the methods, each a whole process ---
@@ -622,7 +654,12 @@ def main() -> int:
         "hard set (from real footage, tuning seed)": hard,
         "hard set (from real footage, held-out seed)": held_out_hard,
     }
-    sets = {"real labelled (shared/media)": real, **hard_sets}
+    retimed = retimed_items(real)
+    sets = {
+        "real labelled (shared/media)": real,
+        **hard_sets,
+        f"real labelled, at {RETIMED_FPS} frames/s (pictures repeated)": retimed,
+    }
     sets |= synthetic
 
     results = {}
