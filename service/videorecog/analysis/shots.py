@@ -200,10 +200,10 @@ class DetectorParams:
         25, a motion burst of a quarter second passed for a dissolve.) The cut test's
         neighbours are a number of changes to take the median of, not a duration: they stay.
 
-        A fade's ramp may pause for as many frames as there are beyond one in a frame of
-        ``BASE_RATE`` (rounded up, a tenth of it spared): at 30 frames/s made from 25 by repeating
-        pictures every sixth frame shows the level of the one before, at 60 frames/s up to
-        two in a row, and a ramp that stopped at them found no fade."""
+        A fade's ramp may pause for as many frames as a conversion from ``BASE_RATE`` repeats a
+        picture in a row: ``fps / BASE_RATE`` rounded up, less one (a rate at most a tenth of
+        ``BASE_RATE`` above a multiple of it counts as that multiple): none at 24-27 frames/s,
+        one at 30 or 50, two at 60. A ramp that stopped at a repeated level found no fade."""
         factor = rate_factor(fps)
         return dataclasses.replace(
             self,
@@ -456,7 +456,7 @@ class AdaptiveShotDetector:
     def finish(self, scan: Scan, fps: float) -> list[Boundary]:
         """The boundaries: fades found from the whole video's luma, what lies inside them
         dropped, and detections close together merged."""
-        fades, plain_runs = self._fades(scan, fps)
+        fades, plain_runs = self._fades(scan.means, scan.contrasts, fps)
         # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
         # first or last frame, looks like a cut. A plain run's own first frame may still be a cut
         # into it that the fade test did not see (too small a step).
@@ -768,11 +768,12 @@ class AdaptiveShotDetector:
         )
         return previous if residual <= self.params.blend_residual_max else None
 
-    def _fades(self, scan: Scan, fps: float) -> tuple[list[Boundary], list[tuple[int, int]]]:
+    def _fades(
+        self, means: FloatArray, contrasts: FloatArray, fps: float
+    ) -> tuple[list[Boundary], list[tuple[int, int]]]:
         """Fade boundaries, and the plain (black or white) runs inside which nothing else is a
         boundary."""
         p = self.params
-        means, contrasts = scan.means, scan.contrasts
         dark = means < p.dark_luma
         white = (means > p.white_luma) & (contrasts < p.white_contrast)
         found: list[Boundary] = []
