@@ -257,13 +257,14 @@ def _transition(
 def repeated_to_rate(
     source: Path,
     out: Path,
-    fps: int,
+    fps: Fraction | int,
     size: tuple[int, int],
     count: int | None = None,
 ) -> list[int]:
     """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``,
-    at ``fps`` frames a second into ``out``: picture k from frame ``ceil(k * fps / rate)`` on.
-    The first frame of each picture, and after the last one the frame count."""
+    at ``fps`` frames a second into ``out``: picture k from frame ``ceil(k * fps / rate)`` on
+    (at the source's own rate, each picture once: the clip rescaled). The first frame of each
+    picture, and after the last one the frame count."""
     with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
         rate = Fraction(src.streams.video[0].average_rate or 25)
         stream = dst.add_stream("libx264", rate=fps)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -233,28 +234,16 @@ def test_fades_and_dissolves_at_a_frame_rate_raised_by_repeating_pictures(
     assert (outcome.false_positives, outcome.false_negatives) == (0, 0), found
 
 
-def _rescaled(source: Path, out: Path, width: int, height: int) -> Path:
-    """``source`` scaled to ``width`` x ``height``, frame for frame (one frame held at a time)."""
-    with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
-        stream = dst.add_stream("libx264", rate=src.streams.video[0].average_rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
-        for frame in src.decode(video=0):
-            image = frame.to_ndarray(width=width, height=height, format="rgb24")
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                dst.mux(packet)
-        for packet in stream.encode(None):
-            dst.mux(packet)
-    return out
-
-
 def test_the_labelled_hd_clip_at_a_size_that_is_no_multiple_of_the_analysis_size(
     tmp_path: Path,
 ) -> None:
     """The 720p clip at 642x362: the analysis pictures are sampled from other pixels (10.03
     source pixels to one), and every labelled boundary is still found once; its 28-frame
     cross-dissolve used to be reported twice."""
-    video = _rescaled(SHARED_MEDIA / "testvideo.mp4", tmp_path / "odd.mp4", 642, 362)
+    source, video = SHARED_MEDIA / "testvideo.mp4", tmp_path / "odd.mp4"
+    with av.open(str(source)) as container:
+        rate = Fraction(container.streams.video[0].average_rate or 25)
+    repeated_to_rate(source, video, rate, (642, 362))  # at its own rate: each picture once
     outcome = score(detect_shots(str(video)).shot_frame_ids, _labels("testvideo.mp4"))
     assert (outcome.false_positives, outcome.false_negatives) == (0, 0)
 
