@@ -260,11 +260,15 @@ def repeated_to_rate(
     fps: Fraction | int,
     size: tuple[int, int],
     count: int | None = None,
+    picture: tuple[int, int, int, int] | None = None,
 ) -> list[int]:
     """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``,
     at ``fps`` frames a second into ``out``: picture k from frame ``ceil(k * fps / rate)`` on
-    (at the source's own rate, each picture once: the clip rescaled). The first frame of each
-    picture, and after the last one the frame count."""
+    (at the source's own rate, each picture once: the clip rescaled). ``picture``: (left, top,
+    width, height) of the frame the pictures are scaled into instead, black bars around them
+    (a letterbox or pillarbox). The first frame of each picture, and after the last one the
+    frame count."""
+    left, top, width, height = picture or (0, 0, *size)
     with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
         rate = Fraction(src.streams.video[0].average_rate or 25)
         stream = dst.add_stream("libx264", rate=fps)
@@ -275,7 +279,10 @@ def repeated_to_rate(
         for k, frame in enumerate(src.decode(video=0)):
             if count is not None and k >= count:
                 break
-            image = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+            image = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+            image[top : top + height, left : left + width] = frame.to_ndarray(
+                width=width, height=height, format="rgb24"
+            )
             firsts.append(math.ceil((k + 1) * fps / rate))
             for _ in range(firsts[-1] - firsts[-2]):
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):

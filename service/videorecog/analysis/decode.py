@@ -34,6 +34,11 @@ MIN_CELL = 8  # PlaneSampler: source pixels per analysis pixel (each way) below 
 BATCH = 32  # small frames resized together (``PlaneResizer.sample_many``)
 
 Image = npt.NDArray[np.uint8]
+# The part of a frame taken (``Pictures``): columns left..right - 1, rows top..bottom - 1,
+# even numbers (so that halved chroma planes hold the same part).
+Window = tuple[int, int, int, int]
+# The analysis size and window (``Pictures``), decided from the first frame decoded.
+Sizing = Callable[["av.VideoFrame"], tuple[int, int, Window | None]]
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,10 @@ class PlaneSampler:
         "yuv444p": (0, 0),
     }
 
-    def __init__(self, width: int, height: int, taps: int = 2) -> None:
-        self.width, self.height, self.taps = width, height, taps
+    def __init__(
+        self, width: int, height: int, taps: int = 2, window: Window | None = None
+    ) -> None:
+        self.width, self.height, self.taps, self.window = width, height, taps, window
         self._layouts: dict[tuple[str, int, int], list[_Taps] | None] = {}
 
     def sample(self, frame: av.VideoFrame) -> Image | None:
@@ -118,7 +125,7 @@ class PlaneSampler:
             return None
         out = np.empty((3, self.height, self.width), dtype=np.uint8)
         for k, (plane, taps) in enumerate(zip(frame.planes, layout, strict=True)):
-            pixels = _pixels(plane)
+            pixels = _pixels(plane, self.window, _shifts(frame, k))
             picks = [pixels[rows][:, cols] for rows in taps.rows for cols in taps.cols]
             if len(picks) == 1:
                 out[k] = picks[0]
@@ -140,6 +147,9 @@ class PlaneSampler:
         return self._layouts[key]
 
     def _layout(self, name: str, width: int, height: int) -> list[_Taps] | None:
+        if self.window is not None:
+            left, top, right, bottom = self.window
+            width, height = right - left, bottom - top
         shifts = self.FORMATS.get(name)
         if shifts is None or width < MIN_CELL * self.width or height < MIN_CELL * self.height:
             # Other formats; and small pictures, which libswscale scales cheaply anyway and
@@ -199,8 +209,8 @@ class PlaneResizer:
     the first frame taken: a video whose frames all go elsewhere never imports it.
     """
 
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
+    def __init__(self, width: int, height: int, window: Window | None = None) -> None:
+        self.width, self.height, self.window = width, height, window
         self._resize: Callable[..., Image] | None = None  # cv2.resize, once imported
 
     def sample(self, frame: av.VideoFrame) -> Image | None:
@@ -211,9 +221,9 @@ class PlaneResizer:
         out = np.empty((3, self.height, self.width), dtype=np.uint8)
         size = (self.width, self.height)
         for k, plane in enumerate(frame.planes):
-            pixels = _pixels(plane)
-            w, h = plane.width, plane.height  # unless halved: then the last halving's size
-            for w, h in self._halvings(plane.width, plane.height):
+            pixels = _pixels(plane, self.window, _shifts(frame, k))
+            w, h = pixels.shape[1], pixels.shape[0]  # unless halved: the last halving's size
+            for w, h in self._halvings(pixels.shape[1], pixels.shape[0]):
                 pixels = resize(pixels[: 2 * h, : 2 * w], (w, h), interpolation=self._area)
             resize(pixels[:h, :w], size, dst=out[k], interpolation=self._linear)
         return out
@@ -234,7 +244,13 @@ class PlaneResizer:
             (f.format.name, f.width, f.height) != key for f in frames
         ):
             return None
-        sizes = [(p.width, p.height) for p in frames[0].planes]
+        sizes = [
+            (pixels.shape[1], pixels.shape[0])
+            for pixels in (
+                _pixels(p, self.window, _shifts(frames[0], k))
+                for k, p in enumerate(frames[0].planes)
+            )
+        ]
         steps = [self._halvings(w, h) for w, h in sizes]
         last = [halved[-1] if halved else size for halved, size in zip(steps, sizes, strict=True)]
         if any(not _binary_fraction(Fraction(w, self.width)) for w, _ in last):
@@ -249,7 +265,8 @@ class PlaneResizer:
             w, h = (2 * halved[0][0], 2 * halved[0][1]) if halved else sizes[k]
             side = np.empty((h, n * w), dtype=np.uint8)
             for i, frame_planes in enumerate(planes):
-                side[:, i * w : (i + 1) * w] = _pixels(frame_planes[k])[:h, :w]
+                plane = _pixels(frame_planes[k], self.window, _shifts(frames[0], k))
+                side[:, i * w : (i + 1) * w] = plane[:h, :w]
             for w, h in halved:
                 side = _columns(side[: 2 * h], n, 2 * w)
                 side = resize(side, (n * w, h), interpolation=self._area)
@@ -276,9 +293,22 @@ class PlaneResizer:
         return self._resize
 
 
-def _pixels(plane: av.video.plane.VideoPlane) -> npt.NDArray[np.uint8]:
-    """A plane's pixels as rows of its line size (PyAV planes export the buffer protocol)."""
-    return np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(plane.height, plane.line_size)
+def _pixels(
+    plane: av.video.plane.VideoPlane, window: Window | None = None, shifts: tuple[int, int] = (0, 0)
+) -> npt.NDArray[np.uint8]:
+    """A plane's pixels (PyAV planes export the buffer protocol, rows of its line size): those
+    of ``window``, in a plane subsampled by ``shifts`` (horizontal, vertical), else all."""
+    pixels = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(plane.height, plane.line_size)
+    if window is None:
+        return pixels[:, : plane.width]
+    left, top, right, bottom = window
+    sx, sy = shifts
+    return pixels[top >> sy : bottom >> sy, left >> sx : right >> sx]
+
+
+def _shifts(frame: av.VideoFrame, plane: int) -> tuple[int, int]:
+    """How plane ``plane`` of a frame in one of ``PlaneSampler.FORMATS`` is subsampled."""
+    return PlaneSampler.FORMATS[frame.format.name] if plane else (0, 0)
 
 
 def _columns(side: npt.NDArray[np.uint8], n: int, width: int) -> npt.NDArray[np.uint8]:
@@ -364,8 +394,10 @@ def prepare(stream: av.video.stream.VideoStream, *, deblock: bool, threads: int 
 
 
 class Pictures:
-    """What the analysis takes from each decoded frame: the small analysis image and, every
-    ``sample_every`` seconds, a larger upright RGB sample (cover candidates)."""
+    """What the analysis takes from each decoded frame: the small analysis image, ``width`` x
+    ``height``, of the frame or of its ``window``, and every ``sample_every`` seconds a larger
+    upright RGB sample (cover candidates). ``sizing``: the size and window are decided from the
+    first frame instead (``width``, ``height`` and ``window`` are then not used)."""
 
     def __init__(
         self,
@@ -376,19 +408,34 @@ class Pictures:
         sample_size: tuple[int, int] = (0, 0),
         *,
         resize_small: bool = False,
+        window: Window | None = None,
+        sizing: Sizing | None = None,
     ) -> None:
-        self.width, self.height, self.pixel_format = width, height, pixel_format
+        self.pixel_format, self.resize_small = pixel_format, resize_small
         self.sample_every, self.sample_size = sample_every, sample_size
         self._next_sample = 0.0
         self._analysis_scaler, self._sample_scaler = VideoReformatter(), VideoReformatter()
-        planar = pixel_format == "yuv444p"
-        self._direct = PlaneSampler(width, height) if planar else None
-        self._resizer = PlaneResizer(width, height) if planar and resize_small else None
+        self._sizing = sizing
+        self._scale_to(width, height, window)
+
+    def _scale_to(self, width: int, height: int, window: Window | None) -> None:
+        self.width, self.height, self.window = width, height, window
+        planar = self.pixel_format == "yuv444p"
+        self._direct = PlaneSampler(width, height, window=window) if planar else None
+        resizer = planar and self.resize_small
+        self._resizer = PlaneResizer(width, height, window) if resizer else None
+
+    def _settle(self, frame: av.VideoFrame) -> None:
+        """The size and window, from the first frame where they wait for it (``sizing``)."""
+        if self._sizing is not None:
+            sizing, self._sizing = self._sizing, None
+            self._scale_to(*sizing(frame))
 
     def batched(self, frame: av.VideoFrame) -> bool:
         """Whether this frame is best taken with others (``images``): a small one that
         ``PlaneResizer`` takes. Large frames are never held back: they are picked one by one
         as cheaply, and a batch of them would hold megabytes of decoded pictures."""
+        self._settle(frame)
         return (
             self._resizer is not None
             and self._direct is not None
@@ -398,18 +445,35 @@ class Pictures:
 
     def images(self, frames: Sequence[av.VideoFrame]) -> Iterable[Image]:
         """``image`` of each frame, small ones resized together where they can be."""
+        if frames:
+            self._settle(frames[0])
         together = self._resizer.sample_many(frames) if self._resizer and frames else None
         return together if together is not None else [self.image(f) for f in frames]
 
     def image(self, frame: av.VideoFrame) -> Image:
+        self._settle(frame)
         image = self._direct.sample(frame) if self._direct is not None else None
         if image is None and self._resizer is not None:
             image = self._resizer.sample(frame)
         if image is None:
-            image = to_image(
+            image = self._scaled(frame)
+        return image
+
+    def _scaled(self, frame: av.VideoFrame) -> Image:
+        """The frame's image by libswscale, which scales whole frames only: for a window, the
+        frame scaled so that the window comes out a pixel larger each way than wanted, and
+        the window cut from it, inside its edges (no row or column of a bar blended in)."""
+        if self.window is None:
+            return to_image(
                 frame, self.width, self.height, self.pixel_format, self._analysis_scaler
             )
-        return image
+        left, top, right, bottom = self.window
+        scale_x, scale_y = (self.width + 1) / (right - left), (self.height + 1) / (bottom - top)
+        width, height = round(frame.width * scale_x), round(frame.height * scale_y)
+        whole = to_image(frame, width, height, self.pixel_format, self._analysis_scaler)
+        x = min(math.ceil(left * scale_x), width - self.width)
+        y = min(math.ceil(top * scale_y), height - self.height)
+        return whole[..., y : y + self.height, x : x + self.width]
 
     def sample(self, frame: av.VideoFrame, seconds: float) -> Image | None:
         if not self.sample_every or seconds < self._next_sample:
@@ -434,6 +498,8 @@ def iter_frames(
     threads: int = 0,
     references_before: float | None = None,
     resize_small: bool = False,
+    window: Window | None = None,
+    sizing: Sizing | None = None,
 ) -> Iterator[Frame]:
     """Every frame, scaled to ``width`` x ``height`` in ``pixel_format`` (``rgb24``/``gray``).
 
@@ -443,6 +509,8 @@ def iter_frames(
     ``references_before`` (seconds): frames shown earlier are skipped unless others are
     predicted from them; the caller drops those given (a run-up after seeking).
     ``resize_small``: small 8-bit YUV frames are resized by OpenCV (``PlaneResizer``).
+    ``window``: the part of each frame scaled, not the whole; ``sizing``: the size and window
+    decided from the first frame instead (``Pictures``).
 
     Raises:
         InvalidVideo: ``InvalidFile.Decode`` past ``max_errors`` corrupt packets, or when not a
@@ -452,7 +520,14 @@ def iter_frames(
     prepare(stream, deblock=deblock, threads=threads)
     time_base = stream.time_base or Fraction(1, 1)
     pictures = Pictures(
-        width, height, pixel_format, sample_every, sample_size, resize_small=resize_small
+        width,
+        height,
+        pixel_format,
+        sample_every,
+        sample_size,
+        resize_small=resize_small,
+        window=window,
+        sizing=sizing,
     )
     errors = 0
     index = 0

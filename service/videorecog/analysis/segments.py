@@ -44,8 +44,8 @@ import numpy.typing as npt
 
 from videorecog.analysis import allocator, decode
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, DetectorParams, Scan, rate_factor
-from videorecog.analysis.source import analysis_frames
+from videorecog.analysis.shots import AdaptiveShotDetector, Scan, rate_factor
+from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
 # Frames scanned beyond a stretch on either side: more than the detector's reach around a frame
@@ -95,13 +95,14 @@ class Stretch:
 class Scanned:
     """The detector's scan of a whole video, put together from its stretches."""
 
-    info: decode.VideoInfo
+    setup: Setup
     scan: Scan
     times: array[float]  # each frame's, in order
 
 
-def plan(path: str, processes: int) -> tuple[decode.VideoInfo, list[Stretch]]:
-    """The stretches for ``processes`` processes (at least ``MIN_STRETCH_SECONDS`` each).
+def plan(path: str, processes: int) -> tuple[Setup, list[Stretch]]:
+    """The stretches for ``processes`` processes (at least ``MIN_STRETCH_SECONDS`` each), and
+    how each is to look at the video.
 
     Raises:
         Unsplittable: too short for two stretches, or see the module docstring.
@@ -131,7 +132,7 @@ def plan(path: str, processes: int) -> tuple[decode.VideoInfo, list[Stretch]]:
         stop = min(total, end + margin)
         times = tuple(decode.seconds(pts, time_base) for pts in stamps[first:stop])
         stretches.append(Stretch(k, stamps[keyframe], first, start, end, stop, times))
-    return info, stretches
+    return Setup.of(path, info).settled(), stretches
 
 
 def _timestamps(
@@ -234,7 +235,7 @@ def scan_in_parallel(
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         raise Unsplittable("processes cannot be forked here")
-    info, stretches = plan(path, processes)
+    setup, stretches = plan(path, processes)
     allocator.keep_freed_memory()  # the processes inherit it
     context = multiprocessing.get_context("fork")
     # A forked process must never free what it inherited: a libswscale or decoder context
@@ -244,13 +245,13 @@ def scan_in_parallel(
     # first would cost more than forking: 15 ms).
     gc.freeze()
     try:
-        parts = _scan_in_processes(path, stretches, survey, progress, context)
+        parts = _scan_in_processes(path, setup, stretches, survey, progress, context)
     finally:
         gc.unfreeze()
     times = array("d")
     for _, stretch_times in parts:
         times.extend(stretch_times)
-    return Scanned(info, Scan.join([scan for scan, _ in parts]), times)
+    return Scanned(setup, Scan.join([scan for scan, _ in parts]), times)
 
 
 Part = tuple[Scan, list[float]]
@@ -258,6 +259,7 @@ Part = tuple[Scan, list[float]]
 
 def _scan_in_processes(
     path: str,
+    setup: Setup,
     stretches: list[Stretch],
     survey: bool,
     progress: Progress | None,
@@ -280,7 +282,7 @@ def _scan_in_processes(
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_run_stretch,
-                args=(sender, path, stretch, survey, threads, done),
+                args=(sender, path, setup, stretch, survey, threads, done),
                 name=f"videorecog-stretch-{stretch.number}",
                 daemon=True,
             )
@@ -318,6 +320,7 @@ def _scan_in_processes(
 def _run_stretch(
     answer: Connection,
     path: str,
+    setup: Setup,
     stretch: Stretch,
     survey: bool,
     threads: int,
@@ -325,7 +328,7 @@ def _run_stretch(
 ) -> None:
     """In a stretch's process: its part, or the error that stopped it, sent through ``answer``."""
     try:
-        part = scan_stretch(path, stretch, survey, threads, done)
+        part = scan_stretch(path, setup, stretch, survey, threads, done)
     except (InvalidVideo, SurveyUnavailable, Unsplittable) as error:
         answer.send(("error", str(error)))
     else:
@@ -336,6 +339,7 @@ def _run_stretch(
 
 def scan_stretch(
     path: str,
+    setup: Setup,
     stretch: Stretch,
     survey: bool,
     threads: int = 0,
@@ -350,15 +354,16 @@ def scan_stretch(
     """
     gc.disable()  # a process for one stretch; see ``tasks._collector_paused``
     try:
-        return _scan_stretch(path, stretch, survey, threads, done)
+        return _scan_stretch(path, setup, stretch, survey, threads, done)
     except SurveyUnavailable:
         if not survey:
             raise
-        return _scan_stretch(path, stretch, False, threads, done)
+        return _scan_stretch(path, setup, stretch, False, threads, done)
 
 
 def _scan_stretch(
     path: str,
+    setup: Setup,
     stretch: Stretch,
     survey: bool,
     threads: int,
@@ -366,15 +371,14 @@ def _scan_stretch(
 ) -> Part:
     container = decode.open_video(path)
     try:
-        stream, info = decode.probe(container)
+        stream, _ = decode.probe(container)
         if stretch.first:
             container.seek(stretch.seek_pts, stream=stream, backward=True, any_frame=False)
-        detector = AdaptiveShotDetector(DetectorParams().at_rate(info.fps))
+        detector = AdaptiveShotDetector(setup.params)
         frames = analysis_frames(
             container,
             stream,
-            info,
-            detector.params,
+            setup,
             survey=survey,
             threads=threads,
             references_before=stretch.times[0],

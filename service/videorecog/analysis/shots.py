@@ -8,10 +8,11 @@ Hard cut at frame t: the three changes at t stand out from those of the frames a
 geometric mean of each change over the median of its ``window`` neighbours on either side, plus
 a noise floor, is at least ``cut_standout``), the structure change among them
 (``cut_structure_min``: a brightness change alone is no cut). Neighbours that repeat the
-picture before them are left out of the median where enough others changed
-(``repeat_share``): in a video whose frame rate was raised by repeating pictures, the median
-neighbour would otherwise be no change at all. Every decision is relative to the
-video itself: a busy, noisy or dark video raises its own baseline. Not a cut either:
+picture before them (a change under ``repeat_share`` of the window's usual one, beside one that
+changed) are left out of the median where enough others changed: in a video whose frame rate
+was raised by repeating pictures, the median neighbour would otherwise be no change at all.
+Every decision is relative to the video itself: a busy, noisy or dark video raises its own
+baseline. Not a cut either:
 - a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
 - a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``);
@@ -137,11 +138,13 @@ class DetectorParams:
     # out this much: lower than ``cut_standout``, so no cut is blended away.
     survey_standout: float = 2.0
     cut_structure_min: float = 1.5  # ...and the structure change alone at least this much
-    # A frame whose pixel and structure changes are both under this share of their floors
-    # repeats the one before; repeats are left out of a cut's neighbours where at least
-    # ``changed_neighbours_min`` of them changed (a frame rate raised by repeating pictures).
+    # A frame whose pixel and structure changes are both under this share of its window's
+    # upper quartile (at least of the floors), next to one that changed, repeats the picture
+    # before it (``repeated``); repeats are left out of a cut's neighbours where at least
+    # ``changed_share`` of them are not (a frame rate raised by repeating pictures): 4 of 16,
+    # and as many of fewer at either end of the video.
     repeat_share: float = 0.1
-    changed_neighbours_min: int = 4
+    changed_share: float = 0.25
     flash_frames: int = 4  # a picture that returns within this many frames was a flash
     # "returns": standing out under this share of the jump, and less than a cut would
     flash_similarity: float = 0.5
@@ -224,12 +227,29 @@ def rate_factor(fps: float) -> int:
     return max(1, round(fps / BASE_RATE))
 
 
-def repeated(steps: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
-    """Which frames repeat the picture before them: their pixel and structure changes
-    (``steps``: ... x 3) both under ``repeat_share`` of the noise floors."""
-    return (steps[..., 1] < params.repeat_share * params.floors[1]) & (
-        steps[..., 2] < params.repeat_share * params.floors[2]
-    )
+def repeated(
+    steps: FloatArray, usable: npt.NDArray[np.bool_], params: DetectorParams
+) -> npt.NDArray[np.bool_]:
+    """Which frames of each centre's window (``steps``: centres x frames x 3, the frames in
+    order, ``usable``: centres x frames) repeat the picture before them, as a conversion to a
+    higher frame rate does: their pixel and structure changes both under ``repeat_share`` of
+    the window's upper quartile (or of the noise floor where that is higher: in a still shot,
+    nothing is a repeat but what changed by next to nothing), next to a frame that did change.
+    A repeat is relative to the video's own changes: re-encoded repeats are no exact copies, and
+    how small their changes come out depends on how the pictures were scaled. A still stretch
+    beside a moving one is no run of repeats: only its frame next to the motion counts as one."""
+    changes = np.where(usable[..., None], steps[..., 1:], np.inf)
+    ordered = np.sort(changes, axis=1)  # the frames left out last
+    rank = np.maximum(0, 3 * (usable.sum(axis=1) - 1) // 4)
+    upper = np.take_along_axis(ordered, rank[:, None, None], axis=1)[:, 0]
+    floors = np.asarray(params.floors[1:], dtype=np.float32)
+    bar = params.repeat_share * np.maximum(floors, np.where(np.isfinite(upper), upper, 0))
+    tiny = (steps[..., 1] < bar[:, None, 0]) & (steps[..., 2] < bar[:, None, 1])
+    changed = usable & ~tiny
+    beside = np.zeros_like(changed)
+    beside[:, 1:] |= changed[:, :-1]
+    beside[:, :-1] |= changed[:, 1:]
+    return tiny & beside
 
 
 def standout(change: FloatArray, baseline: FloatArray, params: DetectorParams) -> FloatArray:
@@ -477,12 +497,13 @@ class AdaptiveShotDetector:
         if not centres:
             return []
         t = np.asarray(centres, dtype=np.int64)
-        offsets = np.r_[-p.window : 0, 1 : p.window + 1]
-        around = t[:, None] + offsets
+        window = t[:, None] + np.arange(-p.window, p.window + 1)  # the centre in the middle
         # Frame 0 has no change of its own, and the last frames have fewer neighbours.
-        usable = (around >= max(1, pictures.first + 1)) & (around < pictures.end)
-        steps = pictures.steps[np.clip(around, pictures.first, pictures.end - 1) - pictures.first]
+        usable = (window >= max(1, pictures.first + 1)) & (window < pictures.end)
+        steps = pictures.steps[np.clip(window, pictures.first, pictures.end - 1) - pictures.first]
         usable = self._changed_where_many(steps, usable)
+        neighbours = np.r_[0 : p.window, p.window + 1 : 2 * p.window + 1]
+        steps = steps[:, neighbours]
         # centres x signals x neighbours, the neighbours left out NaN (sorted last by ``median``)
         steps = np.where(usable[..., None], steps, np.nan).transpose(0, 2, 1)
         if usable.all():
@@ -522,15 +543,18 @@ class AdaptiveShotDetector:
         self, steps: FloatArray, usable: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.bool_]:
         """The neighbours whose changes make a centre's baseline (``usable``: centres x
-        neighbours, ``steps`` their changes): those that changed, where at least
-        ``changed_neighbours_min`` did. A video whose frame rate was raised by repeating
-        pictures (25 frames/s shown at 50 or 60) repeats half its frames or more: with the
-        repeats counted, the median neighbour did not change at all and every new picture
-        stood out as a cut. Elsewhere, a still shot among them, all count."""
+        window, the centre in the middle, ``steps`` their changes): those that are no repeat,
+        where at least ``changed_share`` of them are not. A video whose frame rate was raised
+        by repeating pictures (25 frames/s shown at 50 or 60) repeats half its frames or more:
+        with the repeats counted, the median neighbour did not change at all and every new
+        picture stood out as a cut. Elsewhere, a still shot among them, all count. Returns
+        centres x neighbours, the centre left out."""
         p = self.params
-        changed = usable & ~repeated(steps, p)
-        many = changed.sum(axis=1) >= p.changed_neighbours_min
-        return np.where(many[:, None], changed, usable)
+        neighbours = np.r_[0 : p.window, p.window + 1 : 2 * p.window + 1]
+        changed = (usable & ~repeated(steps, usable, p))[:, neighbours]
+        wanted = np.ceil(p.changed_share * usable[:, neighbours].sum(axis=1))
+        many = changed.sum(axis=1) >= wanted
+        return np.where(many[:, None], changed, usable[:, neighbours])
 
     def _returns(
         self,

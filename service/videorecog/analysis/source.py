@@ -9,15 +9,24 @@ decoded frames can stand out as a cut (3 false detections on 6 HD files of the b
 sets, none with every frame decoded). In a video of ``RESIZE_MIN_FRAMES`` or more, frames
 too small for ``decode.PlaneSampler`` are resized by OpenCV (``decode.PlaneResizer``); both
 parallel stretches of one video and a single pass over it decide alike, from the container.
+
+What the detector is given is settled once per video (``Setup``): its parameters at the video's
+frame rate, and the picture inside any letterbox or pillarbox bars (``letterbox``), scaled to
+``ANALYSIS_WIDTH`` as a picture without bars would be: the decoder's planes are cut to it before
+they are scaled. A single pass finds the bars from the first frame it decodes (and opens the
+file again only if that one's edges are dark); the stretches of a split video are given them,
+found beforehand from the same frame.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import av
 
-from videorecog.analysis import decode
+from videorecog.analysis import decode, letterbox
 from videorecog.analysis.shots import CutGate, DetectorParams
 from videorecog.analysis.survey import Survey
 
@@ -27,11 +36,52 @@ ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)
 RESIZE_MIN_FRAMES = 1000
 
 
+@dataclass(frozen=True)
+class Setup:
+    """How the detector looks at one video; every process that scans part of it uses the same."""
+
+    path: str
+    info: decode.VideoInfo  # from ``decode.probe``
+    params: DetectorParams  # at the video's frame rate (``DetectorParams.at_rate``)
+    # The picture inside its bars; None: found from the first frame the pass decodes.
+    area: letterbox.Area | None = None
+
+    @classmethod
+    def of(cls, path: str, info: decode.VideoInfo) -> Setup:
+        return cls(path, info, DetectorParams().at_rate(info.fps))
+
+    def settled(self) -> Setup:
+        """This setup with its picture area found now (before any pass)."""
+        if self.area is not None:
+            return self
+        return dataclasses.replace(self, area=letterbox.picture_area(self.path, self.info))
+
+    def scaling_from(self, first: av.VideoFrame) -> tuple[int, int, decode.Window | None]:
+        """``scaling`` with the bars found from the video's first frame, ``first``."""
+        area = letterbox.picture_area(self.path, self.info, first)
+        return dataclasses.replace(self, area=area).scaling()
+
+    def scaling(self) -> tuple[int, int, decode.Window | None]:
+        """The analysis frames' size, and the part of each frame they show: the picture inside
+        the bars (its edges at even pixels), ``ANALYSIS_WIDTH`` wide as the video would be
+        without bars (never enlarged); without bars, or before they are found, the whole."""
+        info, area = self.info, self.area
+        if area is None or area.is_whole(info):
+            return (*decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH), None)
+        window = (
+            area.left + area.left % 2,
+            area.top + area.top % 2,
+            area.right - area.right % 2,
+            area.bottom - area.bottom % 2,
+        )
+        left, top, right, bottom = window
+        return (*decode.scaled_size(right - left, bottom - top, ANALYSIS_WIDTH), window)
+
+
 def analysis_frames(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
-    info: decode.VideoInfo,
-    params: DetectorParams,
+    setup: Setup,
     *,
     survey: bool = False,
     sample_every: float = 0.0,
@@ -49,17 +99,21 @@ def analysis_frames(
         SurveyUnavailable: the stream cannot be surveyed (see ``Survey``): decode it in full.
         InvalidVideo: see ``decode.iter_frames``.
     """
-    width, height = decode.scaled_size(info.width, info.height, ANALYSIS_WIDTH)
+    info = setup.info
+    width, height, window = setup.scaling()
+    sizing = setup.scaling_from if setup.area is None else None
     if survey:
         return Survey(
             container,
             stream,
             width=width,
             height=height,
-            must_decode=CutGate(params),
+            must_decode=CutGate(setup.params),
             sample_every=sample_every,
             sample_size=sample_size,
             threads=threads,
+            window=window,
+            sizing=sizing,
         )
     return decode.iter_frames(
         container,
@@ -73,4 +127,6 @@ def analysis_frames(
         threads=threads,
         references_before=references_before,
         resize_small=info.duration * info.fps >= RESIZE_MIN_FRAMES,
+        window=window,
+        sizing=sizing,
     )

@@ -27,7 +27,16 @@ import av
 import av.error
 import numpy as np
 
-from videorecog.analysis.decode import TALLY, Frame, Image, Pictures, prepare, seconds
+from videorecog.analysis.decode import (
+    TALLY,
+    Frame,
+    Image,
+    Pictures,
+    Sizing,
+    Window,
+    prepare,
+    seconds,
+)
 
 # Decoders that skip non-reference frames on request and whose frames carry their packets'
 # timestamps; other codecs are decoded in full.
@@ -73,13 +82,17 @@ class Survey:
         sample_every: float = 0.0,
         sample_size: tuple[int, int] = (0, 0),
         threads: int = 0,
+        window: Window | None = None,
+        sizing: Sizing | None = None,
     ) -> None:
         name = stream.codec_context.name
         if name not in SURVEYED_CODECS:
             raise SurveyUnavailable(f"{name} is decoded in full")
         self.container, self.stream, self.must_decode = container, stream, must_decode
         self.threads = threads  # the decoder's (``decode.prepare``)
-        self.pictures = Pictures(width, height, "yuv444p", sample_every, sample_size)
+        self.pictures = Pictures(
+            width, height, "yuv444p", sample_every, sample_size, window=window, sizing=sizing
+        )
         self.time_base = stream.time_base or Fraction(1, 1)
         # Timestamps of the packets demuxed so far that come after the last frame given, in
         # display order: the frames still to give, skipped or not.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from videorecog.analysis import allocator, covers, decode, segments
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams, histogram
-from videorecog.analysis.source import analysis_frames
+from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
+from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
 SAMPLE_WIDTH = 320  # cover candidates are scored at this width (fine enough to tell blur)
@@ -150,16 +150,14 @@ def _analysis_pass(
         sample_size = decode.scaled_size(info.width, info.height, SAMPLE_WIDTH)
         sample_every = SAMPLE_EVERY_SECONDS if with_candidates else 0.0
         pool = covers.CandidatePool()
-        detector = AdaptiveShotDetector(
-            DetectorParams().at_rate(info.fps), scores=array("f") if signal else None
-        )
+        setup = Setup.of(path, info)
+        detector = AdaptiveShotDetector(setup.params, scores=array("f") if signal else None)
         count = 0
         times = array("d")
         source = analysis_frames(
             container,
             stream,
-            info,
-            detector.params,
+            setup,
             survey=survey,
             sample_every=sample_every,
             sample_size=sample_size,
@@ -203,10 +201,14 @@ def detect_shots(
         except segments.Unsplittable:
             pass
         else:
-            detector = AdaptiveShotDetector(DetectorParams().at_rate(scanned.info.fps))
-            boundaries = detector.finish(scanned.scan, scanned.info.fps)
+            detector = AdaptiveShotDetector(scanned.setup.params)
+            boundaries = detector.finish(scanned.scan, scanned.setup.info.fps)
             whole = _Pass(
-                scanned.info, boundaries, len(scanned.times), covers.CandidatePool(), scanned.times
+                scanned.setup.info,
+                boundaries,
+                len(scanned.times),
+                covers.CandidatePool(),
+                scanned.times,
             )
             return _shots_of(whole)
     return _shots_of(_analyse(path, with_candidates=False, progress=progress, survey=survey))

@@ -86,7 +86,8 @@ def test_shots_cover_and_gif_take_one_decoding_pass(tmp_path: Path) -> None:
 
 
 def test_shots_alone_read_nothing_after_the_pass(clips: dict[str, Clip], tmp_path: Path) -> None:
-    """Asking for shots only opens the file once and writes no cover."""
+    """Asking for shots only opens the file once and writes no cover (bars are looked for in
+    the first frame the pass decodes; the file is opened again only if its edges are dark)."""
     path = str(clips["cuts"].path)
     tally = _tally(lambda: tasks.analyse(path, frozenset({"shots"}), str(tmp_path), "v"))
     assert (tally.opens, tally.passes) == (1, 1)

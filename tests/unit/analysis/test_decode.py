@@ -217,13 +217,14 @@ def test_long_videos_of_small_frames_are_resized_by_opencv(
 ) -> None:
     """From ``RESIZE_MIN_FRAMES`` on, small frames come from ``PlaneResizer``; below, from
     libswscale (a short video does not repay OpenCV's import)."""
-    from videorecog.analysis import source
+    from videorecog.analysis import letterbox, source
     from videorecog.analysis.shots import DetectorParams
 
     def first_image(path: Path) -> np.ndarray:
         with av.open(str(path)) as container:
             stream, info = decode.probe(container)
-            frames = source.analysis_frames(container, stream, info, DetectorParams(), survey=False)
+            setup = source.Setup(str(path), info, DetectorParams(), letterbox.Area.whole(info))
+            frames = source.analysis_frames(container, stream, setup, survey=False)
             return next(iter(frames)).image
 
     path = clips["cuts"].path

@@ -18,6 +18,7 @@ from tests.clips import Clip, corrupt_packets
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import segments
 from videorecog.analysis.shots import Boundary, Scan
+from videorecog.analysis.source import Setup
 from videorecog.analysis.tasks import detect_shots
 from videorecog.samples import repeated_to_rate
 
@@ -39,7 +40,7 @@ def _keyframes(path: Path) -> tuple[set[int], float]:
 
 @needs_media
 def test_stretches_share_out_the_video_with_margins() -> None:
-    info, stretches = segments.plan(str(LOW_RES), 3)
+    setup, stretches = segments.plan(str(LOW_RES), 3)
     total = 5301
     assert [s.number for s in stretches] == [0, 1, 2]
     assert stretches[0].start == 0
@@ -55,7 +56,7 @@ def test_stretches_share_out_the_video_with_margins() -> None:
         # Decoding starts at a keyframe no later than the first frame scanned.
         assert s.seek_pts in keyframes
         assert s.seek_pts * time_base <= s.times[0] + 1e-9
-    assert info.width == 160
+    assert setup.info.width == 160
 
 
 @needs_media
@@ -182,10 +183,12 @@ print(os.getpid())
     assert marker.read_text().split() == [done.stdout.strip()]
 
 
-def _lost_in_stretch_one(path: str, stretch: segments.Stretch, *args: object) -> segments.Part:
+def _lost_in_stretch_one(
+    path: str, setup: Setup, stretch: segments.Stretch, *args: object
+) -> segments.Part:
     if stretch.number == 1:
         os._exit(9)  # as if the machine's memory ran out
-    return real_scan_stretch(path, stretch, *args)  # type: ignore[arg-type]
+    return real_scan_stretch(path, setup, stretch, *args)  # type: ignore[arg-type]
 
 
 real_scan_stretch = segments.scan_stretch

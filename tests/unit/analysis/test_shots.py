@@ -15,7 +15,13 @@ from tests.clips import Clip
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.decode import Frame
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, DetectorParams, _Scale
+from videorecog.analysis.shots import (
+    AdaptiveShotDetector,
+    Boundary,
+    DetectorParams,
+    _Scale,
+    repeated,
+)
 from videorecog.analysis.tasks import detect_shots, storyboard
 
 GENERATED = [
@@ -158,6 +164,38 @@ def test_a_fade_ramp_goes_on_through_repeated_levels_only_where_allowed() -> Non
     assert paused._ramp(levels, 0, +1) == 8
     assert AdaptiveShotDetector()._ramp(levels, 0, +1) == 0
     assert paused._ramp(levels[::-1].copy(), 10, -1) == 10 - 8  # the same walk backwards
+
+
+def _window(pixel: list[float], structure: list[float]) -> np.ndarray:
+    """One centre's window of changes (histogram change 0): 1 x frames x 3."""
+    return np.array([[[0.0, p, s] for p, s in zip(pixel, structure, strict=True)]], np.float32)
+
+
+def test_repeats_are_tiny_changes_beside_new_pictures_whatever_their_scale() -> None:
+    """Pictures shown two or three times (re-encoded: their repeats change by a little, here
+    0.03, above a tenth of the pixel floor, 0.002): each repeat sits beside a new picture
+    (changes of 0.5) and is one; new pictures are not. In a quiet video, its new pictures
+    changing by less than the floors, a repeat must change by under a tenth of the floors."""
+    params = DetectorParams()
+
+    def repeats(new: float, again: float) -> list[bool]:
+        cadence = [new, again, new, again, again] * 3 + [new, again]
+        everywhere = np.ones((1, len(cadence)), dtype=bool)
+        return [bool(r) for r in repeated(_window(cadence, cadence), everywhere, params)[0]]
+
+    assert repeats(0.5, 0.03) == [False, True, False, True, True] * 3 + [False, True]
+    assert not any(repeats(0.004, 0.003))
+    assert repeats(0.004, 0.0004) == repeats(0.5, 0.03)
+
+
+def test_a_still_stretch_beside_motion_is_no_run_of_repeats() -> None:
+    """Eight frames of a still shot (changes of 0.01) then nine of a moving one (0.5): only the
+    still frame next to the motion counts as a repeat, so the still shot's changes still make
+    most of a cut's baseline between them."""
+    changes = [0.01] * 8 + [0.5] * 9
+    everywhere = np.ones((1, len(changes)), dtype=bool)
+    found = repeated(_window(changes, changes), everywhere, DetectorParams())[0]
+    assert np.flatnonzero(found).tolist() == [7]
 
 
 def test_storyboard_signal_has_a_score_per_frame_peaking_at_the_cuts(
