@@ -7,6 +7,8 @@ rows of its own:
 - real labelled: the clips in ../shared/media with labels/*.json (``uncertain`` spans respected);
 - the same clips at 60 frames/s, each picture shown two or three times as a frame-rate conversion
   does (``samples.repeated_to_rate``, cached in bench/.cache/retimed), their labels carried over;
+- the same clips inside black bars in a 640x360 frame, in turn a 2.39:1 letterbox and a vertical
+  picture pillarboxed (``boxed_items``, cached in bench/.cache/boxed), labels unchanged;
 - hard set: clips composed from segments of that footage by bench/hardset.py (cached in
   bench/.cache/hard): flashes, overlays, fast pans, shake, dark scenes, upscaled 160x90, fades to
   black and to white, dissolves of similar shots, very short shots, a variable-frame-rate file;
@@ -47,6 +49,7 @@ import argparse
 import bisect
 import compileall
 import csv
+import itertools
 import json
 import os
 import platform
@@ -59,6 +62,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -231,6 +235,28 @@ def retimed_items(real: list[Item]) -> list[Item]:
             firsts_file.write_text(json.dumps(firsts))
         firsts = json.loads(firsts_file.read_text())
         items.append(Item(path, labels_at(item.labels, firsts), firsts[-1]))
+    return items
+
+
+BOXED_FRAME = (640, 360)
+# Where the pictures go in the frame (left, top, width, height): a 2.39:1 film letterboxed in
+# 16:9, and a phone's vertical picture pillarboxed in it, taken in turn clip by clip.
+BOXES = {"letterboxed": (0, 46, 640, 268), "vertical": (219, 0, 202, 360)}
+
+
+def boxed_items(real: list[Item]) -> list[Item]:
+    """The real clips inside black bars in a 640x360 frame, as uploads of films and phone
+    videos come (``BOXES`` in turn), each picture once; labels unchanged (cached in
+    bench/.cache/boxed)."""
+    items = []
+    for item, (name, picture) in zip(real, itertools.cycle(BOXES.items()), strict=False):
+        path = CACHE / "boxed" / f"{item.path.stem}-{name}.mp4"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with av.open(str(item.path)) as container:
+                rate = Fraction(container.streams.video[0].average_rate or 25)
+            repeated_to_rate(item.path, path, rate, BOXED_FRAME, picture=picture)
+        items.append(Item(path, item.labels, item.frames, item.boundaries, item.distractors))
     return items
 
 
@@ -655,10 +681,12 @@ def main() -> int:
         "hard set (from real footage, held-out seed)": held_out_hard,
     }
     retimed = retimed_items(real)
+    boxed = boxed_items(real)
     sets = {
         "real labelled (shared/media)": real,
         **hard_sets,
         f"real labelled, at {RETIMED_FPS} frames/s (pictures repeated)": retimed,
+        "real labelled, inside black bars (letterboxed or vertical)": boxed,
     }
     sets |= synthetic
 
