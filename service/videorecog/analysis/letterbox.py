@@ -10,11 +10,12 @@ picture alone (``source.Setup``), at its usual width.
 Bars are the rows and columns dark and flat on every sampled frame: the first frame and, while
 an edge is dark on every frame so far (a bar, or a fade from black), up to ``SAMPLES`` more
 spread over the video, each the keyframe at or before its time (a millisecond at 160x90, about
-12 at 720p). The same frames give the
-same answer in every process of a split video. Dark edges thinner than ``MIN_BAR`` of a side are
-left: an encoder's padding or a dark border of the picture itself changes nothing worth a
-different scaling. A run of dark rows reaching ``MAX_BAR`` of a side is a dark picture, not a
-bar.
+12 at 720p). The same frames give the same answer in every process of a split video. Dark
+edges thinner than ``MIN_BAR`` of a side are left: an encoder's padding or a dark border of the
+picture itself changes nothing worth a different scaling. A run of dark rows reaching
+``MAX_BAR`` of a side is a dark picture, not a bar. Bars come in pairs of one thickness: where
+subtitles or a logo in one bar cut its run of plain lines short, the lines up to the other
+bar's thickness count as bar if they are mostly dark on every frame looked at.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ DARK_SHARE = 0.95
 # (a night sky, a shadow) has grain and texture: 5-7 levels measured at the dark edges of real
 # footage, 0-1 on bars.
 BAR_SPREAD = 3.0
+# A line of a bar with subtitles or a logo in it is mostly dark: this share of it (subtitles
+# cover up to about half a line).
+DIM_SHARE = 0.4
 MIN_BAR = 0.03  # of the side: thinner dark edges are no bars
 MAX_BAR = 0.4  # of the side: a dark run this long is a dark picture
 SAMPLES = 4  # frames spread over the video, looked at when the first frame has a dark edge
@@ -84,8 +88,10 @@ def picture_area(path: str, info: decode.VideoInfo, first: av.VideoFrame | None 
             luma = _luma_at(container, stream, None)
         if luma is None:
             return Area.whole(info)
-        # Whether each row and each column is a bar on every frame looked at.
+        # Whether each row and each column is a bar on every frame looked at, and whether it
+        # is mostly dark on every one (a bar with subtitles or a logo in it).
         rows, columns = _bar_lines(luma, 1), _bar_lines(luma, 0)
+        dim_rows, dim_columns = _dim_lines(luma, 1), _dim_lines(luma, 0)
         for k in range(SAMPLES if info.duration > 0 else 0):
             if not (_may_be_bar(rows) or _may_be_bar(columns)):
                 break  # no edge is dark on every frame so far, or too thin a one: no bars
@@ -93,12 +99,14 @@ def picture_area(path: str, info: decode.VideoInfo, first: av.VideoFrame | None 
             if sample is not None and sample.shape == luma.shape:
                 rows &= _bar_lines(sample, 1)
                 columns &= _bar_lines(sample, 0)
+                dim_rows &= _dim_lines(sample, 1)
+                dim_columns &= _dim_lines(sample, 0)
     except av.error.FFmpegError:
         return Area.whole(info)
     finally:
         container.close()
-    top, bottom = _bars(rows)
-    left, right = _bars(columns)
+    top, bottom = _mirrored(_bars(rows), dim_rows)
+    left, right = _mirrored(_bars(columns), dim_columns)
     # From the probe's scale to the video's pixels.
     sy, sx = info.height / len(rows), info.width / len(columns)
     return Area(
@@ -161,6 +169,24 @@ def _may_be_bar(lines: npt.NDArray[np.bool_]) -> bool:
     """Whether a run at either end is thick enough to be a bar (or to hold one, once more
     frames are looked at)."""
     return max(_runs(lines)) >= MIN_BAR * len(lines)
+
+
+def _dim_lines(luma: npt.NDArray[np.uint8], axis: int) -> npt.NDArray[np.bool_]:
+    """Which rows or columns are mostly dark: ``DIM_SHARE`` of them at most ``BAR_LUMA``."""
+    return np.asarray(np.quantile(luma, DIM_SHARE, axis=axis) <= BAR_LUMA)
+
+
+def _mirrored(bars: tuple[int, int], dim: npt.NDArray[np.bool_]) -> tuple[int, int]:
+    """Bars on both sides as thick as the thicker where the lines between are mostly dark on
+    every frame looked at: letterboxes and pillarboxes are symmetric, and subtitles or a
+    channel's logo in one bar break its run of plain bar lines."""
+    first, last = bars
+    n = len(dim)
+    if first > last and dim[n - first : n - last].all():
+        return first, first
+    if last > first and dim[first:last].all():
+        return last, last
+    return first, last
 
 
 def _bars(lines: npt.NDArray[np.bool_]) -> tuple[int, int]:

@@ -59,6 +59,33 @@ def test_the_picture_inside_bars_is_found(tmp_path: Path, picture: tuple[int, ..
 
 
 @needs_media
+def test_subtitles_in_a_bar_leave_it_a_bar(tmp_path: Path) -> None:
+    """A letterboxed film with subtitles in its lower bar two seconds in three (blocks of
+    "words" across about half the width): the lower bar's plain lines stop at the subtitles,
+    and the bar is taken as thick as the upper one, the picture alone left."""
+    video = tmp_path / "subtitled.mp4"
+    with av.open(str(WIDE)) as source, av.open(str(video), mode="w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for k, frame in enumerate(source.decode(video=0)):
+            image = np.zeros((180, 320, 3), dtype=np.uint8)
+            image[23:157] = frame.to_ndarray(width=320, height=134, format="rgb24")
+            if (k // 25) % 3 != 2:
+                rng = np.random.default_rng(k // 25)
+                x = 60
+                for _ in range(6):
+                    width = int(rng.integers(10, 30))
+                    image[162:171, x : x + width] = 235
+                    x += width + 6
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    found = _area(video)
+    assert _near(found, Area(0, 23, 320, 157)), found
+
+
+@needs_media
 def test_the_real_clips_own_pillarbox_is_found() -> None:
     """20 black columns on either side of the 4:3 picture (the picture's own dark edge may
     add a column or two)."""
