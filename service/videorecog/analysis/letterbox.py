@@ -40,8 +40,8 @@ DARK_SHARE = 0.95
 # (a night sky, a shadow) has grain and texture: 5-7 levels measured at the dark edges of real
 # footage, 0-1 on bars.
 BAR_SPREAD = 3.0
-# A line of a bar with subtitles or a logo in it is mostly dark: this share of it (subtitles
-# cover up to about half a line).
+# A line of a bar with subtitles or a logo in it is still dark in at least this share of its
+# pixels (subtitles cover up to about half a line).
 DIM_SHARE = 0.4
 MIN_BAR = 0.03  # of the side: thinner dark edges are no bars
 MAX_BAR = 0.4  # of the side: a dark run this long is a dark picture
@@ -172,14 +172,14 @@ def _may_be_bar(lines: npt.NDArray[np.bool_]) -> bool:
 
 
 def _dim_lines(luma: npt.NDArray[np.uint8], axis: int) -> npt.NDArray[np.bool_]:
-    """Which rows or columns are mostly dark: ``DIM_SHARE`` of them at most ``BAR_LUMA``."""
+    """Which rows or columns are dark in at least ``DIM_SHARE`` of their pixels."""
     return np.asarray(np.quantile(luma, DIM_SHARE, axis=axis) <= BAR_LUMA)
 
 
 def _mirrored(bars: tuple[int, int], dim: npt.NDArray[np.bool_]) -> tuple[int, int]:
-    """Bars on both sides as thick as the thicker where the lines between are mostly dark on
-    every frame looked at: letterboxes and pillarboxes are symmetric, and subtitles or a
-    channel's logo in one bar break its run of plain bar lines."""
+    """Bars on both sides as thick as the thicker where the lines between are dark in
+    ``DIM_SHARE`` of their pixels on every frame looked at: letterboxes and pillarboxes are
+    symmetric, and subtitles or a channel's logo in one bar break its run of plain bar lines."""
     first, last = bars
     n = len(dim)
     if first > last and dim[n - first : n - last].all():
@@ -193,4 +193,8 @@ def _bars(lines: npt.NDArray[np.bool_]) -> tuple[int, int]:
     """The runs of bar lines at either end of ``lines`` that are bars (else 0)."""
     n = len(lines)
     first, last = _runs(lines)
-    return tuple(r if MIN_BAR * n <= r < MAX_BAR * n else 0 for r in (first, last))  # type: ignore[return-value]
+
+    def bar(run: int) -> int:
+        return run if MIN_BAR * n <= run < MAX_BAR * n else 0
+
+    return bar(first), bar(last)
