@@ -62,7 +62,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -228,10 +227,7 @@ def retimed_items(real: list[Item]) -> list[Item]:
         firsts_file = path.with_suffix(".json")
         if not firsts_file.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            with av.open(str(item.path)) as container:
-                stream = container.streams.video[0]
-                size = (stream.codec_context.width, stream.codec_context.height)
-            firsts = repeated_to_rate(item.path, path, RETIMED_FPS, size)
+            firsts = repeated_to_rate(item.path, path, RETIMED_FPS)
             firsts_file.write_text(json.dumps(firsts))
         firsts = json.loads(firsts_file.read_text())
         items.append(Item(path, labels_at(item.labels, firsts), firsts[-1]))
@@ -253,9 +249,7 @@ def boxed_items(real: list[Item]) -> list[Item]:
         path = CACHE / "boxed" / f"{item.path.stem}-{name}.mp4"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            with av.open(str(item.path)) as container:
-                rate = Fraction(container.streams.video[0].average_rate or 25)
-            repeated_to_rate(item.path, path, rate, BOXED_FRAME, picture=picture)
+            repeated_to_rate(item.path, path, size=BOXED_FRAME, picture=picture)
         items.append(Item(path, item.labels, item.frames, item.boundaries, item.distractors))
     return items
 

@@ -257,20 +257,23 @@ def _transition(
 def repeated_to_rate(
     source: Path,
     out: Path,
-    fps: Fraction | int,
-    size: tuple[int, int],
+    fps: Fraction | int | None = None,
+    size: tuple[int, int] | None = None,
     count: int | None = None,
     picture: tuple[int, int, int, int] | None = None,
 ) -> list[int]:
-    """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``,
-    at ``fps`` frames a second into ``out``: picture k from frame ``ceil(k * fps / rate)`` on
-    (at the source's own rate, each picture once: the clip rescaled). ``picture``: (left, top,
-    width, height) of the frame the pictures are scaled into instead, black bars around them
-    (a letterbox or pillarbox). The first frame of each picture, and after the last one the
-    frame count."""
-    left, top, width, height = picture or (0, 0, *size)
+    """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``
+    (by default the source's), at ``fps`` frames a second into ``out``: picture k from frame
+    ``ceil(k * fps / rate)`` on (at the source's own rate, the default, each picture once: the
+    clip rescaled). ``picture``: (left, top, width, height) of the frame the pictures are
+    scaled into instead, black bars around them (a letterbox or pillarbox). The first frame of
+    each picture, and after the last one the frame count."""
     with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
-        rate = Fraction(src.streams.video[0].average_rate or 25)
+        video = src.streams.video[0]
+        rate = Fraction(video.average_rate or 25)
+        fps = fps or rate
+        size = size or (video.codec_context.width, video.codec_context.height)
+        left, top, width, height = picture or (0, 0, *size)
         stream = dst.add_stream("libx264", rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
