@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -126,6 +127,23 @@ def broken_files(directory: Path) -> dict[str, Path]:
         Plan(shots=(Shot(3, "still", 6),), transitions=(), width=4352, height=64), out["too_large"]
     )
     return out
+
+
+def encode(path: Path, frames: Iterable[np.ndarray], fps: int = 25) -> Path:
+    """RGB frames, all of one size, as an H.264 file at ``fps`` frames a second (crf 20): for
+    tests that compose their own footage."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        for k, image in enumerate(frames):
+            if k == 0:
+                stream.height, stream.width = image.shape[:2]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
 
 
 def _audio_only(path: Path) -> None:

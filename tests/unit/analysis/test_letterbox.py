@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from tests.clips import encode
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode, letterbox
 from videorecog.analysis.letterbox import Area
@@ -63,24 +64,22 @@ def test_subtitles_in_a_bar_leave_it_a_bar(tmp_path: Path) -> None:
     """A letterboxed film with subtitles in its lower bar two seconds in three (blocks of
     "words" across about half the width): the lower bar's plain lines stop at the subtitles,
     and the bar is taken as thick as the upper one, the picture alone left."""
-    video = tmp_path / "subtitled.mp4"
-    with av.open(str(WIDE)) as source, av.open(str(video), mode="w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(25))
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        for k, frame in enumerate(source.decode(video=0)):
-            image = np.zeros((180, 320, 3), dtype=np.uint8)
-            image[23:157] = frame.to_ndarray(width=320, height=134, format="rgb24")
-            if (k // 25) % 3 != 2:
-                rng = np.random.default_rng(k // 25)
-                x = 60
-                for _ in range(6):
-                    width = int(rng.integers(10, 30))
-                    image[162:171, x : x + width] = 235
-                    x += width + 6
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+
+    def subtitled() -> Iterator[np.ndarray]:
+        with av.open(str(WIDE)) as source:
+            for k, frame in enumerate(source.decode(video=0)):
+                image = np.zeros((180, 320, 3), dtype=np.uint8)
+                image[23:157] = frame.to_ndarray(width=320, height=134, format="rgb24")
+                if (k // 25) % 3 != 2:
+                    rng = np.random.default_rng(k // 25)
+                    x = 60
+                    for _ in range(6):
+                        width = int(rng.integers(10, 30))
+                        image[162:171, x : x + width] = 235
+                        x += width + 6
+                yield image
+
+    video = encode(tmp_path / "subtitled.mp4", subtitled())
     found = _area(video)
     assert _near(found, Area(0, 23, 320, 157)), found
 
@@ -109,16 +108,7 @@ def test_thin_dark_edges_are_no_bars(tmp_path: Path) -> None:
 
 
 def test_a_black_video_is_no_bar(tmp_path: Path) -> None:
-    video = tmp_path / "black.mp4"
-    with av.open(str(video), mode="w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(25))
-        stream.width, stream.height, stream.pix_fmt = 64, 36, "yuv420p"
-        for _ in range(50):
-            black = np.zeros((36, 64, 3), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(black, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    video = encode(tmp_path / "black.mp4", [np.zeros((36, 64, 3), dtype=np.uint8)] * 50)
     assert _area(video) == Area(0, 0, 64, 36)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from tests.clips import encode
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode
 from videorecog.analysis.scoring import Labels, score
@@ -55,20 +56,6 @@ def _upscaled(frames: Sequence[Rgb], width: int, height: int) -> Iterator[Rgb]:
         yield np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.BICUBIC))
 
 
-def _write(path: Path, frames: Sequence[Rgb], fps: int = 25) -> Path:
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
-
-
 # Three shots of the low-resolution clip, well inside their labelled boundaries.
 SHOTS = [(2510, 24), (2620, 30), (2720, 28)]
 
@@ -101,8 +88,8 @@ def test_a_darkened_video_has_the_same_cuts(shots: list[list[Rgb]], tmp_path: Pa
     brightness."""
     frames = [f for shot in shots for f in shot]
     dark = [(f.astype(np.float32) * 0.2).astype(np.uint8) for f in frames]
-    bright_ids = detect_shots(str(_write(tmp_path / "bright.mp4", frames))).shot_frame_ids
-    dark_ids = detect_shots(str(_write(tmp_path / "dark.mp4", dark))).shot_frame_ids
+    bright_ids = detect_shots(str(encode(tmp_path / "bright.mp4", frames))).shot_frame_ids
+    dark_ids = detect_shots(str(encode(tmp_path / "dark.mp4", dark))).shot_frame_ids
     assert bright_ids == [0, 24, 54]
     assert dark_ids == bright_ids
 
@@ -115,7 +102,7 @@ def test_flashes_and_overlays_are_not_cuts(shots: list[list[Rgb]], tmp_path: Pat
         frames[k] = np.clip(frames[k].astype(np.int16) + 150, 0, 255).astype(np.uint8)
     for k in range(20, 40):
         frames[k][8:32, 250:310] = (250, 250, 40)
-    assert detect_shots(str(_write(tmp_path / "distracted.mp4", frames))).shot_frame_ids == [0]
+    assert detect_shots(str(encode(tmp_path / "distracted.mp4", frames))).shot_frame_ids == [0]
 
 
 def test_a_lamp_switched_on_and_off_is_not_a_cut(shots: list[list[Rgb]], tmp_path: Path) -> None:
@@ -132,7 +119,7 @@ def test_a_lamp_switched_on_and_off_is_not_a_cut(shots: list[list[Rgb]], tmp_pat
     for k in range(20, 28):
         frames[k] = frames[k] + light * (frames[k] * 0.7 + (40, 10, -30))
     lit = [np.clip(f, 0, 255).astype(np.uint8) for f in frames]
-    assert detect_shots(str(_write(tmp_path / "lit.mp4", lit))).shot_frame_ids == [0]
+    assert detect_shots(str(encode(tmp_path / "lit.mp4", lit))).shot_frame_ids == [0]
 
 
 def test_the_strobe_light_on_the_low_resolution_clip_is_not_a_cut() -> None:
@@ -154,7 +141,7 @@ def test_a_fade_through_white_is_one_gradual_boundary(
     out += [white] * 3
     out += [(f * (k / 8) + white * (1 - k / 8)).astype(np.uint8) for k, f in enumerate(b[:8])]
     out += b[8:]
-    ids = detect_shots(str(_write(tmp_path / "white.mp4", out))).shot_frame_ids
+    ids = detect_shots(str(encode(tmp_path / "white.mp4", out))).shot_frame_ids
     assert len(ids) == 2, ids
     assert 16 <= ids[1] <= 35, ids
 
@@ -185,7 +172,7 @@ def test_dissolves_around_short_shots_are_one_boundary_each(
         spans.append((len(out), len(out) + 7))
         out += _dissolve(x[-8:], y[:8])
         out += y[8:18] if k < 2 else y[8:]
-    ids = detect_shots(str(_write(tmp_path / "chain.mp4", out))).shot_frame_ids
+    ids = detect_shots(str(encode(tmp_path / "chain.mp4", out))).shot_frame_ids
     assert len(ids) == 4, (ids, spans)
     for found, (a, b) in zip(ids[1:], spans, strict=True):
         assert a - 2 <= found <= b + 2, (ids, spans)
@@ -195,7 +182,7 @@ def test_a_long_dissolve_is_one_boundary(hd_shots: list[list[Rgb]], tmp_path: Pa
     """Shot A dissolves into shot B over 24 frames: one boundary, inside the dissolve."""
     a, b = hd_shots[0], hd_shots[1]
     out = [*a[:6], *_dissolve(a[6:30], b[:24]), *b[24:], *b[::-1]]
-    ids = detect_shots(str(_write(tmp_path / "long.mp4", out))).shot_frame_ids
+    ids = detect_shots(str(encode(tmp_path / "long.mp4", out))).shot_frame_ids
     assert len(ids) == 2, ids
     assert 6 <= ids[1] <= 29, ids
 
@@ -283,5 +270,5 @@ def test_the_same_cuts_at_any_resolution(width: int, height: int, tmp_path: Path
             else list(_upscaled(_frames(LOW_RES, a, n), width, height))
         )
     ]
-    ids = detect_shots(str(_write(tmp_path / f"{width}.mp4", frames))).shot_frame_ids
+    ids = detect_shots(str(encode(tmp_path / f"{width}.mp4", frames))).shot_frame_ids
     assert ids == [0, 24, 54]
