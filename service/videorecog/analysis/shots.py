@@ -501,8 +501,8 @@ class AdaptiveShotDetector:
         # Frame 0 has no change of its own, and the last frames have fewer neighbours.
         usable = (window >= max(1, pictures.first + 1)) & (window < pictures.end)
         steps = pictures.steps[np.clip(window, pictures.first, pictures.end - 1) - pictures.first]
-        usable = self._changed_where_many(steps, usable)
-        neighbours = np.r_[0 : p.window, p.window + 1 : 2 * p.window + 1]
+        neighbours = np.r_[0 : p.window, p.window + 1 : 2 * p.window + 1]  # the centre left out
+        usable = self._changed_where_many(steps, usable, neighbours)
         steps = steps[:, neighbours]
         # centres x signals x neighbours, the neighbours left out NaN (sorted last by ``median``)
         steps = np.where(usable[..., None], steps, np.nan).transpose(0, 2, 1)
@@ -540,17 +540,19 @@ class AdaptiveShotDetector:
         ]
 
     def _changed_where_many(
-        self, steps: FloatArray, usable: npt.NDArray[np.bool_]
+        self,
+        steps: FloatArray,
+        usable: npt.NDArray[np.bool_],
+        neighbours: npt.NDArray[np.intp],
     ) -> npt.NDArray[np.bool_]:
         """The neighbours whose changes make a centre's baseline (``usable``: centres x
-        window, the centre in the middle, ``steps`` their changes): those that are no repeat,
-        where at least ``changed_share`` of them are not. A video whose frame rate was raised
-        by repeating pictures (25 frames/s shown at 50 or 60) repeats half its frames or more:
-        with the repeats counted, the median neighbour did not change at all and every new
-        picture stood out as a cut. Elsewhere, a still shot among them, all count. Returns
-        centres x neighbours, the centre left out."""
+        window, ``steps`` their changes, ``neighbours`` the window's columns other than the
+        centre's): those that are no repeat, where at least ``changed_share`` of them are not.
+        A video whose frame rate was raised by repeating pictures (25 frames/s shown at 50 or
+        60) repeats half its frames or more: with the repeats counted, the median neighbour did
+        not change at all and every new picture stood out as a cut. Elsewhere, a still shot
+        among them, all count. Returns centres x neighbours."""
         p = self.params
-        neighbours = np.r_[0 : p.window, p.window + 1 : 2 * p.window + 1]
         changed = (usable & ~repeated(steps, usable, p))[:, neighbours]
         wanted = np.ceil(p.changed_share * usable[:, neighbours].sum(axis=1))
         many = changed.sum(axis=1) >= wanted
