@@ -72,8 +72,8 @@ def picture_area(path: str, info: decode.VideoInfo, first: av.VideoFrame | None 
     read here: the pass that follows says what is wrong with a bad file). ``first``: the
     video's first frame, where the caller has decoded it already (as the analysis decodes,
     ``decode.prepare(deblock=False)``); the file is then opened only when its edges are dark."""
-    luma = _luma(first) if first is not None else None
-    if luma is not None and not _dark_edged(luma):
+    lines = _Lines.of(_luma(first)) if first is not None else None
+    if lines is not None and not lines.may_hold_bars():
         return Area.whole(info)
     try:
         container = decode.open_video(path)
@@ -84,31 +84,25 @@ def picture_area(path: str, info: decode.VideoInfo, first: av.VideoFrame | None 
         decode.prepare(stream, deblock=False)
         # Frame threads hold a first frame back until each has one: slices do not.
         stream.thread_type = "SLICE"
-        if luma is None:
+        if lines is None:
             luma = _luma_at(container, stream, None)
-        if luma is None:
-            return Area.whole(info)
-        # Whether each row and each column is a bar on every frame looked at, and whether it
-        # is mostly dark on every one (a bar with subtitles or a logo in it).
-        rows, columns = _bar_lines(luma, 1), _bar_lines(luma, 0)
-        dim_rows, dim_columns = _dim_lines(luma, 1), _dim_lines(luma, 0)
+            if luma is None:
+                return Area.whole(info)
+            lines = _Lines.of(luma)
         for k in range(SAMPLES if info.duration > 0 else 0):
-            if not (_may_be_bar(rows) or _may_be_bar(columns)):
+            if not lines.may_hold_bars():
                 break  # no edge is dark on every frame so far, or too thin a one: no bars
             sample = _luma_at(container, stream, info.duration * (k + 0.5) / SAMPLES)
-            if sample is not None and sample.shape == luma.shape:
-                rows &= _bar_lines(sample, 1)
-                columns &= _bar_lines(sample, 0)
-                dim_rows &= _dim_lines(sample, 1)
-                dim_columns &= _dim_lines(sample, 0)
+            if sample is not None:
+                lines = lines.also(_Lines.of(sample))
     except av.error.FFmpegError:
         return Area.whole(info)
     finally:
         container.close()
-    top, bottom = _mirrored(_bars(rows), dim_rows)
-    left, right = _mirrored(_bars(columns), dim_columns)
+    top, bottom = _mirrored(_bars(lines.rows), lines.dim_rows)
+    left, right = _mirrored(_bars(lines.columns), lines.dim_columns)
     # From the probe's scale to the video's pixels.
-    sy, sx = info.height / len(rows), info.width / len(columns)
+    sy, sx = info.height / len(lines.rows), info.width / len(lines.columns)
     return Area(
         round(left * sx),
         round(top * sy),
@@ -117,8 +111,36 @@ def picture_area(path: str, info: decode.VideoInfo, first: av.VideoFrame | None 
     )
 
 
-def _dark_edged(luma: npt.NDArray[np.uint8]) -> bool:
-    return _may_be_bar(_bar_lines(luma, 1)) or _may_be_bar(_bar_lines(luma, 0))
+@dataclass(frozen=True)
+class _Lines:
+    """Which rows and columns are bar lines (dark and flat) on every frame looked at, and which
+    are dim on every one (dark in ``DIM_SHARE`` of their pixels: a bar with subtitles or a logo
+    in it)."""
+
+    rows: npt.NDArray[np.bool_]
+    columns: npt.NDArray[np.bool_]
+    dim_rows: npt.NDArray[np.bool_]
+    dim_columns: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, luma: npt.NDArray[np.uint8]) -> _Lines:
+        return cls(
+            _bar_lines(luma, 1), _bar_lines(luma, 0), _dim_lines(luma, 1), _dim_lines(luma, 0)
+        )
+
+    def also(self, other: _Lines) -> _Lines:
+        """These lines on one more frame's (a frame of another size changes nothing)."""
+        if (len(other.rows), len(other.columns)) != (len(self.rows), len(self.columns)):
+            return self
+        return _Lines(
+            self.rows & other.rows,
+            self.columns & other.columns,
+            self.dim_rows & other.dim_rows,
+            self.dim_columns & other.dim_columns,
+        )
+
+    def may_hold_bars(self) -> bool:
+        return _may_be_bar(self.rows) or _may_be_bar(self.columns)
 
 
 def _luma(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
