@@ -244,11 +244,11 @@ class PlaneResizer:
             (f.format.name, f.width, f.height) != key for f in frames
         ):
             return None
+        shifts = [_shifts(frames[0], k) for k in range(len(frames[0].planes))]
         sizes = [
             (pixels.shape[1], pixels.shape[0])
             for pixels in (
-                _pixels(p, self.window, _shifts(frames[0], k))
-                for k, p in enumerate(frames[0].planes)
+                _pixels(p, self.window, shifts[k]) for k, p in enumerate(frames[0].planes)
             )
         ]
         steps = [self._halvings(w, h) for w, h in sizes]
@@ -265,7 +265,7 @@ class PlaneResizer:
             w, h = (2 * halved[0][0], 2 * halved[0][1]) if halved else sizes[k]
             side = np.empty((h, n * w), dtype=np.uint8)
             for i, frame_planes in enumerate(planes):
-                plane = _pixels(frame_planes[k], self.window, _shifts(frames[0], k))
+                plane = _pixels(frame_planes[k], self.window, shifts[k])
                 side[:, i * w : (i + 1) * w] = plane[:h, :w]
             for w, h in halved:
                 side = _columns(side[: 2 * h], n, 2 * w)
