@@ -115,6 +115,7 @@ def plan(path: str, processes: int) -> tuple[Setup, list[Stretch]]:
         if parts < 2:
             raise Unsplittable(f"{info.duration:.1f} s is too short to split")
         stamps, keys = _timestamps(container, stream)
+        setup = Setup.of(path, info).settled(container)
     finally:
         container.close()
     time_base = stream.time_base or Fraction(1, 1)
@@ -132,7 +133,7 @@ def plan(path: str, processes: int) -> tuple[Setup, list[Stretch]]:
         stop = min(total, end + margin)
         times = tuple(decode.seconds(pts, time_base) for pts in stamps[first:stop])
         stretches.append(Stretch(k, stamps[keyframe], first, start, end, stop, times))
-    return Setup.of(path, info).settled(), stretches
+    return setup, stretches
 
 
 def _timestamps(

@@ -50,11 +50,12 @@ class Setup:
     def of(cls, path: str, info: decode.VideoInfo) -> Setup:
         return cls(path, info, DetectorParams().at_rate(info.fps))
 
-    def settled(self) -> Setup:
-        """This setup with its picture area found now (before any pass)."""
+    def settled(self, container: av.container.InputContainer) -> Setup:
+        """This setup with its picture area found now (before any pass), from ``container``:
+        the video opened already, its video stream not decoding yet (``letterbox.area_in``)."""
         if self.area is not None:
             return self
-        return dataclasses.replace(self, area=letterbox.picture_area(self.path, self.info))
+        return dataclasses.replace(self, area=letterbox.area_in(container, self.info))
 
     def scaling_from(self, first: av.VideoFrame) -> tuple[int, int, decode.Window | None]:
         """``scaling`` with the bars found from the video's first frame, ``first``."""

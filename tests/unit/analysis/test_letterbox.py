@@ -112,6 +112,18 @@ def test_a_black_video_is_no_bar(tmp_path: Path) -> None:
     assert _area(video) == Area(0, 0, 64, 36)
 
 
+@pytest.mark.parametrize("share", [letterbox.DARK_SHARE, letterbox.DIM_SHARE, 0.0, 0.5, 1.0])
+def test_line_quantiles_are_numpys(share: float) -> None:
+    """The bar tests' quantiles are np.quantile's, value for value, at every interpolation
+    (lines of 1 to 40 pixels; both ends of the range)."""
+    rng = np.random.default_rng(7)
+    for height, width in [(1, 1), (1, 40), (40, 1), *rng.integers(2, 41, size=(30, 2))]:
+        luma = rng.integers(0, 64, size=(height, width), dtype=np.uint8)
+        for axis in (0, 1):
+            expected = np.quantile(luma, share, axis=axis)
+            assert np.array_equal(letterbox._quantile(luma, share, axis), expected)
+
+
 def test_the_picture_inside_bars_is_analysed_at_the_usual_width() -> None:
     """A 4:3 picture pillarboxed in a 160x90 frame (found a pixel off at an odd edge): its
     window, at even pixels, is analysed 64 wide, the height by its aspect ratio; without bars
