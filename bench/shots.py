@@ -63,6 +63,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -238,18 +239,40 @@ BOXED_FRAME = (640, 360)
 # Where the pictures go in the frame (left, top, width, height): a 2.39:1 film letterboxed in
 # 16:9, and a phone's vertical picture pillarboxed in it, taken in turn clip by clip.
 BOXES = {"letterboxed": (0, 46, 640, 268), "vertical": (219, 0, 202, 360)}
+# Pictures over a blurred copy of themselves, as apps and editors show a picture that does not
+# fill the frame: (frame size, picture) a square picture in 9:16, a vertical one in 16:9.
+FILLS = {
+    "square-blur": ((360, 640), (0, 140, 360, 360)),
+    "vertical-blur": ((640, 360), (219, 0, 202, 360)),
+}
 
 
 def boxed_items(real: list[Item]) -> list[Item]:
     """The real clips inside black bars in a 640x360 frame, as uploads of films and phone
     videos come (``BOXES`` in turn), each picture once; labels unchanged (cached in
     bench/.cache/boxed)."""
+    fills = {name: (BOXED_FRAME, picture) for name, picture in BOXES.items()}
+    return _placed_items(real, fills, "boxed", "black")
+
+
+def filled_items(real: list[Item]) -> list[Item]:
+    """The real clips over a blurred copy of themselves (``FILLS`` in turn), each picture once;
+    labels unchanged (cached in bench/.cache/filled)."""
+    return _placed_items(real, FILLS, "filled", "blur")
+
+
+def _placed_items(
+    real: list[Item],
+    places: dict[str, tuple[tuple[int, int], tuple[int, int, int, int]]],
+    folder: str,
+    fill: Literal["black", "blur"],
+) -> list[Item]:
     items = []
-    for item, (name, picture) in zip(real, itertools.cycle(BOXES.items()), strict=False):
-        path = CACHE / "boxed" / f"{item.path.stem}-{name}.mp4"
+    for item, (name, (size, picture)) in zip(real, itertools.cycle(places.items()), strict=False):
+        path = CACHE / folder / f"{item.path.stem}-{name}.mp4"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            repeated_to_rate(item.path, path, size=BOXED_FRAME, picture=picture)
+            repeated_to_rate(item.path, path, size=size, picture=picture, fill=fill)
         items.append(Item(path, item.labels, item.frames, item.boundaries, item.distractors))
     return items
 
@@ -676,11 +699,13 @@ def main() -> int:
     }
     retimed = retimed_items(real)
     boxed = boxed_items(real)
+    filled = filled_items(real)
     sets = {
         "real labelled (shared/media)": real,
         **hard_sets,
         f"real labelled, at {RETIMED_FPS} frames/s (pictures repeated)": retimed,
         "real labelled, inside black bars (letterboxed or vertical)": boxed,
+        "real labelled, over a blurred copy (square in 9:16 or vertical in 16:9)": filled,
     }
     sets |= synthetic
 

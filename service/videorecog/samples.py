@@ -261,13 +261,15 @@ def repeated_to_rate(
     size: tuple[int, int] | None = None,
     count: int | None = None,
     picture: tuple[int, int, int, int] | None = None,
+    fill: Literal["black", "blur"] = "black",
 ) -> list[int]:
     """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``
     (by default the source's), at ``fps`` frames a second into ``out``: picture k from frame
     ``ceil(k * fps / rate)`` on (at the source's own rate, the default, each picture once: the
     clip rescaled). ``picture``: (left, top, width, height) of the frame the pictures are
-    scaled into instead, black bars around them (a letterbox or pillarbox). The first frame of
-    each picture, and after the last one the frame count."""
+    scaled into instead, with ``fill`` around them: black bars (a letterbox or pillarbox), or
+    the same picture filling the frame, blurred (as phone videos are shown in a wide frame).
+    The first frame of each picture, and after the last one the frame count."""
     with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
         video = src.streams.video[0]
         rate = Fraction(video.average_rate or 25)
@@ -282,7 +284,10 @@ def repeated_to_rate(
         for k, frame in enumerate(src.decode(video=0)):
             if count is not None and k >= count:
                 break
-            image = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+            if fill == "blur":
+                image = _blurred(frame.to_ndarray(width=size[0], height=size[1], format="rgb24"))
+            else:
+                image = np.zeros((size[1], size[0], 3), dtype=np.uint8)
             image[top : top + height, left : left + width] = frame.to_ndarray(
                 width=width, height=height, format="rgb24"
             )
@@ -293,6 +298,13 @@ def repeated_to_rate(
         for packet in stream.encode(None):
             dst.mux(packet)
     return firsts
+
+
+def _blurred(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A Gaussian blur of a 32nd of the width: the background phone apps and editors put
+    behind a picture that does not fill the frame."""
+    blurred = Image.fromarray(image).filter(ImageFilter.GaussianBlur(image.shape[1] / 32))
+    return np.asarray(blurred, dtype=np.uint8).copy()
 
 
 def labels_at(labels: Labels, firsts: list[int]) -> Labels:

@@ -16,6 +16,12 @@ picture itself changes nothing worth a different scaling. A run of dark rows rea
 ``MAX_BAR`` of a side is a dark picture, not a bar. Bars come in pairs of one thickness: where
 subtitles or a logo in one bar cut its run of plain lines short, the lines up to the other
 bar's thickness count as bar if they are mostly dark on every frame looked at.
+
+Fill need not be black: apps and editors put a picture that does not fill the frame (a phone's
+vertical video in a wide one) over a blurred, magnified copy of itself, or over a plain colour.
+Such fill has next to no fine detail where the picture has plenty: lines whose detail is a small
+share of the middle third's on the typical frame looked at, in runs of one thickness on both
+sides, are fill, left out with the blurred edge where it meets the picture.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy.typing as npt
 
 from videorecog.analysis import decode
 from videorecog.analysis.errors import InvalidVideo
+from videorecog.analysis.signals import median  # np.median imports numpy.ma: 15 ms
 
 # 8-bit video-range luma at or under which a row or column is dark (black is 16; a bar's pixels
 # by the picture's edge ring a few levels above it).
@@ -43,9 +50,29 @@ BAR_SPREAD = 3.0
 # A line of a bar with subtitles or a logo in it is still dark in at least this share of its
 # pixels (subtitles cover up to about half a line).
 DIM_SHARE = 0.4
+# Fill that is not black: a picture over a blurred, magnified copy of itself (as phone videos are
+# shown in a wide frame) or over a plain colour. Its lines have little fine detail (the luma's
+# curvature, its second difference) against the middle third of the frame (the picture), on
+# the typical frame looked at (the median): at most ``FILL_LINE`` of the picture's each,
+# ``FILL_DETAIL`` on average. Blurred fill measured 0.06-0.23 of its picture's on average at the
+# probe's scale, the soft edges of real pictures (sky, a wall, a dark textured border) 0.25-0.34,
+# most on one side only.
+FILL_LINE = 0.4
+FILL_DETAIL = 0.25
+# A frame whose middle third has less detail than this (luma levels of curvature at the probe's
+# scale: a fade, a dark or blank frame) tells nothing about fill; pictures measured 8-25.
+FILL_PICTURE_MIN = 4.0
+# Fill lies on both sides of the picture, equally thick within this share of the side, and it
+# counts where it is at least ``MIN_BAR`` thicker than the black bars found (a blurred copy of
+# a picture that has black bars of its own is dark where they were).
+FILL_SYMMETRY = 0.02
+# Where fill meets the picture, each blurs into the other (the fill's own blur, the scaling of
+# the frame): this much more of the side is left out, a few of the picture's outermost lines.
+FILL_EDGE = 0.02
+FILL_OUTER = 0.01  # of the side: the frame's outermost lines, not held against fill
 MIN_BAR = 0.03  # of the side: thinner dark edges are no bars
 MAX_BAR = 0.4  # of the side: a dark run this long is a dark picture
-SAMPLES = 4  # frames spread over the video, looked at when the first frame has a dark edge
+SAMPLES = 4  # frames spread over the video, looked at when the first frame may have bars or fill
 PROBE_WIDTH = 256  # the frames looked at, scaled to this width (never enlarged)
 
 
@@ -108,8 +135,17 @@ def area_in(
                 lines = lines.also(_Lines.of(sample))
     except av.error.FFmpegError:
         return Area.whole(info)
-    top, bottom = _mirrored(_bars(lines.rows), lines.dim_rows)
-    left, right = _mirrored(_bars(lines.columns), lines.dim_columns)
+    frames = len(lines.row_detail)
+    top, bottom = _filled(
+        _mirrored(_bars(lines.rows), lines.dim_rows),
+        _runs(2 * lines.row_bar_frames >= frames),
+        _typical(lines.row_detail),
+    )
+    left, right = _filled(
+        _mirrored(_bars(lines.columns), lines.dim_columns),
+        _runs(2 * lines.column_bar_frames >= frames),
+        _typical(lines.column_detail),
+    )
     # From the probe's scale to the video's pixels.
     sy, sx = info.height / len(lines.rows), info.width / len(lines.columns)
     return Area(
@@ -122,19 +158,34 @@ def area_in(
 
 @dataclass(frozen=True)
 class _Lines:
-    """Which rows and columns are bar lines (dark and flat) on every frame looked at, and which
+    """Which rows and columns are bar lines (dark and flat) on every frame looked at, which
     are dim on every one (dark in ``DIM_SHARE`` of their pixels: a bar with subtitles or a logo
-    in it)."""
+    in it), on how many frames each is a bar line, and how much fine detail each line has
+    against the picture's on each frame (fill that need not be dark: ``FILL_DETAIL``)."""
 
     rows: npt.NDArray[np.bool_]
     columns: npt.NDArray[np.bool_]
     dim_rows: npt.NDArray[np.bool_]
     dim_columns: npt.NDArray[np.bool_]
+    row_bar_frames: npt.NDArray[np.intp]
+    column_bar_frames: npt.NDArray[np.intp]
+    # Each line's fine detail against the picture's, a row per frame that tells (``_typical``).
+    row_detail: npt.NDArray[np.float32]
+    column_detail: npt.NDArray[np.float32]
 
     @classmethod
     def of(cls, luma: npt.NDArray[np.uint8]) -> _Lines:
+        row_detail, column_detail = _line_detail(luma)
+        rows, columns = _bar_lines(luma, 1), _bar_lines(luma, 0)
         return cls(
-            _bar_lines(luma, 1), _bar_lines(luma, 0), _dim_lines(luma, 1), _dim_lines(luma, 0)
+            rows,
+            columns,
+            _dim_lines(luma, 1),
+            _dim_lines(luma, 0),
+            rows.astype(np.intp),
+            columns.astype(np.intp),
+            row_detail[None],
+            column_detail[None],
         )
 
     def also(self, other: _Lines) -> _Lines:
@@ -146,10 +197,17 @@ class _Lines:
             self.columns & other.columns,
             self.dim_rows & other.dim_rows,
             self.dim_columns & other.dim_columns,
+            self.row_bar_frames + other.row_bar_frames,
+            self.column_bar_frames + other.column_bar_frames,
+            np.concatenate([self.row_detail, other.row_detail]),
+            np.concatenate([self.column_detail, other.column_detail]),
         )
 
     def may_hold_bars(self) -> bool:
-        return _may_be_bar(self.rows) or _may_be_bar(self.columns)
+        """Whether bars or fill may be there, and more frames are worth looking at."""
+        return any(_may_be_bar(lines) for lines in (self.rows, self.columns)) or any(
+            _may_be_fill(_typical(detail)) for detail in (self.row_detail, self.column_detail)
+        )
 
 
 def _luma(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
@@ -241,3 +299,84 @@ def _bars(lines: npt.NDArray[np.bool_]) -> tuple[int, int]:
         return run if MIN_BAR * n <= run < MAX_BAR * n else 0
 
     return bar(first), bar(last)
+
+
+def _line_detail(
+    luma: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Each row's and each column's fine detail (mean curvature) over that of the frame's
+    middle third: blur and plain colour have next to none, a picture's texture and grain some
+    even where it is dark. NaN for a frame with too little detail to tell
+    (``FILL_PICTURE_MIN``)."""
+    values = luma.astype(np.float32)
+    curvature = np.abs(np.diff(values, n=2, axis=0))[:, 1:-1]
+    curvature += np.abs(np.diff(values, n=2, axis=1))[1:-1, :]
+
+    def relative(detail: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        detail = np.pad(detail, 1, mode="edge")  # the outermost lines: as their neighbours
+        n = len(detail)
+        picture = float(median(detail[n // 3 : n - n // 3]))
+        if picture < FILL_PICTURE_MIN:
+            return np.full(n, np.nan, dtype=np.float32)
+        # Single lines stand out where the blur of a strong edge bends, and at the frame's
+        # edges (the encoder's and the scaler's artefacts): each line is judged with its
+        # neighbours, and the outermost ones not at all.
+        smooth = np.convolve(np.pad(detail, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        outer = max(1, round(FILL_OUTER * n))
+        smooth[:outer] = smooth[n - outer :] = 0
+        return np.asarray(smooth / picture, dtype=np.float32)
+
+    if curvature.size == 0:
+        return np.full(luma.shape[0], np.nan, np.float32), np.full(
+            luma.shape[1], np.nan, np.float32
+        )
+    return relative(curvature.mean(axis=1)), relative(curvature.mean(axis=0))
+
+
+def _typical(detail: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each line's detail on the typical frame of those that tell (the median: a soft shot or
+    a strong blurred edge in one frame is outvoted); zeros when none tells."""
+    telling = detail[~np.isnan(detail[:, 0])]
+    if not len(telling):
+        return np.zeros(detail.shape[1], dtype=np.float32)
+    return np.asarray(median(telling.T), dtype=np.float32)
+
+
+def _may_be_fill(detail: npt.NDArray[np.float32]) -> bool:
+    """Whether the runs of lines under ``FILL_LINE`` at both ends are thick enough to be fill
+    (or to hold it, once more frames are looked at: a frame with too little detail to tell
+    leaves every line possible)."""
+    return min(_runs(detail <= FILL_LINE)) >= MIN_BAR * len(detail)
+
+
+def _fill(detail: npt.NDArray[np.float32]) -> tuple[int, int]:
+    """The fill at either end of lines of ``detail``: runs of lines under ``FILL_LINE`` on both
+    sides, equally thick within ``FILL_SYMMETRY``, each a bar's thickness
+    (``MIN_BAR``..``MAX_BAR``) and under ``FILL_DETAIL`` on average; else none."""
+    n = len(detail)
+    first, last = _runs(detail <= FILL_LINE)
+    if (
+        min(first, last) >= MIN_BAR * n
+        and max(first, last) < MAX_BAR * n
+        and abs(first - last) <= FILL_SYMMETRY * n
+        and detail[:first].mean() <= FILL_DETAIL
+        and detail[n - last :].mean() <= FILL_DETAIL
+    ):
+        return first, last
+    return 0, 0
+
+
+def _filled(
+    bars: tuple[int, int], typical_bars: tuple[int, int], detail: npt.NDArray[np.float32]
+) -> tuple[int, int]:
+    """The bars, or the fill around the picture (and ``FILL_EDGE``) where it is thicker by
+    ``MIN_BAR`` or more on both sides than the bars, on every frame and on the typical one
+    (``typical_bars``: the runs of lines that are bar lines on half the frames or more). Black
+    bars that are not black on every frame (a fade to white) are left as they are: the fill is
+    what is not black."""
+    fill = _fill(detail)
+    margin = MIN_BAR * len(detail)
+    if all(fill[k] >= max(bars[k], typical_bars[k]) + margin for k in (0, 1)):
+        edge = round(FILL_EDGE * len(detail))
+        return fill[0] + edge, fill[1] + edge
+    return bars

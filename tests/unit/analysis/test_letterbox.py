@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,28 @@ def test_subtitles_in_a_bar_leave_it_a_bar(tmp_path: Path) -> None:
     video = encode(tmp_path / "subtitled.mp4", subtitled())
     found = _area(video)
     assert _near(found, Area(0, 23, 320, 157)), found
+
+
+@needs_media
+@pytest.mark.parametrize(
+    ("size", "picture"),
+    [((320, 180), (109, 0, 102, 180)), ((180, 320), (0, 70, 180, 180))],
+    ids=["vertical picture in 16:9", "square picture in 9:16"],
+)
+def test_the_picture_over_a_blurred_copy_is_found(
+    tmp_path: Path, size: tuple[int, int], picture: tuple[int, int, int, int]
+) -> None:
+    """Blurred fill is no black bar, but the picture is found inside it all the same: within
+    ``FILL_EDGE`` and a few pixels of the encoder's blur, not wider."""
+    video = tmp_path / "filled.mp4"
+    repeated_to_rate(WIDE, video, 25, size, picture=picture, fill="blur")
+    left, top, width, height = picture
+    found = _area(video)
+    expected = Area(left, top, left + width, top + height)
+    edge = math.ceil(letterbox.FILL_EDGE * max(size)) + 3
+    inside = (found.left, found.top, -found.right, -found.bottom)
+    outer = (expected.left, expected.top, -expected.right, -expected.bottom)
+    assert all(o <= i <= o + edge for i, o in zip(inside, outer, strict=True)), found
 
 
 @needs_media

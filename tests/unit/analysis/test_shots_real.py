@@ -231,6 +231,18 @@ def test_bars_around_the_picture_hide_no_cut(tmp_path: Path, picture: tuple[int,
     assert (outcome.false_positives, outcome.false_negatives) == (0, 0), cuts
 
 
+def test_a_blurred_copy_around_the_picture_hides_no_cut(tmp_path: Path) -> None:
+    """The first 600 pictures of the low-resolution clip as a vertical picture over a blurred
+    copy of itself in a 320x180 frame, as phone videos are shown: every cut is found, none
+    added. (With the fill taken for picture, the picture was a third of what was analysed, and
+    half the cuts did not stand out.)"""
+    video = tmp_path / "filled.mp4"
+    firsts = repeated_to_rate(LOW_RES, video, 25, (320, 180), 600, (109, 0, 102, 180), "blur")
+    cuts = [b.frame for b in _boundaries(video) if b.kind == "cut"]
+    outcome = score(cuts, labels_at(_labels("transnet_test.mp4"), firsts))
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), cuts
+
+
 def test_fades_and_dissolves_at_a_frame_rate_raised_by_repeating_pictures(
     tmp_path: Path,
 ) -> None:
