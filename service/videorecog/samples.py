@@ -285,7 +285,8 @@ def repeated_to_rate(
             if count is not None and k >= count:
                 break
             if fill == "blur":
-                image = _blurred(frame.to_ndarray(width=size[0], height=size[1], format="rgb24"))
+                whole = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+                image = _blurred(np.asarray(whole, dtype=np.uint8))
             else:
                 image = np.zeros((size[1], size[0], 3), dtype=np.uint8)
             image[top : top + height, left : left + width] = frame.to_ndarray(
