@@ -92,7 +92,11 @@ def cluster(
                 role="worker",
                 env=env,
                 workers="1",
-                lease_seconds="3",
+                # Short, for the killed worker's job to be taken over soon; renewed every third
+                # of it, which leaves a worker slowed by a loaded machine (the suite's other
+                # processes, PostgreSQL beside them) a few seconds to renew before it loses a
+                # job it is still working on.
+                lease_seconds="5",
             )
             for n in range(2)
         ]
