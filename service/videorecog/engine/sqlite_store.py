@@ -103,7 +103,15 @@ class SqliteJobStore:
         def call() -> T:
             if self._conn is None:
                 self._conn = self._connect()
-            return fn(self._conn)
+            try:
+                return fn(self._conn)
+            except sqlite3.InterfaceError:
+                # SQLite once answered an INSERT OR REPLACE of valid rows, on a loaded machine,
+                # with "bad parameter or other API misuse" (cause not found; coverage.py retries
+                # the same way). SQLite refuses such a statement before it changes anything, and
+                # every statement here may be run again: once more, then the error stands.
+                log.warning("a statement was refused as a misuse; running it again", exc_info=True)
+                return fn(self._conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -70,6 +71,30 @@ async def _drain(store: JobStore, owner: str) -> list[Job]:
     while jobs := await store.claim(owner, LEASE * 10, 3):
         taken += jobs
     return taken
+
+
+async def test_a_statement_refused_as_a_misuse_is_run_once_more(tmp_path: Path) -> None:
+    """SQLite's spurious "bad parameter or other API misuse" costs one more try, not the job;
+    a second refusal stands."""
+    sqlite = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    await sqlite.open()
+    calls: list[int] = []
+
+    def flaky(conn: object, refusals: int) -> str:
+        calls.append(1)
+        if len(calls) <= refusals:
+            raise sqlite3.InterfaceError("bad parameter or other API misuse")
+        return "done"
+
+    try:
+        assert await sqlite._run(lambda c: flaky(c, 1)) == "done"
+        assert len(calls) == 2
+        calls.clear()
+        with pytest.raises(sqlite3.InterfaceError):
+            await sqlite._run(lambda c: flaky(c, 2))
+        assert len(calls) == 2
+    finally:
+        await sqlite.close()
 
 
 async def test_a_claim_takes_the_oldest_job_with_the_others_for_its_url(store: JobStore) -> None:
