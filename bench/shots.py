@@ -251,8 +251,8 @@ def boxed_items(real: list[Item]) -> list[Item]:
     """The real clips inside black bars in a 640x360 frame, as uploads of films and phone
     videos come (``BOXES`` in turn), each picture once; labels unchanged (cached in
     bench/.cache/boxed)."""
-    fills = {name: (BOXED_FRAME, picture) for name, picture in BOXES.items()}
-    return _placed_items(real, fills, "boxed", "black")
+    places = {name: (BOXED_FRAME, picture) for name, picture in BOXES.items()}
+    return _placed_items(real, places, "boxed", "black")
 
 
 def filled_items(real: list[Item]) -> list[Item]:
