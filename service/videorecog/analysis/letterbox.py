@@ -98,7 +98,8 @@ def picture_area(path: str, info: decode.VideoInfo, first: av.VideoFrame | None 
     """The picture inside the video's bars (the whole frame when it has none or none can be
     read here: the pass that follows says what is wrong with a bad file). ``first``: the
     video's first frame, where the caller has decoded it already (as the analysis decodes,
-    ``decode.prepare(deblock=False)``); the file is then opened only when its edges are dark."""
+    ``decode.prepare(deblock=False)``); the file is then opened only when that frame may have
+    bars or fill (``_Lines.may_hold_bars``)."""
     lines = _Lines.of(_luma(first)) if first is not None else None
     if lines is not None and not lines.may_hold_bars():
         return Area.whole(info)
@@ -129,21 +130,20 @@ def area_in(
             lines = _Lines.of(luma)
         for k in range(SAMPLES if info.duration > 0 else 0):
             if not lines.may_hold_bars():
-                break  # no edge is dark on every frame so far, or too thin a one: no bars
+                break  # no bars or fill on the frames so far, nor thick enough to hold them
             sample = _luma_at(container, stream, info.duration * (k + 0.5) / SAMPLES)
             if sample is not None:
                 lines = lines.also(_Lines.of(sample))
     except av.error.FFmpegError:
         return Area.whole(info)
-    frames = len(lines.row_detail)
     top, bottom = _filled(
         _mirrored(_bars(lines.rows), lines.dim_rows),
-        _runs(2 * lines.row_bar_frames >= frames),
+        _runs(2 * lines.row_bar_frames >= lines.frames),
         _typical(lines.row_detail),
     )
     left, right = _filled(
         _mirrored(_bars(lines.columns), lines.dim_columns),
-        _runs(2 * lines.column_bar_frames >= frames),
+        _runs(2 * lines.column_bar_frames >= lines.frames),
         _typical(lines.column_detail),
     )
     # From the probe's scale to the video's pixels.
@@ -158,47 +158,54 @@ def area_in(
 
 @dataclass(frozen=True)
 class _Lines:
-    """Which rows and columns are bar lines (dark and flat) on every frame looked at, which
-    are dim on every one (dark in ``DIM_SHARE`` of their pixels: a bar with subtitles or a logo
-    in it), on how many frames each is a bar line, and how much fine detail each line has
-    against the picture's on each frame (fill that need not be dark: ``FILL_DETAIL``)."""
+    """On how many of the frames looked at each row and column is a bar line (dark and flat),
+    which are dim on every one (dark in ``DIM_SHARE`` of their pixels: a bar with subtitles or a
+    logo in it), and how much fine detail each line has against the picture's on each frame
+    (fill that need not be dark: ``FILL_DETAIL``)."""
 
-    rows: npt.NDArray[np.bool_]
-    columns: npt.NDArray[np.bool_]
-    dim_rows: npt.NDArray[np.bool_]
-    dim_columns: npt.NDArray[np.bool_]
     row_bar_frames: npt.NDArray[np.intp]
     column_bar_frames: npt.NDArray[np.intp]
-    # Each line's fine detail against the picture's, a row per frame that tells (``_typical``).
+    dim_rows: npt.NDArray[np.bool_]
+    dim_columns: npt.NDArray[np.bool_]
+    # Each line's fine detail against the picture's, a row per frame (``_typical``).
     row_detail: npt.NDArray[np.float32]
     column_detail: npt.NDArray[np.float32]
 
     @classmethod
     def of(cls, luma: npt.NDArray[np.uint8]) -> _Lines:
         row_detail, column_detail = _line_detail(luma)
-        rows, columns = _bar_lines(luma, 1), _bar_lines(luma, 0)
         return cls(
-            rows,
-            columns,
+            _bar_lines(luma, 1).astype(np.intp),
+            _bar_lines(luma, 0).astype(np.intp),
             _dim_lines(luma, 1),
             _dim_lines(luma, 0),
-            rows.astype(np.intp),
-            columns.astype(np.intp),
             row_detail[None],
             column_detail[None],
         )
 
+    @property
+    def frames(self) -> int:
+        return len(self.row_detail)
+
+    @property
+    def rows(self) -> npt.NDArray[np.bool_]:
+        """The rows that are bar lines on every frame looked at."""
+        return np.asarray(self.row_bar_frames == self.frames)
+
+    @property
+    def columns(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.column_bar_frames == self.frames)
+
     def also(self, other: _Lines) -> _Lines:
         """These lines on one more frame's (a frame of another size changes nothing)."""
-        if (len(other.rows), len(other.columns)) != (len(self.rows), len(self.columns)):
+        sizes = (len(self.row_bar_frames), len(self.column_bar_frames))
+        if (len(other.row_bar_frames), len(other.column_bar_frames)) != sizes:
             return self
         return _Lines(
-            self.rows & other.rows,
-            self.columns & other.columns,
-            self.dim_rows & other.dim_rows,
-            self.dim_columns & other.dim_columns,
             self.row_bar_frames + other.row_bar_frames,
             self.column_bar_frames + other.column_bar_frames,
+            self.dim_rows & other.dim_rows,
+            self.dim_columns & other.dim_columns,
             np.concatenate([self.row_detail, other.row_detail]),
             np.concatenate([self.column_detail, other.column_detail]),
         )

@@ -11,11 +11,11 @@ too small for ``decode.PlaneSampler`` are resized by OpenCV (``decode.PlaneResiz
 parallel stretches of one video and a single pass over it decide alike, from the container.
 
 What the detector is given is settled once per video (``Setup``): its parameters at the video's
-frame rate, and the picture inside any letterbox or pillarbox bars (``letterbox``), scaled to
-``ANALYSIS_WIDTH`` as a picture without bars would be: the decoder's planes are cut to it before
-they are scaled. A single pass finds the bars from the first frame it decodes (and opens the
-file again only if that one's edges are dark); the stretches of a split video are given them,
-found beforehand from the same frame.
+frame rate, and the picture inside any letterbox or pillarbox bars or blurred fill
+(``letterbox``), scaled to ``ANALYSIS_WIDTH`` as a picture without bars would be: the decoder's
+planes are cut to it before they are scaled. A single pass finds the bars from the first frame
+it decodes (and opens the file again only if that one may have bars or fill); the stretches of a
+split video are given them, found beforehand from the same frames.
 """
 
 from __future__ import annotations
