@@ -9,6 +9,10 @@ rows of its own:
   does (``samples.repeated_to_rate``, cached in bench/.cache/retimed), their labels carried over;
 - the same clips inside black bars in a 640x360 frame, in turn a 2.39:1 letterbox and a vertical
   picture pillarboxed (``boxed_items``, cached in bench/.cache/boxed), labels unchanged;
+- the same clips over a blurred copy of themselves, as phone apps show a picture that does not
+  fill the frame (``filled_items``, cached in bench/.cache/filled), labels unchanged;
+- the same clips graded as night scenes in full range, dark throughout but not black
+  (``samples.night_graded``, cached in bench/.cache/night), labels unchanged;
 - hard set: clips composed from segments of that footage by bench/hardset.py (cached in
   bench/.cache/hard): flashes, overlays, fast pans, shake, dark scenes, upscaled 160x90, fades to
   black and to white, dissolves of similar shots, very short shots, a variable-frame-rate file;
@@ -78,6 +82,7 @@ from videorecog.samples import (
     Transition,
     Truth,
     labels_at,
+    night_graded,
     render,
     repeated_to_rate,
 )
@@ -259,6 +264,19 @@ def filled_items(real: list[Item]) -> list[Item]:
     """The real clips over a blurred copy of themselves (``FILLS`` in turn), each picture once;
     labels unchanged (cached in bench/.cache/filled)."""
     return _placed_items(real, FILLS, "filled", "blur")
+
+
+def night_items(real: list[Item]) -> list[Item]:
+    """The real clips graded as night scenes, in full range (``samples.night_graded``): dark
+    throughout but not black; labels unchanged (cached in bench/.cache/night)."""
+    items = []
+    for item in real:
+        path = CACHE / "night" / f"{item.path.stem}-night.mp4"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            night_graded(item.path, path)
+        items.append(Item(path, item.labels, item.frames, item.boundaries, item.distractors))
+    return items
 
 
 def _placed_items(
@@ -700,12 +718,14 @@ def main() -> int:
     retimed = retimed_items(real)
     boxed = boxed_items(real)
     filled = filled_items(real)
+    night = night_items(real)
     sets = {
         "real labelled (shared/media)": real,
         **hard_sets,
         f"real labelled, at {RETIMED_FPS} frames/s (pictures repeated)": retimed,
         "real labelled, inside black bars (letterboxed or vertical)": boxed,
         "real labelled, over a blurred copy (square in 9:16 or vertical in 16:9)": filled,
+        "real labelled, graded as night scenes (full range)": night,
     }
     sets |= synthetic
 

@@ -1,6 +1,7 @@
 """Synthetic videos with exact ground truth, for tests, benchmarks and the demo; and real clips
 shown at a higher frame rate by repeating their pictures, as a frame-rate conversion does, with
-their labels carried over (``repeated_to_rate``, ``labels_at``).
+their labels carried over (``repeated_to_rate``, ``labels_at``), or graded as night scenes
+(``night_graded``).
 
 Each shot is a procedurally generated scene (smooth colour fields, textured shapes, its own palette)
 seen through a moving camera; shots are joined by cuts, dissolves, fades through black or wipes;
@@ -25,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from videorecog.analysis.scoring import Labels
 
 Rgb = npt.NDArray[np.uint8]
+NIGHT_POWER = 2.6  # ``night_graded``
 Motion = Literal["still", "pan", "zoom", "fast"]
 TransitionKind = Literal["cut", "dissolve", "fade", "wipe"]
 
@@ -299,6 +301,27 @@ def repeated_to_rate(
         for packet in stream.encode(None):
             dst.mux(packet)
     return firsts
+
+
+def night_graded(source: Path, out: Path, size: tuple[int, int] | None = None) -> None:
+    """Every frame of ``source`` (scaled to ``size``, by default its own) graded as a night
+    scene into ``out``: each level raised to the power ``NIGHT_POWER``, so that mid-grey falls
+    to a sixth of white while the highlights stay; in full range (black at 0, as phones record),
+    at the source's average rate. Frame numbers, and so labels, are unchanged."""
+    curve = (255 * (np.arange(256) / 255) ** NIGHT_POWER).round().astype(np.uint8)
+    with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
+        video = src.streams.video[0]
+        width, height = size or (video.codec_context.width, video.codec_context.height)
+        stream = dst.add_stream("libx264", rate=Fraction(video.average_rate or 25))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuvj420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        for frame in src.decode(video):
+            image = curve[frame.to_ndarray(width=width, height=height, format="rgb24")]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                dst.mux(packet)
+        for packet in stream.encode(None):
+            dst.mux(packet)
 
 
 def _blurred(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

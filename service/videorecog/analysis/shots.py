@@ -37,9 +37,11 @@ global shift explains it (``motion_residual_max``). A run of such centres is one
 where both windows see it, the short window's detection stands (the long one's may smear several
 short-spaced transitions into one), and overlapping runs are reported once, at their median.
 
-Fade through black or white: a run of dark (mean luma under ``dark_luma``) or bright and flat
-(``white_luma``, ``white_contrast``) frames entered and left by luminance ramps; into white at
-once is a flash, not a fade. When the run is too
+Fade through black or white: a run of dark or bright frames, both flat (``dark_luma``,
+``dark_contrast``; ``white_luma``, ``white_contrast``), entered and left by luminance ramps; into
+white at once is a flash, not a fade. A dark picture that is not flat (a night scene, a stage in
+the dark) is no black: its cuts stand. A ramp out of black climbs from the run's darkest level, in
+mean luma or, for a dark picture with a few bright parts, in contrast. When the run is too
 short to be a shot of its own it is one transition, reported at its centre; otherwise the fade-out
 and the fade-in are each a boundary (at their ramps' midpoints, or at the run's edges when the
 ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
@@ -181,7 +183,10 @@ class DetectorParams:
     # frames t-w/2 and t+w/2, w the shortest window, or between frames t-1 and t+1 (residual
     # after the best shift below this share of the raw change).
     motion_residual_max: float = 0.5
-    dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black
+    dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black...
+    # ...if it is flat too: black frames measure under 6 on the footage here (compression noise,
+    # a faint logo), heavy film grain 8; dark pictures 14-30.
+    dark_contrast: float = 10.0
     # ...and over which, with less contrast than ``white_contrast``, a frame is white (limited-
     # range video puts white at 235).
     white_luma: float = 215.0
@@ -362,6 +367,16 @@ def _across(pictures: _Pictures, frames: npt.NDArray[np.int64]) -> tuple[FloatAr
     rows = frames - pictures.first
     before, after = (pictures.luma[k].astype(np.float32) for k in (rows - 1, rows))
     return before, after
+
+
+def _climb(
+    means: FloatArray, contrasts: FloatArray, end: int, floor_mean: float, floor_contrast: float
+) -> float:
+    """How far a ramp out of black that ends at frame ``end`` climbed from the black run's floor:
+    in mean luma or in contrast, whichever climbed more (0 for no frame)."""
+    if not 0 <= end < len(means):
+        return 0.0
+    return float(max(means[end] - floor_mean, contrasts[end] - floor_contrast))
 
 
 def _chunks(frames: Iterable[Frame]) -> Iterator[Image]:
@@ -800,7 +815,7 @@ class AdaptiveShotDetector:
         """Fade boundaries, and the plain (black or white) runs inside which nothing else is a
         boundary."""
         p = self.params
-        dark = means < p.dark_luma
+        dark = (means < p.dark_luma) & (contrasts < p.dark_contrast)
         white = (means > p.white_luma) & (contrasts < p.white_contrast)
         found: list[Boundary] = []
         runs: list[tuple[int, int]] = []
@@ -820,8 +835,15 @@ class AdaptiveShotDetector:
             runs.append((d0, d1))
             out_start = self._ramp(means * sign, d0 - 1, -1)
             in_end = self._ramp(means * sign, d1 + 1, +1)
-            rise_out = sign * (means[out_start] - means[d0]) if 0 <= out_start < n else 0.0
-            rise_in = sign * (means[in_end] - means[d1]) if 0 <= in_end < n else 0.0
+            if sign > 0:
+                # Black's edge may already be a few levels up a slow fade: from its floor.
+                run = slice(d0, d1 + 1)
+                floor_mean, floor_contrast = means[run].min(), contrasts[run].min()
+                rise_out = _climb(means, contrasts, out_start, floor_mean, floor_contrast)
+                rise_in = _climb(means, contrasts, in_end, floor_mean, floor_contrast)
+            else:
+                rise_out = means[d0] - means[out_start] if 0 <= out_start < n else 0.0
+                rise_in = means[d1] - means[in_end] if 0 <= in_end < n else 0.0
             has_out = d0 > 0 and out_start < d0 and rise_out >= p.ramp_min_rise
             has_in = d1 < n - 1 and in_end > d1 and rise_in >= p.ramp_min_rise
             is_shot = (d1 - d0 + 1) >= max(1, round(p.min_plain_shot_seconds * fps))

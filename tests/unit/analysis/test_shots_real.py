@@ -20,7 +20,7 @@ from videorecog.analysis.scoring import Labels, score
 from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
 from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.tasks import detect_shots
-from videorecog.samples import labels_at, repeated_to_rate
+from videorecog.samples import labels_at, night_graded, repeated_to_rate
 
 pytestmark = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
 
@@ -92,6 +92,32 @@ def test_a_darkened_video_has_the_same_cuts(shots: list[list[Rgb]], tmp_path: Pa
     dark_ids = detect_shots(str(encode(tmp_path / "dark.mp4", dark))).shot_frame_ids
     assert bright_ids == [0, 24, 54]
     assert dark_ids == bright_ids
+
+
+def test_cuts_in_a_night_scene_stand(tmp_path: Path) -> None:
+    """The film clip graded as a night scene (in full range, black at 0) is dark throughout,
+    its mean luma under 20, but not black, its lights standing out: its two cuts are found,
+    nothing else. (Taken for one long black run, every cut inside it was dropped.)"""
+    name, video = "goldeneye-vfr-drop3.mp4", tmp_path / "night.mp4"
+    night_graded(SHARED_MEDIA / name, video, (320, 136))
+    outcome = score(detect_shots(str(video)).shot_frame_ids, _labels(name))
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), outcome
+
+
+def test_fades_into_a_night_scene_are_found(tmp_path: Path) -> None:
+    """The 720p clip graded as a night scene: fades from black climb to pictures whose mean
+    luma is about 20 above black, their contrast more; the first four are found, as are the
+    cuts, and nothing is added. (A ramp had to climb 25 levels of mean luma from the edge of the
+    black run: none was found.) The last fade is not: it climbs to a picture whose mean and
+    contrast each stay under the 25 levels a ramp must climb in one or the other."""
+    name, video = "testvideo.mp4", tmp_path / "night.mp4"
+    night_graded(SHARED_MEDIA / name, video, (320, 180))
+    labels = _labels(name)
+    last_fade = labels.gradual[-1]
+    assert last_fade == (664, 692)
+    found = detect_shots(str(video)).shot_frame_ids
+    outcome = score(found, Labels(labels.cuts, labels.gradual[:-1], (last_fade,)))
+    assert (outcome.false_positives, outcome.false_negatives) == (0, 0), found
 
 
 def test_flashes_and_overlays_are_not_cuts(shots: list[list[Rgb]], tmp_path: Path) -> None:
