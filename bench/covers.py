@@ -8,7 +8,10 @@ it belongs to, or the defect it is):
 - "interleaved" (10 videos, 640x360): 3-5 good shots with black, over-exposed (clipped to near
   white), Gaussian-blurred (Pillow) and mid-dissolve segments between them;
 - "soft only" (4 videos of ~16 s): five shots of the 160x90 clip upscaled to 640x360 or 1280x720,
-  some also blurred moderately, after a short black lead-in.
+  some also blurred moderately, after a short black lead-in;
+- "night" (4 videos of ~16 s, 640x360): five shots of the HD clips graded as night scenes
+  (``samples.night_grade``: mid-grey to a sixth of white, the highlights kept) and encoded in
+  full range, black at 0, after a short black lead-in: dark throughout, not black.
 
 Methods, each run as a whole process per file: ``videorecog cover FILE --out DIR`` (all of its
 covers), ``ffmpeg -i FILE -vf thumbnail -frames:v 1`` (its first pick) and the middle frame. A
@@ -44,6 +47,7 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from report import update_block
+from videorecog.samples import night_grade
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache" / "covers"
@@ -129,6 +133,7 @@ class Video:
     frames: list[Rgb]
     shot: list[int]
     defect: list[int]
+    pix_fmt: str = "yuv420p"  # yuvj420p: full range
 
     def add(self, images: list[Rgb], shot: int = -1, defect: int = GOOD) -> None:
         self.frames += images
@@ -209,10 +214,19 @@ def soft(k: int, rng: np.random.Generator, pool: list[list[Rgb]]) -> Video:
     return video
 
 
+def night(k: int, rng: np.random.Generator, pool: list[list[Rgb]]) -> Video:
+    """~16 s of night scenes: five HD shots graded dark, in full range, after a black lead-in."""
+    video = Video(f"night-{k}", (640, 360), [], [], [], "yuvj420p")
+    video.add([np.zeros((360, 640, 3), np.uint8)] * 12, -1, DEFECTS["black"])
+    for i, j in enumerate(rng.choice(len(pool), size=5, replace=False)):
+        video.add([night_grade(f) for f in pool[int(j)][:80]], i)
+    return video
+
+
 def encode(video: Video, path: Path) -> None:
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = *video.size, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = *video.size, video.pix_fmt
         stream.options = {"crf": "20", "preset": "veryfast"}
         stream.codec_context.time_base = Fraction(1, FPS)
         for n, image in enumerate(video.frames):
@@ -238,7 +252,9 @@ class Item:
 
 def build() -> list[Item]:
     CACHE.mkdir(parents=True, exist_ok=True)
-    names = [f"interleaved-{k}" for k in range(10)] + [f"soft-{k}" for k in range(4)]
+    names = [f"interleaved-{k}" for k in range(10)] + [
+        f"{kind}-{k}" for kind in ("soft", "night") for k in range(4)
+    ]
     if not all((CACHE / f"{n}.json").exists() for n in names):
         _make_all()
     items = []
@@ -267,6 +283,7 @@ def _make_all() -> None:
         # Most from the HD clips; every third from the low-resolution clip (soft throughout).
         videos.append(interleaved(k, rng, low_up if k % 3 == 2 else hd))
     videos += [soft(k, rng, low) for k in range(4)]
+    videos += [night(k, rng, hd) for k in range(4)]  # drawn last: the others stay as they were
     for video in videos:
         encode(video, CACHE / f"{video.name}.mp4")
         meta = {"kind": video.name.split("-")[0], "shot": video.shot, "defect": video.defect}
@@ -424,6 +441,9 @@ reference: Debian's `ffmpeg` package, `apt-get install -y ffmpeg`).
   (Pillow, radius 4-6: the next shot out of focus) and mid-dissolve segments between them; every
   third made of the 160x90 clip upscaled. *Soft only* (4 videos of ~16 s): five shots of the
   160x90 clip upscaled to 640x360 or 1280x720, two of them also blurred, after a black lead-in.
+  *Night scenes* (4 videos of ~16 s, 640x360): five shots of the HD clips graded as night scenes
+  (each level raised to the power 2.6, `samples.night_grade`) in full range, black at 0, after a
+  black lead-in: dark throughout, not black.
 - **Methods**, each one process per file: `videorecog cover FILE --out DIR` (all its covers),
   ffmpeg's `thumbnail` filter (`-vf thumbnail -frames:v 1`, its first pick) and the middle frame.
   A cover is mapped to the frame it shows by comparing it with every decoded frame.
@@ -458,7 +478,12 @@ def main() -> int:
         print("ffmpeg not found (apt-get install -y ffmpeg): its row is skipped", file=sys.stderr)
         methods.remove("ffmpeg thumbnail")
     results: dict[tuple[str, str], Tally] = {}
-    for kind, label in (("interleaved", "interleaved defects"), ("soft", "soft only")):
+    kinds = (
+        ("interleaved", "interleaved defects"),
+        ("soft", "soft only"),
+        ("night", "night scenes"),
+    )
+    for kind, label in kinds:
         for method in methods:
             tally = results.setdefault((label, method), Tally())
             for item in (i for i in items if i.kind == kind):

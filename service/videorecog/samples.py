@@ -26,7 +26,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from videorecog.analysis.scoring import Labels
 
 Rgb = npt.NDArray[np.uint8]
-NIGHT_POWER = 2.6  # ``night_graded``
+NIGHT_POWER = 2.6  # ``night_grade``
+_NIGHT_CURVE = (255 * (np.arange(256) / 255) ** NIGHT_POWER).round().astype(np.uint8)
 Motion = Literal["still", "pan", "zoom", "fast"]
 TransitionKind = Literal["cut", "dissolve", "fade", "wipe"]
 
@@ -303,12 +304,16 @@ def repeated_to_rate(
     return firsts
 
 
+def night_grade(image: Rgb) -> Rgb:
+    """An RGB picture graded as a night scene: each level raised to the power ``NIGHT_POWER``."""
+    return _NIGHT_CURVE[image]
+
+
 def night_graded(source: Path, out: Path, size: tuple[int, int] | None = None) -> None:
     """Every frame of ``source`` (scaled to ``size``, by default its own) graded as a night
-    scene into ``out``: each level raised to the power ``NIGHT_POWER``, so that mid-grey falls
-    to a sixth of white while the highlights stay; in full range (black at 0, as phones record),
+    scene into ``out`` (``night_grade``: mid-grey falls to a sixth of white while the highlights
+    stay); in full range (black at 0, as phones record),
     at the source's average rate. Frame numbers, and so labels, are unchanged."""
-    curve = (255 * (np.arange(256) / 255) ** NIGHT_POWER).round().astype(np.uint8)
     with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
         video = src.streams.video[0]
         width, height = size or (video.codec_context.width, video.codec_context.height)
@@ -317,7 +322,8 @@ def night_graded(source: Path, out: Path, size: tuple[int, int] | None = None) -
         stream.pix_fmt = "yuvj420p"
         stream.options = {"crf": "20", "preset": "veryfast"}
         for frame in src.decode(video):
-            image = curve[frame.to_ndarray(width=width, height=height, format="rgb24")]
+            rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
+            image = night_grade(np.asarray(rgb, dtype=np.uint8))
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                 dst.mux(packet)
         for packet in stream.encode(None):

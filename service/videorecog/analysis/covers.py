@@ -11,10 +11,10 @@ Judged relative to the video (``Reference``: its samples' distribution, kept in 
   well-exposed samples), on a log scale: 1 at or above it, 0 at ``BLUR_RATIO`` of it or below;
   a soft or upscaled video is measured against itself, so its best frames still score well;
 - defects: *blurred* (detail under ``BLUR_RATIO`` of the typical), *under-exposed* (nearly
-  black, or mean luma under ``DARK_SHARE`` of the video's median), *over-exposed* (near white,
-  largely clipped, or ``BRIGHTER`` than the median with some clipping), *washed out* (luma
-  spread under ``FLAT_SHARE`` of the video's median) and *mid-transition* (inside a detected
-  gradual transition).
+  black, its lighter parts dim too, or mean luma under ``DARK_SHARE`` of the video's median),
+  *over-exposed* (near white, largely clipped, or ``BRIGHTER`` than the median with some
+  clipping), *washed out* (luma spread under ``FLAT_SHARE`` of the video's median) and
+  *mid-transition* (inside a detected gradual transition).
 
 Only a sample with no visible content (black or flat: one level throughout) is never a candidate;
 a video with nothing else fails with ``InvalidFile.Content``. Every other video gets covers: in each
@@ -70,7 +70,8 @@ FLAT_STD = 0.012  # luma std below this: one level throughout
 # Defects, mostly relative to the video's own samples.
 TYPICAL_DETAIL = 0.75  # the percentile of detail that stands for "this video's sharp frame"
 BLUR_RATIO = 0.33  # detail under this share of the typical: blurred (sharpness term 0)
-DARK_LUMA = 0.04  # mean luma under this: under-exposed, whatever the video
+DARK_LUMA = 0.04  # mean luma under this: under-exposed, whatever the video...
+LIT_LUMA = 0.14  # ...unless its lighter parts (mean + 2 std) reach this: a night scene's lights
 DARK_SHARE = 0.35  # ...or under this share of the video's median mean luma
 BRIGHT_LUMA = 0.8  # mean luma above this: over-exposed
 CLIPPED_WHITE = 0.25  # or this share of pixels clipped to white
@@ -87,6 +88,10 @@ CENTRE_BONUS = 0.2  # confidence points that favour a frame in the middle of its
 WEAKEST = 0.5  # a further cover scores at least this share of the best one's confidence
 NEAR_DUPLICATE = 0.12  # histogram distance under which two covers may be the same picture
 SAME_PICTURE = 0.05  # ...and mean luma difference of their 16x9 thumbnails under which they are
+# ...and of their layouts, each thumbnail in units of its own spread: two dark pictures are alike
+# in colours and levels however different they are (different pictures measure 0.85-1.2).
+SAME_LAYOUT = 0.5
+LAYOUT_SPREAD_MIN = 0.02  # a thumbnail's spread counted at least this (0..1 luma)
 THUMB = (9, 16)
 BAR_LUMA = 0.07  # rows/columns this dark in every sample are letterbox/pillarbox bars
 
@@ -221,7 +226,8 @@ def judge(features: Features, reference: Reference) -> Quality:
         defects.append("invisible")
     if ratio < BLUR_RATIO:
         defects.append("blurred")
-    if f.mean < max(DARK_LUMA, DARK_SHARE * reference.mean):
+    nearly_black = f.mean < DARK_LUMA and f.mean + 2 * f.std < LIT_LUMA
+    if nearly_black or f.mean < DARK_SHARE * reference.mean:
         defects.append("under-exposed")
     brighter = f.mean > reference.mean + BRIGHTER and f.white >= CLIPPED_WHITE / 3
     if f.mean > BRIGHT_LUMA or f.white >= CLIPPED_WHITE or brighter:
@@ -358,11 +364,19 @@ def best_per_shot(
 
 
 def same_picture(a: Candidate, b: Candidate) -> bool:
-    """The same picture (a shot that returns, a blurred copy): alike in colours and layout."""
+    """The same picture (a shot that returns, a blurred copy): alike in colours, levels and
+    layout."""
     return (
         hist_distance(a.hist, b.hist) < NEAR_DUPLICATE
         and float(np.abs(a.thumb - b.thumb).mean()) < SAME_PICTURE
+        and float(np.abs(_layout(a.thumb) - _layout(b.thumb)).mean()) < SAME_LAYOUT
     )
+
+
+def _layout(thumb: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """A thumbnail in units of its own spread around its own mean: its layout alone."""
+    spread = max(float(thumb.std()), LAYOUT_SPREAD_MIN)
+    return np.asarray((thumb - thumb.mean()) / spread, dtype=np.float32)
 
 
 def _unsteady(candidates: Sequence[Candidate], shot_of: Sequence[int]) -> list[bool]:

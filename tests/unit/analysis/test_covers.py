@@ -165,6 +165,32 @@ def test_exposure_defects() -> None:
     assert not covers.measure(np.zeros((90, 160, 3), np.uint8)).visible
 
 
+def test_a_night_scene_is_dark_but_not_under_exposed() -> None:
+    """A frame as dark on average as a fade's last frames, but with lights standing out, is no
+    defect in a video of such frames; one whose every part is dim is."""
+    rng = np.random.default_rng(3)
+    night = np.full((180, 320, 3), 4, np.uint8)
+    for y, x in rng.integers((10, 10), (170, 310), (12, 2)):
+        night[y : y + 8, x : x + 8] = 230  # windows lit in the dark
+    dim = (_textured(7) * 0.06).astype(np.uint8)
+    reference = covers.Reference(detail=covers.measure(night).detail, mean=0.03, std=0.08)
+    assert covers.measure(night).mean < covers.DARK_LUMA
+    assert covers.judge(covers.measure(night), reference).usable
+    assert "under-exposed" in covers.judge(covers.measure(dim), reference).defects
+
+
+def test_the_same_picture_is_told_apart_from_another_dark_one() -> None:
+    """A picture and its blurred copy are the same picture, dark or not; two different pictures
+    darkened to a few levels are alike in colours and levels, but not in layout."""
+    a, b = _textured(1), _textured(2)
+    assert covers.same_picture(_candidate(0, a), _candidate(1, _blurred(a, 2)))
+    assert not covers.same_picture(_candidate(0, a), _candidate(1, b))
+    dark_a, dark_b = ((x * 0.08).astype(np.uint8) for x in (a, b))
+    same_dark = covers.same_picture(_candidate(0, dark_a), _candidate(1, _blurred(dark_a, 2)))
+    assert same_dark
+    assert not covers.same_picture(_candidate(0, dark_a), _candidate(1, dark_b))
+
+
 def test_defective_frames_only_as_a_last_resort() -> None:
     """A shot with only over-exposed frames gives no cover when another shot has a clean one;
     when every frame is defective the best of them is still a cover (never a refusal)."""

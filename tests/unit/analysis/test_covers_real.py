@@ -14,8 +14,9 @@ import pytest
 from PIL import Image, ImageFilter
 
 from tests.support import SHARED_MEDIA
-from tests.unit.analysis.test_covers import _decoded, _frames_of
+from tests.unit.analysis.test_covers import _decoded, _frames_of, _shot_of
 from videorecog.analysis.tasks import make_covers
+from videorecog.samples import night_graded
 
 pytestmark = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="labelled clips not present")
 
@@ -156,3 +157,22 @@ def test_over_exposed_and_black_segments_never_give_a_cover(
     assert all(kind == GOOD for kind, _ in shown), shown
     assert len({shot for _, shot in shown}) == len(shown) >= 3
     assert confidences == sorted(confidences, reverse=True)
+
+
+def test_a_night_scene_gets_covers_from_its_shots(tmp_path: Path) -> None:
+    """The film clip graded as a night scene (full range: lights in the dark, mean luma about
+    3% of white): covers from two of its three shots, not the one shot bright enough to pass an
+    absolute floor. (Its third shot's frames are soft beside the point lights of the others.)"""
+    video = tmp_path / "night.mp4"
+    night_graded(SHARED_MEDIA / "goldeneye-vfr-drop3.mp4", video, (640, 272))
+    result = make_covers(str(video), str(tmp_path), "night", is_gif=False)
+    frames = _decoded(video)
+    starts = [
+        0,
+        *json.loads((SHARED_MEDIA / "labels/goldeneye-vfr-drop3.mp4.json").read_text())["cuts"],
+    ]
+    shots = set()
+    for cover in result.covers:
+        with Image.open(tmp_path / cover.file) as im:
+            shots.add(_shot_of(_frames_of(im, frames)[0], starts))
+    assert len(shots) == len(result.covers) >= 2, result.covers
