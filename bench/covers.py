@@ -47,7 +47,7 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from report import update_block
-from videorecog.samples import night_grade
+from videorecog.samples import NIGHT_POWER, night_grade
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache" / "covers"
@@ -428,7 +428,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; {ffmpeg}"
 
 
-HEADING = """## Covers — bench/covers.py
+HEADING = f"""## Covers — bench/covers.py
 
 Reproduce: `.venv/bin/python bench/covers.py --out docs/BENCHMARKS.md` (needs ffmpeg for the
 reference: Debian's `ffmpeg` package, `apt-get install -y ffmpeg`).
@@ -441,9 +441,9 @@ reference: Debian's `ffmpeg` package, `apt-get install -y ffmpeg`).
   (Pillow, radius 4-6: the next shot out of focus) and mid-dissolve segments between them; every
   third made of the 160x90 clip upscaled. *Soft only* (4 videos of ~16 s): five shots of the
   160x90 clip upscaled to 640x360 or 1280x720, two of them also blurred, after a black lead-in.
-  *Night scenes* (4 videos of ~16 s, 640x360): five shots of the HD clips graded as night scenes
-  (each level raised to the power 2.6, `samples.night_grade`) in full range, black at 0, after a
-  black lead-in: dark throughout, not black.
+  *Night scenes* (4 videos of ~16 s, 640x360): five shots of the HD clips graded as night
+  scenes (each level raised to the power {NIGHT_POWER}, `samples.night_grade`) in full range,
+  black at 0, after a black lead-in: dark throughout, not black.
 - **Methods**, each one process per file: `videorecog cover FILE --out DIR` (all its covers),
   ffmpeg's `thumbnail` filter (`-vf thumbnail -frames:v 1`, its first pick) and the middle frame.
   A cover is mapped to the frame it shows by comparing it with every decoded frame.

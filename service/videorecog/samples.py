@@ -265,6 +265,8 @@ def repeated_to_rate(
     count: int | None = None,
     picture: tuple[int, int, int, int] | None = None,
     fill: Literal["black", "blur"] = "black",
+    grade: Callable[[Rgb], Rgb] | None = None,
+    full_range: bool = False,
 ) -> list[int]:
     """Write the first ``count`` pictures of ``source`` (all by default), scaled to ``size``
     (by default the source's), at ``fps`` frames a second into ``out``: picture k from frame
@@ -272,7 +274,8 @@ def repeated_to_rate(
     clip rescaled). ``picture``: (left, top, width, height) of the frame the pictures are
     scaled into instead, with ``fill`` around them: black bars (a letterbox or pillarbox), or
     the same picture filling the frame, blurred (as phone videos are shown in a wide frame).
-    The first frame of each picture, and after the last one the frame count."""
+    ``grade``: applied to each frame as written; ``full_range``: black at 0, not 16. The first
+    frame of each picture, and after the last one the frame count."""
     with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
         video = src.streams.video[0]
         rate = Fraction(video.average_rate or 25)
@@ -281,7 +284,7 @@ def repeated_to_rate(
         left, top, width, height = picture or (0, 0, *size)
         stream = dst.add_stream("libx264", rate=fps)
         stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = "yuvj420p" if full_range else "yuv420p"
         stream.options = {"crf": "20", "preset": "veryfast"}
         firsts = [0]
         for k, frame in enumerate(src.decode(video=0)):
@@ -295,6 +298,8 @@ def repeated_to_rate(
             image[top : top + height, left : left + width] = frame.to_ndarray(
                 width=width, height=height, format="rgb24"
             )
+            if grade is not None:
+                image = grade(image)
             firsts.append(math.ceil((k + 1) * fps / rate))
             for _ in range(firsts[-1] - firsts[-2]):
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
@@ -310,24 +315,11 @@ def night_grade(image: Rgb) -> Rgb:
 
 
 def night_graded(source: Path, out: Path, size: tuple[int, int] | None = None) -> None:
-    """Every frame of ``source`` (scaled to ``size``, by default its own) graded as a night
-    scene into ``out`` (``night_grade``: mid-grey falls to a sixth of white while the highlights
-    stay); in full range (black at 0, as phones record),
-    at the source's average rate. Frame numbers, and so labels, are unchanged."""
-    with av.open(str(source)) as src, av.open(str(out), mode="w") as dst:
-        video = src.streams.video[0]
-        width, height = size or (video.codec_context.width, video.codec_context.height)
-        stream = dst.add_stream("libx264", rate=Fraction(video.average_rate or 25))
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuvj420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
-        for frame in src.decode(video):
-            rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
-            image = night_grade(np.asarray(rgb, dtype=np.uint8))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                dst.mux(packet)
-        for packet in stream.encode(None):
-            dst.mux(packet)
+    """Every frame of ``source`` (scaled to ``size``, by default its own) graded as a night scene
+    (``night_grade``: mid-grey falls to a sixth of white while the highlights stay) into ``out``,
+    in full range (black at 0, as phones record), each picture once: frame numbers, and so
+    labels, are unchanged."""
+    repeated_to_rate(source, out, size=size, grade=night_grade, full_range=True)
 
 
 def _blurred(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

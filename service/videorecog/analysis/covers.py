@@ -70,9 +70,12 @@ FLAT_STD = 0.012  # luma std below this: one level throughout
 # Defects, mostly relative to the video's own samples.
 TYPICAL_DETAIL = 0.75  # the percentile of detail that stands for "this video's sharp frame"
 BLUR_RATIO = 0.33  # detail under this share of the typical: blurred (sharpness term 0)
-DARK_LUMA = 0.04  # mean luma under this: under-exposed, whatever the video...
-LIT_LUMA = 0.14  # ...unless its lighter parts (mean + 2 std) reach this: a night scene's lights
-DARK_SHARE = 0.35  # ...or under this share of the video's median mean luma
+# Under-exposed: mean luma under ``DARK_SHARE`` of the video's median, or, whatever the video,
+# under ``DARK_LUMA`` with the lighter parts (mean + 2 std) under ``LIT_LUMA`` too (so that a
+# night scene's lights in the dark pass).
+DARK_SHARE = 0.35
+DARK_LUMA = 0.04
+LIT_LUMA = 0.14
 BRIGHT_LUMA = 0.8  # mean luma above this: over-exposed
 CLIPPED_WHITE = 0.25  # or this share of pixels clipped to white
 BRIGHTER = 0.3  # or this much brighter than the video's median with some clipping
@@ -91,7 +94,9 @@ SAME_PICTURE = 0.05  # ...and mean luma difference of their 16x9 thumbnails unde
 # ...and of their layouts, each thumbnail in units of its own spread: two dark pictures are alike
 # in colours and levels however different they are (different pictures measure 0.85-1.2).
 SAME_LAYOUT = 0.5
-LAYOUT_SPREAD_MIN = 0.02  # a thumbnail's spread counted at least this (0..1 luma)
+# A thumbnail's spread counted at least this (0..1 luma): under it a picture is flat, no layout
+# to tell (a dark but visible picture's thumbnail spreads 0.007 or more).
+LAYOUT_SPREAD_MIN = 0.003
 THUMB = (9, 16)
 BAR_LUMA = 0.07  # rows/columns this dark in every sample are letterbox/pillarbox bars
 

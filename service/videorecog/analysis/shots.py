@@ -183,15 +183,17 @@ class DetectorParams:
     # frames t-w/2 and t+w/2, w the shortest window, or between frames t-1 and t+1 (residual
     # after the best shift below this share of the raw change).
     motion_residual_max: float = 0.5
-    dark_luma: float = 20.0  # mean luma (0..255) under which a frame is black...
-    # ...if it is flat too: black frames measure under 6 on the footage here (compression noise,
-    # a faint logo), heavy film grain 8; dark pictures 14-30.
+    # A frame is black under ``dark_luma`` mean luma (0..255) if it is also flat, under
+    # ``dark_contrast``: black frames measure under 6 on the footage here (compression noise, a
+    # faint logo), under heavy film grain 8, while a night scene's dark pictures measure 14-30.
+    dark_luma: float = 20.0
     dark_contrast: float = 10.0
-    # ...and over which, with less contrast than ``white_contrast``, a frame is white (limited-
+    # A frame is white over ``white_luma`` with less contrast than ``white_contrast`` (limited-
     # range video puts white at 235).
     white_luma: float = 215.0
     white_contrast: float = 8.0
-    ramp_min_rise: float = 25.0  # a fade ramp climbs at least this much mean luma
+    # A fade ramp climbs at least this much: in mean luma, or out of black in contrast too.
+    ramp_min_rise: float = 25.0
     ramp_max_frames: int = 60
     ramp_min_step: float = 0.3  # along a ramp mean luma moves at least this much per frame
     ramp_pause_frames: int = 0  # ...but for pauses this long (``at_rate``)
@@ -373,9 +375,7 @@ def _climb(
     means: FloatArray, contrasts: FloatArray, end: int, floor_mean: float, floor_contrast: float
 ) -> float:
     """How far a ramp out of black that ends at frame ``end`` climbed from the black run's floor:
-    in mean luma or in contrast, whichever climbed more (0 for no frame)."""
-    if not 0 <= end < len(means):
-        return 0.0
+    in mean luma or in contrast, whichever climbed more."""
     return float(max(means[end] - floor_mean, contrasts[end] - floor_contrast))
 
 

@@ -167,25 +167,30 @@ def test_exposure_defects() -> None:
 
 def test_a_night_scene_is_dark_but_not_under_exposed() -> None:
     """A frame as dark on average as a fade's last frames, but with lights standing out, is no
-    defect in a video of such frames; one whose every part is dim is."""
+    defect in a video of such frames; a visible frame whose every part is dim is."""
     rng = np.random.default_rng(3)
     night = np.full((180, 320, 3), 4, np.uint8)
     for y, x in rng.integers((10, 10), (170, 310), (12, 2)):
         night[y : y + 8, x : x + 8] = 230  # windows lit in the dark
-    dim = (_textured(7) * 0.06).astype(np.uint8)
+    dim = np.clip((_textured(7).astype(np.float32) - 128) * 0.2 + 9, 0, 255).astype(np.uint8)
     reference = covers.Reference(detail=covers.measure(night).detail, mean=0.03, std=0.08)
-    assert covers.measure(night).mean < covers.DARK_LUMA
+    for frame in (night, dim):
+        assert covers.measure(frame).mean < covers.DARK_LUMA
+        assert covers.measure(frame).visible
     assert covers.judge(covers.measure(night), reference).usable
     assert "under-exposed" in covers.judge(covers.measure(dim), reference).defects
 
 
-def test_the_same_picture_is_told_apart_from_another_dark_one() -> None:
+@pytest.mark.parametrize("seeds", [(1, 2), (5, 6), (8, 9)])
+def test_the_same_picture_is_told_apart_from_another_dark_one(seeds: tuple[int, int]) -> None:
     """A picture and its blurred copy are the same picture, dark or not; two different pictures
-    darkened to a few levels are alike in colours and levels, but not in layout."""
-    a, b = _textured(1), _textured(2)
+    darkened to a few levels (still visible) are alike in colours and levels, not in layout."""
+    a, b = (_textured(seed) for seed in seeds)
     assert covers.same_picture(_candidate(0, a), _candidate(1, _blurred(a, 2)))
     assert not covers.same_picture(_candidate(0, a), _candidate(1, b))
-    dark_a, dark_b = ((x * 0.08).astype(np.uint8) for x in (a, b))
+    dark_a, dark_b = ((x * 0.1).astype(np.uint8) for x in (a, b))
+    assert covers.measure(dark_a).visible
+    assert covers.measure(dark_b).visible
     same_dark = covers.same_picture(_candidate(0, dark_a), _candidate(1, _blurred(dark_a, 2)))
     assert same_dark
     assert not covers.same_picture(_candidate(0, dark_a), _candidate(1, dark_b))

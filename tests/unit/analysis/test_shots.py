@@ -19,6 +19,7 @@ from videorecog.analysis.shots import (
     AdaptiveShotDetector,
     Boundary,
     DetectorParams,
+    Scan,
     _Scale,
     repeated,
 )
@@ -164,6 +165,22 @@ def test_a_fade_ramp_goes_on_through_repeated_levels_only_where_allowed() -> Non
     assert paused._ramp(levels, 0, +1) == 8
     assert AdaptiveShotDetector()._ramp(levels, 0, +1) == 0
     assert paused._ramp(levels[::-1].copy(), 10, -1) == 10 - 8  # the same walk backwards
+
+
+def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
+    """Black (mean luma 0), then a slow fade into a dim picture (mean 34, contrast 12): the
+    frames at the start of the ramp are still black by the rules (under 20, flat), so the black
+    run ends 19 levels up the ramp. Measured from there the ramp climbs 15, from the black
+    itself 34: a fade-in either way, found only when counted from the floor."""
+    fade_in = np.linspace(0.0, 1.0, 41)[1:]  # 40 frames: 0.85 levels a frame
+    means = np.concatenate([np.zeros(50), 34.0 * fade_in, np.full(40, 34.0)])
+    contrasts = np.concatenate([np.zeros(50), 12.0 * fade_in, np.full(40, 12.0)])
+    black_until = int(np.argmax(means >= DetectorParams().dark_luma))
+    assert 18 <= means[black_until - 1] < 20
+    assert contrasts[black_until - 1] < 10
+    scan = Scan([], means.astype(np.float32), contrasts.astype(np.float32))
+    found = AdaptiveShotDetector().finish(scan, 25.0)
+    assert [(b.kind, b.span) for b in found] == [("gradual", (black_until, 89))], found
 
 
 def _window(pixel: list[float], structure: list[float]) -> np.ndarray:

@@ -105,11 +105,12 @@ def test_cuts_in_a_night_scene_stand(tmp_path: Path) -> None:
 
 
 def test_fades_into_a_night_scene_are_found(tmp_path: Path) -> None:
-    """The 720p clip graded as a night scene: fades from black climb to pictures whose mean
-    luma is about 20 above black, their contrast more; the first four are found, as are the
-    cuts, and nothing is added. (A ramp had to climb 25 levels of mean luma from the edge of the
-    black run: none was found.) The last fade is not: it climbs to a picture whose mean and
-    contrast each stay under the 25 levels a ramp must climb in one or the other."""
+    """The 720p clip graded as a night scene: its cuts, its dissolve and its first three fades
+    through black (two in, one out, to and from pictures whose mean luma is about 20 above
+    black, their contrast more) are found, and nothing is added. (A ramp had to climb 25 levels
+    of mean luma from the edge of the black run: three of them were missed.) The last fade is
+    not required: it climbs to a picture whose mean and contrast each stay under the 25 levels
+    a ramp must climb in one or the other, and it is left as uncertain."""
     name, video = "testvideo.mp4", tmp_path / "night.mp4"
     night_graded(SHARED_MEDIA / name, video, (320, 180))
     labels = _labels(name)
