@@ -66,6 +66,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -269,14 +270,12 @@ def filled_items(real: list[Item]) -> list[Item]:
 def night_items(real: list[Item]) -> list[Item]:
     """The real clips graded as night scenes, in full range (``samples.night_graded``): dark
     throughout but not black; labels unchanged (cached in bench/.cache/night)."""
-    items = []
-    for item in real:
-        path = CACHE / "night" / f"{item.path.stem}-night.mp4"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            night_graded(item.path, path)
-        items.append(Item(path, item.labels, item.frames, item.boundaries, item.distractors))
-    return items
+    return [
+        _converted(
+            item, CACHE / "night" / f"{item.path.stem}-night.mp4", partial(night_graded, item.path)
+        )
+        for item in real
+    ]
 
 
 def _placed_items(
@@ -288,11 +287,17 @@ def _placed_items(
     items = []
     for item, (name, (size, picture)) in zip(real, itertools.cycle(places.items()), strict=False):
         path = CACHE / folder / f"{item.path.stem}-{name}.mp4"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            repeated_to_rate(item.path, path, size=size, picture=picture, fill=fill)
-        items.append(Item(path, item.labels, item.frames, item.boundaries, item.distractors))
+        place = partial(repeated_to_rate, item.path, size=size, picture=picture, fill=fill)
+        items.append(_converted(item, path, place))
     return items
+
+
+def _converted(item: Item, path: Path, convert: Callable[[Path], object]) -> Item:
+    """``item``'s clip converted into ``path`` by ``convert`` (once: cached), labels unchanged."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        convert(path)
+    return Item(path, item.labels, item.frames, item.boundaries, item.distractors)
 
 
 # --- the methods, each a whole process ---

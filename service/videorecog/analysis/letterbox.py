@@ -353,18 +353,27 @@ def _may_be_fill(detail: npt.NDArray[np.float32]) -> bool:
     """Whether the runs of lines under ``FILL_LINE`` at both ends are thick enough to be fill
     (or to hold it, once more frames are looked at: a frame with too little detail to tell
     leaves every line possible)."""
-    return min(_runs(detail <= FILL_LINE)) >= MIN_BAR * len(detail)
+    return _fill_runs(detail) is not None
+
+
+def _fill_runs(detail: npt.NDArray[np.float32]) -> tuple[int, int] | None:
+    """The runs of lines under ``FILL_LINE`` at either end, where both are at least ``MIN_BAR``
+    thick; else None."""
+    first, last = _runs(detail <= FILL_LINE)
+    return (first, last) if min(first, last) >= MIN_BAR * len(detail) else None
 
 
 def _fill(detail: npt.NDArray[np.float32]) -> tuple[int, int]:
     """The fill at either end of lines of ``detail``: runs of lines under ``FILL_LINE`` on both
-    sides, equally thick within ``FILL_SYMMETRY``, each a bar's thickness
-    (``MIN_BAR``..``MAX_BAR``) and under ``FILL_DETAIL`` on average; else none."""
+    sides (``_fill_runs``), equally thick within ``FILL_SYMMETRY``, thinner than ``MAX_BAR`` and
+    under ``FILL_DETAIL`` on average; else none."""
     n = len(detail)
-    first, last = _runs(detail <= FILL_LINE)
+    runs = _fill_runs(detail)
+    if runs is None:
+        return 0, 0
+    first, last = runs
     if (
-        min(first, last) >= MIN_BAR * n
-        and max(first, last) < MAX_BAR * n
+        max(first, last) < MAX_BAR * n
         and abs(first - last) <= FILL_SYMMETRY * n
         and detail[:first].mean() <= FILL_DETAIL
         and detail[n - last :].mean() <= FILL_DETAIL
