@@ -21,8 +21,14 @@ move a set's figures by a detection. The detector was tuned on the set of ``SEED
 set of ``HELD_OUT_SEED`` (same recipe and footage, other segments and joins) is not used to
 choose thresholds.
 
+A second set of three clips (``build_dip_set``, ``DIP_CLIPS``) composed the same way joins its
+segments by fades through a flat colour of any hue, neither black nor white (an editor's dip to
+colour), by colour cards cut in and out, and by cuts: kept apart, so that the hard set's clips
+and figures stay as they were.
+
 Usage: python bench/hardset.py [--media DIR] [--cache DIR] [--seed N]
-(builds into bench/.cache/hard, or bench/.cache/hard-N for another seed)
+(builds into bench/.cache/hard, or bench/.cache/hard-N for another seed; the benchmark builds the
+dip set into bench/.cache/dips or dips-N)
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ HELD_OUT_SEED = 7_31_05_19
 MARGIN = 3  # frames kept clear of any labelled boundary or uncertain span
 THUMB = (32, 18)  # grey thumbnails for picking visibly different shots
 MIN_CUT_CHANGE = 20.0  # mean abs grey difference (0-255) between the two sides of a cut
+DIP_LUMA = (40, 200)  # the luma (0-255) of the colours the dip set fades through
 DARK = 24  # frames darker than this (mean grey) are never used (black leaders, fades)
 
 Rgb = npt.NDArray[np.uint8]
@@ -238,11 +245,11 @@ class Join:
     kind: Literal["cut", "dissolve", "fade"]
     category: str
     frames: int = 0  # dissolve: blended frames; fade: frames out (and as many in)
-    colour: int = 0  # fade through black (0) or white (255)
+    colour: int | tuple[int, int, int] = 0  # fade through black (0), white (255) or an RGB colour
     hold: int = 0  # fade: frames of plain colour between out and in
 
 
-def _blend(a: Rgb, b: Rgb | float, alpha: float) -> Rgb:
+def _blend(a: Rgb, b: Rgb | npt.NDArray[np.float32] | float, alpha: float) -> Rgb:
     mixed = a.astype(np.float32) * (1 - alpha) + np.asarray(b, np.float32) * alpha
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
@@ -388,14 +395,15 @@ def assemble(writer: Writer, pieces: Sequence[Piece], joins: Sequence[Join]) -> 
                 writer.emit(_blend(next(current), next(following), (j + 1) / (n + 1)))
             start, left = first, pieces[i + 1].length - n
         else:  # fade out to the colour, hold it, fade in from it
+            colour = np.asarray(join.colour, np.float32)
             for j in range(n):
-                writer.emit(_blend(next(current), float(join.colour), (j + 1) / n))
+                writer.emit(_blend(next(current), colour, (j + 1) / n))
             plain = np.full((writer.height, writer.width, 3), join.colour, np.uint8)
             for _ in range(join.hold):
                 writer.emit(plain)
             start = writer.number
             for j in range(n):
-                writer.emit(_blend(next(following), float(join.colour), 1 - (j + 1) / (n + 1)))
+                writer.emit(_blend(next(following), colour, 1 - (j + 1) / (n + 1)))
             left = pieces[i + 1].length - n
         if join.kind != "cut":
             truth.gradual.append((first, writer.number - 1))
@@ -584,19 +592,50 @@ def plan_lowres(p: Planner, target: int) -> None:
         p.add(p.plain(p.between(15, 60)), Join("cut", "cut (upscaled 160x90)"))
 
 
-def plan_fades(p: Planner, target: int) -> None:
-    """Fades through black and through white (out, a few plain frames, in), some cuts."""
+def _plan_faded(
+    p: Planner, target: int, ramp: tuple[int, int], join: Callable[[Planner, int], Join]
+) -> None:
+    """Shots joined by ``join(p, frames)`` (a fade whose ramps take ``frames`` each way, drawn
+    from ``ramp`` for the next one) or, now and then, by a cut."""
     n_in = 0
     while p.length < target:
-        n_out = p.between(5, 15)
+        n_out = p.between(*ramp)
         piece = p.plain(n_in + n_out + p.between(25, 60), least=n_in + n_out + 10)
         if not p.pieces or p.rng.random() < 0.2:
             p.add(piece)
         else:
-            colour = 0 if p.rng.random() < 0.5 else 255
-            category = "fade to black" if colour == 0 else "fade to white"
-            p.add(piece, Join("fade", category, n_in, colour, p.between(0, 6)))
+            p.add(piece, join(p, n_in))
         n_in = n_out if p.rng.random() >= 0.2 else 0  # 0: the next join is a cut
+
+
+def plan_fades(p: Planner, target: int) -> None:
+    """Fades through black and through white (out, a few plain frames, in), some cuts."""
+
+    def join(p: Planner, frames: int) -> Join:
+        colour = 0 if p.rng.random() < 0.5 else 255
+        category = "fade to black" if colour == 0 else "fade to white"
+        return Join("fade", category, frames, colour, p.between(0, 6))
+
+    _plan_faded(p, target, (5, 15), join)
+
+
+def plan_dips(p: Planner, target: int) -> None:
+    """Fades through a flat colour, neither black nor white (an editor's dip to colour: out, up
+    to 6 frames of the colour, in), some cuts."""
+
+    def join(p: Planner, frames: int) -> Join:
+        hold = p.between(0 if frames else 1, 6)  # without ramps, a colour card: never empty
+        return Join("fade", "dip to colour", frames, _dip_colour(p), hold)
+
+    _plan_faded(p, target, (6, 20), join)
+
+
+def _dip_colour(p: Planner) -> tuple[int, int, int]:
+    """A colour of any hue whose luma is well clear of black and white."""
+    while True:
+        r, g, b = (int(c) for c in p.rng.integers(0, 256, 3))
+        if DIP_LUMA[0] <= 0.299 * r + 0.587 * g + 0.114 * b <= DIP_LUMA[1]:
+            return r, g, b
 
 
 def plan_dissolves(p: Planner, target: int) -> None:
@@ -685,6 +724,15 @@ CLIPS = (
     ClipSpec("vfr-640x360", 640, 360, 30, 500, plan_mixed, vfr=True),
 )
 
+# Fades through colours, a set of their own (``build_dip_set``): the hard set's clips and figures
+# stay as they were. Their random generators are seeded apart from the hard set's clips.
+DIP_CLIPS = (
+    ClipSpec("dip-640x360", 640, 360, 25, 500, plan_dips),
+    ClipSpec("dip-1280x720", 1280, 720, 30, 450, plan_dips),
+    ClipSpec("dip-320x180", 320, 180, 25, 500, plan_dips),
+)
+DIP_INDEX = 100  # the first dip clip's generator index
+
 
 # --- building and caching ---
 
@@ -734,7 +782,22 @@ def build_hard_set(
     seed) or ``cache_dir / "hard-SEED"``; returns (video, labels JSON) pairs. Raises
     FileNotFoundError when the labelled footage is not in ``media``."""
     out = cache_dir / ("hard" if seed == SEED else f"hard-{seed}")
-    pairs = [(out / f"{c.name}.mp4", out / f"{c.name}.json") for c in CLIPS]
+    return _build(CLIPS, 0, out, media, seed)
+
+
+def build_dip_set(
+    cache_dir: Path = CACHE, media: Path = SHARED_MEDIA, seed: int = SEED
+) -> list[tuple[Path, Path]]:
+    """The same for the clips of fades through colours (``DIP_CLIPS``), in ``cache_dir /
+    "dips"`` or ``cache_dir / "dips-SEED"``."""
+    out = cache_dir / ("dips" if seed == SEED else f"dips-{seed}")
+    return _build(DIP_CLIPS, DIP_INDEX, out, media, seed)
+
+
+def _build(
+    clips: Sequence[ClipSpec], first_index: int, out: Path, media: Path, seed: int
+) -> list[tuple[Path, Path]]:
+    pairs = [(out / f"{c.name}.mp4", out / f"{c.name}.json") for c in clips]
     sha = {n: json.loads((media / "labels" / f"{n}.json").read_text())["sha256"] for n in SOURCES}
     recipe = {"build": BUILD, "seed": seed, "sources": sha}
     manifest = out / "manifest.json"
@@ -747,8 +810,8 @@ def build_hard_set(
     out.mkdir(parents=True, exist_ok=True)
     manifest.unlink(missing_ok=True)
     footage = Footage(media)
-    for index, spec in enumerate(CLIPS):
-        print(f"hard set: {spec.name}", file=sys.stderr)
+    for index, spec in enumerate(clips, first_index):
+        print(f"{out.name}: {spec.name}", file=sys.stderr)
         _write_clip(footage, spec, index, out, seed)
     manifest.write_text(json.dumps(recipe, indent=1) + "\n")
     return pairs

@@ -18,6 +18,10 @@ rows of its own:
   black and to white, dissolves of similar shots, very short shots, a variable-frame-rate file;
   from the seed the detector was tuned on and, in rows of their own, from a held-out seed (same
   recipe and footage, other clips);
+- fades through colours: clips composed the same way (``hardset.build_dip_set``, cached in
+  bench/.cache/dips and dips-SEED), each join a fade through a flat colour of any hue, neither
+  black nor white (an editor's dip to colour: 6-20 frames out, up to 6 of the colour, as many
+  in; some at once, a colour card between two cuts), or a cut; both seeds;
 - synthetic: the 720p set generated here with exact truth, the seeds the detector was tuned on and
   held-out seeds, hard cuts and gradual transitions apart.
 
@@ -74,7 +78,7 @@ import av
 import numpy as np
 
 import videorecog
-from hardset import HELD_OUT_SEED, build_hard_set
+from hardset import HELD_OUT_SEED, build_dip_set, build_hard_set
 from report import update_block
 from videorecog.analysis.scoring import Labels, Score, score
 from videorecog.samples import (
@@ -704,6 +708,10 @@ def main() -> int:
     held_out_hard = (
         [labelled_item(v, j) for v, j in build_hard_set(CACHE, seed=HELD_OUT_SEED)] if real else []
     )
+    dips = [labelled_item(v, j) for v, j in build_dip_set(CACHE)] if real else []
+    held_out_dips = (
+        [labelled_item(v, j) for v, j in build_dip_set(CACHE, seed=HELD_OUT_SEED)] if real else []
+    )
     synthetic = {
         "synthetic hard cuts (tuning seeds)": build(cut_plans(1), "cuts"),
         "synthetic gradual (tuning seeds)": build(gradual_plans(2), "gradual"),
@@ -715,6 +723,7 @@ def main() -> int:
         real = [i for i in real if i.path.name in QUICK_REAL]
         hard = [i for i in hard if i.path.stem in QUICK_HARD]
         held_out_hard = [i for i in held_out_hard if i.path.stem in QUICK_HARD]
+        dips, held_out_dips = dips[:1], held_out_dips[:1]
         synthetic = {name: items[:1] for name, items in list(synthetic.items())[:2]}
     hard_sets = {
         "hard set (from real footage, tuning seed)": hard,
@@ -727,6 +736,8 @@ def main() -> int:
     sets = {
         "real labelled (shared/media)": real,
         **hard_sets,
+        "fades through colours (from real footage, tuning seed)": dips,
+        "fades through colours (from real footage, held-out seed)": held_out_dips,
         f"real labelled, at {RETIMED_FPS} frames/s (pictures repeated)": retimed,
         "real labelled, inside black bars (letterboxed or vertical)": boxed,
         "real labelled, over a blurred copy (square in 9:16 or vertical in 16:9)": filled,

@@ -47,6 +47,13 @@ and the fade-in are each a boundary (at their ramps' midpoints, or at the run's 
 ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
 looks like a cut to the histogram.
 
+Fade through another colour (an editor's dip to colour): a run of flat frames at any other level,
+which the picture leaves and re-enters by ramps of contrast, along which every block of the grid
+dims with the whole (a pan or a wipe onto a blank wall flattens it part by part) and out of which
+it does not jump at once (a cut, or a flash). The same rules of one transition or two follow; a
+colour card too short to be a shot between two cuts is one transition, as a few black frames
+are. Cuts inside a held colour stand.
+
 Frame rate: the spans in frames are those of 25 frames/s. At 50 or 60 frames/s the ones that
 measure a duration (the gradual test's windows, contexts and shortest run, a flash, a fade's
 ramp, the merging distance) cover twice the frames, the same time (``DetectorParams.at_rate``),
@@ -56,8 +63,10 @@ There is no minimum shot length: a shot of a few frames between two cuts is kept
 detections within ``merge_frames`` of each other are one boundary (a cut before a gradual
 transition, else the stronger).
 
-Memory: two scalars a frame (mean luma, contrast) for the whole video, three with ``scores``;
-pictures only for the last ``2(W+C)`` frames of the longest window and one chunk.
+Memory: for the whole video, two numbers a frame (mean luma, contrast; three with ``scores``)
+and the contrast of each of the 16 blocks in half precision, 40 bytes a frame in all (7 MB for two
+hours at 24 frames/s); pictures only for the last ``2(W+C)`` frames of the longest window and one
+chunk.
 """
 
 from __future__ import annotations
@@ -77,6 +86,7 @@ import numpy.typing as npt
 from videorecog.analysis.decode import Frame
 from videorecog.analysis.signals import (
     FLAT_CONTRAST,
+    GRID,
     FloatArray,
     Image,
     blend_residual,
@@ -108,6 +118,21 @@ __all__ = [
 CHUNK = 128  # frames measured together
 # The frame rate that the spans in frames of ``DetectorParams`` are for (``at_rate``).
 BASE_RATE = 25.0
+# Frames of a flat run within this much of its flattest frame, in contrast and in mean luma, hold
+# the colour; the others are the ends of the ramps into and out of it.
+DIP_HOLD = 3.0
+DIP_STILL = 0.05  # ...and of those, frames this close to the colour, relative to the ramps' height
+# Along a dip's ramp every block of the grid keeps about the share of its contrast that the
+# whole picture keeps: one that fell under DIP_BLOCK_LAG of that share has gone flat ahead of the
+# rest, and a ramp where more than DIP_GONE_SHARE of the blocks did (those of DIP_BLOCK_MIN
+# contrast or more in the picture, at least DIP_BLOCKS_LIT of them), at a frame that keeps
+# DIP_CLEAR of the picture or more, is a pan or a wipe onto something blank, not a dip. Measured:
+# up to 3 blocks of 16 along dips in moving footage, 2 in 3 on a pan onto a wall.
+DIP_BLOCK_LAG = 1 / 3
+DIP_GONE_SHARE = 0.4
+DIP_BLOCK_MIN = 4.0
+DIP_BLOCKS_LIT = 4
+DIP_CLEAR = 0.3
 
 
 @dataclass(frozen=True)
@@ -276,6 +301,7 @@ class _Pictures:
     grid: Image  # N x blocks x pixels: the 8-bit luma cut into blocks (``signals.blocks``)
     units: FloatArray  # N x blocks x pixels: each block's luma less its mean, length 1
     flat: npt.NDArray[np.bool_]  # N x blocks: blocks without structure
+    block_contrast: FloatArray  # N x blocks
     contrast: FloatArray  # N
     steps: FloatArray  # N x 3: histogram, pixel, structure change from the previous frame
     # N x 3: the change over a context (``DetectorParams.context`` frames) ending at each frame,
@@ -291,7 +317,7 @@ class _Pictures:
         hist = histograms(images, params.histogram_bins)
         flat = block_contrast < FLAT_CONTRAST
         steps, spans = (np.zeros((len(images), 3), dtype=np.float32) for _ in range(2))
-        return cls(first, hist, luma, grid, units, flat, contrast, steps, spans)
+        return cls(first, hist, luma, grid, units, flat, block_contrast, contrast, steps, spans)
 
     def measure_changes(self, start: int, context: int) -> None:
         """``steps`` and ``spans`` of frames ``start``.. that have the frames they need here
@@ -340,6 +366,7 @@ class _Pictures:
             np.concatenate([self.grid[start:], new.grid]),
             np.concatenate([self.units[start:], new.units]),
             np.concatenate([self.flat[start:], new.flat]),
+            np.concatenate([self.block_contrast[start:], new.block_contrast]),
             np.concatenate([self.contrast[start:], new.contrast]),
             np.concatenate([self.steps[start:], new.steps]),
             np.concatenate([self.spans[start:], new.spans]),
@@ -409,6 +436,10 @@ class Scan:
     found: list[Boundary]  # cuts and gradual transitions, before fades and merging
     means: FloatArray  # each frame's mean luma
     contrasts: FloatArray  # each frame's contrast
+    # Each frame's contrast in each block of the ``signals.GRID`` grid (N x blocks, half
+    # precision): whether a picture flattens all over, as into a dip to colour, or part by part,
+    # as a pan onto a wall.
+    block_contrasts: npt.NDArray[np.float16]
 
     def part(self, first: int, start: int, end: int) -> Scan:
         """This scan of frames ``first``.. of a video, cut down to frames ``start``..``end - 1``:
@@ -424,6 +455,7 @@ class Scan:
             found,
             self.means[start - first : end - first],
             self.contrasts[start - first : end - first],
+            self.block_contrasts[start - first : end - first],
         )
 
     @staticmethod
@@ -433,6 +465,7 @@ class Scan:
             [b for part in parts for b in part.found],
             np.concatenate([part.means for part in parts]),
             np.concatenate([part.contrasts for part in parts]),
+            np.concatenate([part.block_contrasts for part in parts]),
         )
 
 
@@ -458,6 +491,7 @@ class AdaptiveShotDetector:
         scales = [_Scale(w, w + p.context) for w in p.gradual_windows]
         means: list[FloatArray] = []
         contrasts: list[FloatArray] = []
+        block_contrasts: list[FloatArray] = []
         pictures: _Pictures | None = None
         next_cut = 1
         if self.scores is not None:
@@ -472,6 +506,7 @@ class AdaptiveShotDetector:
                 pictures = pictures.extend(images, p, keep_from)
             means.append(pictures.luma[-len(images) :].astype(np.float32).mean(axis=(1, 2)))
             contrasts.append(pictures.contrast[-len(images) :])
+            block_contrasts.append(pictures.block_contrast[-len(images) :].astype(np.float16))
             ready = pictures.end - 1 - p.window  # the last centre with a full window after it
             found += self._cuts(pictures, range(next_cut, ready + 1))
             next_cut = max(next_cut, ready + 1)
@@ -480,18 +515,26 @@ class AdaptiveShotDetector:
                 self._gradual(pictures, scale, range(scale.next, last + 1), found)
                 scale.next = max(scale.next, last + 1)
         if pictures is None:
-            return Scan([], np.zeros(0, np.float32), np.zeros(0, np.float32))
+            nothing = np.zeros(0, np.float32)
+            return Scan([], nothing, nothing, np.zeros((0, GRID * GRID), np.float16))
         # The last frames never sit in the middle of a full window: test them for cuts with what
         # is left.
         found += self._cuts(pictures, range(next_cut, pictures.end))
         for scale in scales:
             self._close(scale, found)
-        return Scan(found, np.concatenate(means), np.concatenate(contrasts))
+        return Scan(
+            found,
+            np.concatenate(means),
+            np.concatenate(contrasts),
+            np.concatenate(block_contrasts),
+        )
 
     def finish(self, scan: Scan, fps: float) -> list[Boundary]:
         """The boundaries: fades found from the whole video's luma, what lies inside them
         dropped, and detections close together merged."""
         fades, plain_runs = self._fades(scan.means, scan.contrasts, fps)
+        cuts = {b.frame for b in scan.found if b.kind == "cut"}
+        fades += self._dips(scan, fps, plain_runs, cuts)
         # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
         # first or last frame, looks like a cut. A plain run's own first frame may still be a cut
         # into it that the fade test did not see (too small a step).
@@ -870,6 +913,112 @@ class AdaptiveShotDetector:
             elif has_in:
                 found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
         return found, runs
+
+    def _dips(
+        self,
+        scan: Scan,
+        fps: float,
+        plain_runs: Sequence[tuple[int, int]],
+        cuts: set[int],
+    ) -> list[Boundary]:
+        """Fades through a flat colour other than black or white (an editor's dip to colour):
+        a run of flat frames (under ``dark_contrast``) at a steady level, left behind by a ramp
+        along which contrast falls as the picture blends into the colour. Into the colour at
+        once is a cut or a flash, left to the cut test, but for a colour too short to be a shot
+        between two of its ``cuts``: one transition, as a few black frames between two shots
+        are. The run is no plain run: cuts inside a held colour still stand."""
+        p = self.params
+        means, contrasts, blocks = scan.means, scan.contrasts, scan.block_contrasts
+        flat = contrasts < p.dark_contrast
+        plain = np.zeros(len(means), dtype=bool)
+        for lo, hi in plain_runs:
+            plain[lo : hi + 1] = True
+        found: list[Boundary] = []
+        n = len(means)
+        k = 0
+        while k < n:
+            if not flat[k]:
+                k += 1
+                continue
+            d0 = k
+            while k < n and flat[k]:
+                k += 1
+            if plain[d0:k].any():
+                continue  # the turn of a fade through black or white (``_fades``)
+            # The colour itself is where the run is flattest: the ramps' last frames are flat
+            # too, but still moving.
+            flattest = d0 + int(np.argmin(contrasts[d0:k]))
+            floor, colour = float(contrasts[flattest]), float(means[flattest])
+            held = np.flatnonzero(
+                (contrasts[d0:k] <= floor + DIP_HOLD) & (np.abs(means[d0:k] - colour) <= DIP_HOLD)
+            )
+            d0, d1 = int(held[0]) + d0, int(held[-1]) + d0
+            out_start = self._ramp(contrasts, d0 - 1, -1)
+            in_end = self._ramp(contrasts, d1 + 1, +1)
+            shot = max(1, round(p.min_plain_shot_seconds * fps))
+            if not (
+                d0 > 0
+                and self._dip_ramp(contrasts, d0 - 1, out_start, floor)
+                and self._dims_evenly(contrasts, blocks, range(out_start + 1, d0), floor)
+            ):
+                if d0 in cuts and d1 + 1 in cuts and d1 - d0 + 1 < shot:
+                    found.append(Boundary((d0 + d1 + 1) // 2, "gradual", 1.0, (d0, d1)))
+                continue
+            has_in = (
+                d1 < n - 1
+                and self._dip_ramp(contrasts, d1 + 1, in_end, floor)
+                and self._dims_evenly(contrasts, blocks, range(in_end - 1, d1, -1), floor)
+            )
+            # Held as a shot of its own, or the turn of one transition: counted where the
+            # picture is all but gone (the ramps' last few percent are as flat as the colour).
+            top = (
+                contrasts[out_start] if not has_in else min(contrasts[out_start], contrasts[in_end])
+            )
+            still = contrasts[d0 : d1 + 1] - floor <= DIP_STILL * (top - floor)
+            if int(still.sum()) < shot:
+                if d1 < n - 1:
+                    hi = in_end if has_in else d1
+                    found.append(Boundary((d0 + d1 + 1) // 2, "gradual", 1.0, (out_start, hi)))
+                continue
+            found.append(Boundary((out_start + d0) // 2, "gradual", 1.0, (out_start, d0 - 1)))
+            if has_in:
+                found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
+        return found
+
+    def _dip_ramp(self, contrasts: FloatArray, edge: int, end: int, floor: float) -> bool:
+        """Whether contrast rises gradually from the colour's ``floor`` between a flat run's
+        neighbour ``edge`` and ``end``, the far end of its ramp: by ``ramp_min_rise`` or more,
+        less than half of it in the first step (out of the colour at once is a cut or a flash)."""
+        rise = contrasts[end] - floor
+        return bool(
+            end != edge and rise >= self.params.ramp_min_rise and contrasts[edge] - floor < rise / 2
+        )
+
+    def _dims_evenly(
+        self,
+        contrasts: FloatArray,
+        blocks: npt.NDArray[np.float16],
+        ramp: range,
+        floor: float,
+    ) -> bool:
+        """Whether the picture just before ``ramp`` (frames from the picture towards a flat
+        colour) dims all over along it, as a blend with the colour does: wherever the picture
+        is still clearly there, hardly a block of the grid has gone flat ahead of the rest. A pan
+        or a wipe onto a blank wall or sky flattens the picture part by part."""
+        picture = ramp.start - ramp.step
+        reference = blocks[picture]
+        lit = reference >= DIP_BLOCK_MIN  # blocks with structure to lose
+        height = contrasts[picture] - floor
+        if lit.sum() < DIP_BLOCKS_LIT or height <= 0:
+            return True  # too little structure to tell
+        for t in ramp:
+            left = (contrasts[t] - floor) / height  # of the picture, by the whole's contrast
+            if left < DIP_CLEAR:
+                continue  # the colour's own noise
+            gone = blocks[t][lit] < reference[lit] * left * DIP_BLOCK_LAG
+            if float(gone.mean()) > DIP_GONE_SHARE:
+                return False
+        return True
 
     def _ramp(self, levels: FloatArray, start: int, direction: int) -> int:
         """Walk from ``start`` away from a plain run while ``levels`` keep rising, pausing at

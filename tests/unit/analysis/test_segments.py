@@ -136,14 +136,17 @@ def test_progress_reaches_the_frame_count() -> None:
 def test_scans_cut_down_and_joined_keep_numbers_and_luma() -> None:
     cut = Boundary(3, "cut", 1.0, (3, 3))
     gradual = Boundary(8, "gradual", 0.5, (6, 10), 8)
-    local = Scan([cut, gradual], np.arange(12, dtype=np.float32), np.ones(12, np.float32))
+    blocks = np.arange(24, dtype=np.float16).reshape(12, 2)
+    local = Scan([cut, gradual], np.arange(12, dtype=np.float32), np.ones(12, np.float32), blocks)
     part = local.part(first=100, start=105, end=110)  # frames 100..111 scanned, 105..109 kept
     assert [(b.frame, b.span) for b in part.found] == [(108, (106, 110))]
     assert part.means.tolist() == [5, 6, 7, 8, 9]
-    head = Scan([cut], np.zeros(105, np.float32), np.zeros(105, np.float32))
+    assert part.block_contrasts[:, 0].tolist() == [10, 12, 14, 16, 18]
+    zeros = np.zeros(105, np.float32)
+    head = Scan([cut], zeros, zeros, np.zeros((105, 2), np.float16))
     joined = Scan.join([head, part])
     assert [b.frame for b in joined.found] == [3, 108]
-    assert len(joined.means) == 110
+    assert len(joined.means) == len(joined.contrasts) == len(joined.block_contrasts) == 110
     assert joined.means[-1] == 9
 
 

@@ -167,6 +167,47 @@ def test_a_fade_ramp_goes_on_through_repeated_levels_only_where_allowed() -> Non
     assert paused._ramp(levels[::-1].copy(), 10, -1) == 10 - 8  # the same walk backwards
 
 
+def _dip(blocks_alike: bool) -> Scan:
+    """A picture (mean luma 80, contrast 40, 16 blocks of 30; frames 0-19) ramping to a flat
+    grey of 140 (20-30), 4 frames of it (31-34) and back (35-45) to the picture (46-65): every
+    block dimming with the whole, or the blocks going flat one after another (the whole's
+    contrast falls the same either way)."""
+    share = np.concatenate([np.ones(20), np.linspace(1, 0, 13)[1:], np.zeros(1)])
+    share = np.concatenate([share, share[::-1]])
+    means = 140 - 60 * share
+    contrasts = 40 * share
+    if blocks_alike:
+        blocks = np.outer(share, np.full(16, 30.0))
+    else:  # block b is flat once the share of the picture left falls under (b + 1) / 16
+        blocks = np.where(share[:, None] * 16 > np.arange(16)[None, :], 30.0, 0.0)
+    f32 = np.float32
+    return Scan([], means.astype(f32), contrasts.astype(f32), blocks.astype(np.float16))
+
+
+def test_a_fade_through_a_colour_is_told_from_a_pan_onto_a_blank_wall() -> None:
+    """The same fall and rise of contrast into a flat grey is one dip to colour when every block
+    of the picture dims with the whole, and nothing when the blocks go flat one by one, as
+    they do when the camera pans onto a blank wall and back."""
+    detector = AdaptiveShotDetector()
+    found = detector.finish(_dip(blocks_alike=True), 25.0)
+    # The ramps run from the picture's last and first full frames.
+    assert [(b.kind, b.span) for b in found] == [("gradual", (19, 46))], found
+    assert detector.finish(_dip(blocks_alike=False), 25.0) == []
+
+
+def test_a_colour_card_between_two_cuts_is_one_transition() -> None:
+    """Four frames of a flat colour between two pictures, entered and left at once: one
+    transition where the cut test found cuts at both ends, nothing added where it did not (a
+    flash of colour inside a shot)."""
+    share = np.concatenate([np.ones(20), np.zeros(4), np.ones(20)])
+    blocks = np.outer(share, np.full(16, 30.0)).astype(np.float16)
+    scan = Scan([], 140 - 60 * share, 40 * share, blocks)
+    assert AdaptiveShotDetector().finish(scan, 25.0) == []
+    cuts = [Boundary(k, "cut", 5.0, (k, k)) for k in (20, 24)]
+    found = AdaptiveShotDetector().finish(dataclasses.replace(scan, found=cuts), 25.0)
+    assert [(b.kind, b.span) for b in found] == [("gradual", (20, 23))], found
+
+
 def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
     """Black (mean luma 0), then a slow fade into a dim picture (mean 34, contrast 12): the
     frames at the start of the ramp are still black by the rules (under 20, flat), so the black
@@ -178,7 +219,10 @@ def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
     black_until = int(np.argmax(means >= DetectorParams().dark_luma))
     assert 18 <= means[black_until - 1] < 20
     assert contrasts[black_until - 1] < 10
-    scan = Scan([], means.astype(np.float32), contrasts.astype(np.float32))
+    blocks = np.repeat(contrasts[:, None], 16, axis=1)  # flat or lit all over alike
+    scan = Scan(
+        [], means.astype(np.float32), contrasts.astype(np.float32), blocks.astype(np.float16)
+    )
     found = AdaptiveShotDetector().finish(scan, 25.0)
     assert [(b.kind, b.span) for b in found] == [("gradual", (black_until, 89))], found
 
