@@ -595,8 +595,9 @@ def plan_lowres(p: Planner, target: int) -> None:
 def _plan_faded(
     p: Planner, target: int, ramp: tuple[int, int], join: Callable[[Planner, int], Join]
 ) -> None:
-    """Shots joined by ``join(p, frames)`` (a fade whose ramps take ``frames`` each way, drawn
-    from ``ramp`` for the next one) or, now and then, by a cut."""
+    """Shots joined, a fifth of the time by a cut, else by ``join(p, frames)``: a fade whose
+    ramps take ``frames`` each way, drawn from ``ramp`` for the next join, or none a fifth of the
+    time (frames of the colour alone between the two shots, or, with none held, a cut)."""
     n_in = 0
     while p.length < target:
         n_out = p.between(*ramp)
@@ -605,7 +606,7 @@ def _plan_faded(
             p.add(piece)
         else:
             p.add(piece, join(p, n_in))
-        n_in = n_out if p.rng.random() >= 0.2 else 0  # 0: the next join is a cut
+        n_in = n_out if p.rng.random() >= 0.2 else 0  # 0: the next join has no ramps
 
 
 def plan_fades(p: Planner, target: int) -> None:
@@ -797,6 +798,8 @@ def build_dip_set(
 def _build(
     clips: Sequence[ClipSpec], first_index: int, out: Path, media: Path, seed: int
 ) -> list[tuple[Path, Path]]:
+    """``clips`` built into ``out`` (their generators indexed from ``first_index``), unless the
+    same recipe's files are there already."""
     pairs = [(out / f"{c.name}.mp4", out / f"{c.name}.json") for c in clips]
     sha = {n: json.loads((media / "labels" / f"{n}.json").read_text())["sha256"] for n in SOURCES}
     recipe = {"build": BUILD, "seed": seed, "sources": sha}

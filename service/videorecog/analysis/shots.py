@@ -48,11 +48,11 @@ ramp is a hard cut). Other detections inside a fade are dropped: the steep middl
 looks like a cut to the histogram.
 
 Fade through another colour (an editor's dip to colour): a run of flat frames at any other level,
-which the picture leaves and re-enters by ramps of contrast, along which every block of the grid
-dims with the whole (a pan or a wipe onto a blank wall flattens it part by part) and out of which
-it does not jump at once (a cut, or a flash). The same rules of one transition or two follow; a
-colour card too short to be a shot between two cuts is one transition, as a few black frames
-are. Cuts inside a held colour stand.
+entered by a ramp of contrast along which every block of the grid dims with the whole (a pan
+onto a blank wall flattens it part by part), not at once (a cut, or a flash), and left by such a
+ramp or at once. The same rules of one transition or two follow; a plain colour card too short
+to be a shot between two cuts is one transition, as a few black frames are. Cuts inside a held
+colour stand.
 
 Frame rate: the spans in frames are those of 25 frames/s. At 50 or 60 frames/s the ones that
 measure a duration (the gradual test's windows, contexts and shortest run, a flash, a fade's
@@ -64,9 +64,9 @@ detections within ``merge_frames`` of each other are one boundary (a cut before 
 transition, else the stronger).
 
 Memory: for the whole video, two numbers a frame (mean luma, contrast; three with ``scores``)
-and the contrast of each of the 16 blocks in half precision, 40 bytes a frame in all (7 MB for two
-hours at 24 frames/s); pictures only for the last ``2(W+C)`` frames of the longest window and one
-chunk.
+and the contrast of each of the 16 blocks in half precision, 40 bytes a frame without ``scores``
+(7 MB for two hours at 24 frames/s); pictures only for the last ``2(W+C)`` frames of the
+longest window and one chunk.
 """
 
 from __future__ import annotations
@@ -119,17 +119,23 @@ CHUNK = 128  # frames measured together
 # The frame rate that the spans in frames of ``DetectorParams`` are for (``at_rate``).
 BASE_RATE = 25.0
 # Frames of a flat run within this much of its flattest frame, in contrast and in mean luma, hold
-# the colour; the others are the ends of the ramps into and out of it.
+# the colour; the others are the ends of the ramps into and out of it. A colour card holds its
+# level within it all through, and its flattest frame is under it.
 DIP_HOLD = 3.0
-DIP_STILL = 0.05  # ...and of those, frames this close to the colour, relative to the ramps' height
+# A held colour is a shot of its own, not the turn of one transition, from
+# ``min_plain_shot_seconds`` of frames this close to it (relative to the ramps' height): the ramps'
+# last frames, a few percent of the picture left, are as flat as the colour but no part of a hold.
+DIP_STILL = 0.05
 # Along a dip's ramp every block of the grid keeps about the share of its contrast that the
-# whole picture keeps: one that fell under DIP_BLOCK_LAG of that share has gone flat ahead of the
-# rest, and a ramp where more than DIP_GONE_SHARE of the blocks did (those of DIP_BLOCK_MIN
-# contrast or more in the picture, at least DIP_BLOCKS_LIT of them), at a frame that keeps
-# DIP_CLEAR of the picture or more, is a pan or a wipe onto something blank, not a dip. Measured:
-# up to 3 blocks of 16 along dips in moving footage, 2 in 3 on a pan onto a wall.
+# whole picture keeps: one under DIP_BLOCK_LAG of that share has gone flat ahead of the rest. A
+# ramp on which, at DIP_UNEVEN_FRAMES frames or more that keep DIP_CLEAR of the picture, more than
+# DIP_GONE_BLOCKS blocks and more than DIP_GONE_SHARE of those with DIP_BLOCK_MIN contrast or more
+# (at least DIP_BLOCKS_LIT of them) did is a pan onto something blank, not a dip. Measured: at
+# most 3 blocks of 16 at any frame along the dips of the bench sets; 2 of 3 on a pan onto a wall.
 DIP_BLOCK_LAG = 1 / 3
+DIP_GONE_BLOCKS = 3
 DIP_GONE_SHARE = 0.4
+DIP_UNEVEN_FRAMES = 2
 DIP_BLOCK_MIN = 4.0
 DIP_BLOCKS_LIT = 4
 DIP_CLEAR = 0.3
@@ -217,7 +223,8 @@ class DetectorParams:
     # range video puts white at 235).
     white_luma: float = 215.0
     white_contrast: float = 8.0
-    # A fade ramp climbs at least this much: in mean luma, or out of black in contrast too.
+    # A fade ramp climbs at least this much: in mean luma, or out of black in contrast too;
+    # out of another colour, in contrast.
     ramp_min_rise: float = 25.0
     ramp_max_frames: int = 60
     ramp_min_step: float = 0.3  # along a ramp mean luma moves at least this much per frame
@@ -443,7 +450,8 @@ class Scan:
 
     def part(self, first: int, start: int, end: int) -> Scan:
         """This scan of frames ``first``.. of a video, cut down to frames ``start``..``end - 1``:
-        the detections there (by their frame) and those frames' luma, numbered in the video."""
+        the detections there (by their frame) and those frames' measures, numbered in the
+        video."""
         found = [
             dataclasses.replace(
                 b, frame=b.frame + first, span=(b.span[0] + first, b.span[1] + first)
@@ -491,7 +499,7 @@ class AdaptiveShotDetector:
         scales = [_Scale(w, w + p.context) for w in p.gradual_windows]
         means: list[FloatArray] = []
         contrasts: list[FloatArray] = []
-        block_contrasts: list[FloatArray] = []
+        block_contrasts: list[npt.NDArray[np.float16]] = []
         pictures: _Pictures | None = None
         next_cut = 1
         if self.scores is not None:
@@ -922,17 +930,19 @@ class AdaptiveShotDetector:
         cuts: set[int],
     ) -> list[Boundary]:
         """Fades through a flat colour other than black or white (an editor's dip to colour):
-        a run of flat frames (under ``dark_contrast``) at a steady level, left behind by a ramp
-        along which contrast falls as the picture blends into the colour. Into the colour at
-        once is a cut or a flash, left to the cut test, but for a colour too short to be a shot
-        between two of its ``cuts``: one transition, as a few black frames between two shots
-        are. The run is no plain run: cuts inside a held colour still stand."""
+        a run of flat frames (under ``dark_contrast``) that the picture enters by a ramp along
+        which its contrast falls evenly as it blends into the colour, and leaves by a ramp or at
+        once. Into the colour at once is a cut or a flash, left to the cut test (and what follows
+        to the gradual test), but for a plain colour card too short to be a shot between two of
+        its ``cuts``: one transition, as a few black frames between two shots are. The run is no
+        plain run: cuts inside a held colour still stand."""
         p = self.params
         means, contrasts, blocks = scan.means, scan.contrasts, scan.block_contrasts
         flat = contrasts < p.dark_contrast
         plain = np.zeros(len(means), dtype=bool)
         for lo, hi in plain_runs:
             plain[lo : hi + 1] = True
+        shot = max(1, round(p.min_plain_shot_seconds * fps))
         found: list[Boundary] = []
         n = len(means)
         k = 0
@@ -940,40 +950,42 @@ class AdaptiveShotDetector:
             if not flat[k]:
                 k += 1
                 continue
-            d0 = k
+            start = k
             while k < n and flat[k]:
                 k += 1
-            if plain[d0:k].any():
+            end = k  # the flat run is frames start..end - 1
+            if plain[start:end].any():
                 continue  # the turn of a fade through black or white (``_fades``)
             # The colour itself is where the run is flattest: the ramps' last frames are flat
             # too, but still moving.
-            flattest = d0 + int(np.argmin(contrasts[d0:k]))
+            flattest = start + int(np.argmin(contrasts[start:end]))
             floor, colour = float(contrasts[flattest]), float(means[flattest])
-            held = np.flatnonzero(
-                (contrasts[d0:k] <= floor + DIP_HOLD) & (np.abs(means[d0:k] - colour) <= DIP_HOLD)
+            held = (contrasts[start:end] <= floor + DIP_HOLD) & (
+                np.abs(means[start:end] - colour) <= DIP_HOLD
             )
-            d0, d1 = int(held[0]) + d0, int(held[-1]) + d0
+            d0, d1 = start + int(np.argmax(held)), end - 1 - int(np.argmax(held[::-1]))
             out_start = self._ramp(contrasts, d0 - 1, -1)
             in_end = self._ramp(contrasts, d1 + 1, +1)
-            shot = max(1, round(p.min_plain_shot_seconds * fps))
             if not (
                 d0 > 0
-                and self._dip_ramp(contrasts, d0 - 1, out_start, floor)
+                and self._dip_ramp(contrasts, range(d0 - 1, out_start - 1, -1), floor)
                 and self._dims_evenly(contrasts, blocks, range(out_start + 1, d0), floor)
             ):
-                if d0 in cuts and d1 + 1 in cuts and d1 - d0 + 1 < shot:
-                    found.append(Boundary((d0 + d1 + 1) // 2, "gradual", 1.0, (d0, d1)))
+                # A card holds one level all through, and is as flat as a colour laid on is at
+                # its flattest: a short, dim or foggy shot between two cuts is a shot.
+                steady = bool((np.abs(means[start:end] - colour) <= DIP_HOLD).all())
+                card = steady and floor < DIP_HOLD and end - start < shot
+                if card and start in cuts and end in cuts:
+                    found.append(Boundary((start + end) // 2, "gradual", 1.0, (start, end - 1)))
                 continue
             has_in = (
                 d1 < n - 1
-                and self._dip_ramp(contrasts, d1 + 1, in_end, floor)
+                and self._dip_ramp(contrasts, range(d1 + 1, in_end + 1), floor)
                 and self._dims_evenly(contrasts, blocks, range(in_end - 1, d1, -1), floor)
             )
             # Held as a shot of its own, or the turn of one transition: counted where the
             # picture is all but gone (the ramps' last few percent are as flat as the colour).
-            top = (
-                contrasts[out_start] if not has_in else min(contrasts[out_start], contrasts[in_end])
-            )
+            top = min(contrasts[out_start], contrasts[in_end]) if has_in else contrasts[out_start]
             still = contrasts[d0 : d1 + 1] - floor <= DIP_STILL * (top - floor)
             if int(still.sum()) < shot:
                 if d1 < n - 1:
@@ -985,14 +997,15 @@ class AdaptiveShotDetector:
                 found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
         return found
 
-    def _dip_ramp(self, contrasts: FloatArray, edge: int, end: int, floor: float) -> bool:
-        """Whether contrast rises gradually from the colour's ``floor`` between a flat run's
-        neighbour ``edge`` and ``end``, the far end of its ramp: by ``ramp_min_rise`` or more,
-        less than half of it in the first step (out of the colour at once is a cut or a flash)."""
-        rise = contrasts[end] - floor
-        return bool(
-            end != edge and rise >= self.params.ramp_min_rise and contrasts[edge] - floor < rise / 2
-        )
+    def _dip_ramp(self, contrasts: FloatArray, ramp: range, floor: float) -> bool:
+        """Whether contrast rises gradually from the colour's ``floor`` along ``ramp`` (frames
+        from next to the held colour outwards): by ``ramp_min_rise`` or more, less than half of
+        it in any one step (out of the colour at once is a cut or a flash)."""
+        if len(ramp) < 2:
+            return False
+        levels = np.concatenate([[floor], contrasts[np.asarray(ramp)]])
+        rise = float(levels[-1] - floor)
+        return rise >= self.params.ramp_min_rise and float(np.diff(levels).max()) < rise / 2
 
     def _dims_evenly(
         self,
@@ -1004,21 +1017,22 @@ class AdaptiveShotDetector:
         """Whether the picture just before ``ramp`` (frames from the picture towards a flat
         colour) dims all over along it, as a blend with the colour does: wherever the picture
         is still clearly there, hardly a block of the grid has gone flat ahead of the rest. A pan
-        or a wipe onto a blank wall or sky flattens the picture part by part."""
+        onto a blank wall or sky flattens the picture part by part (so does a wipe to a colour,
+        which is left to the cut and gradual tests)."""
         picture = ramp.start - ramp.step
         reference = blocks[picture]
         lit = reference >= DIP_BLOCK_MIN  # blocks with structure to lose
         height = contrasts[picture] - floor
         if lit.sum() < DIP_BLOCKS_LIT or height <= 0:
             return True  # too little structure to tell
+        uneven = 0
         for t in ramp:
             left = (contrasts[t] - floor) / height  # of the picture, by the whole's contrast
             if left < DIP_CLEAR:
-                continue  # the colour's own noise
-            gone = blocks[t][lit] < reference[lit] * left * DIP_BLOCK_LAG
-            if float(gone.mean()) > DIP_GONE_SHARE:
-                return False
-        return True
+                continue  # near the colour the blocks' contrasts are too small to compare
+            gone = int((blocks[t][lit] < reference[lit] * left * DIP_BLOCK_LAG).sum())
+            uneven += gone > max(DIP_GONE_BLOCKS, DIP_GONE_SHARE * lit.sum())
+        return uneven < DIP_UNEVEN_FRAMES
 
     def _ramp(self, levels: FloatArray, start: int, direction: int) -> int:
         """Walk from ``start`` away from a plain run while ``levels`` keep rising, pausing at

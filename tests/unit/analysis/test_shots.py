@@ -167,45 +167,76 @@ def test_a_fade_ramp_goes_on_through_repeated_levels_only_where_allowed() -> Non
     assert paused._ramp(levels[::-1].copy(), 10, -1) == 10 - 8  # the same walk backwards
 
 
-def _dip(blocks_alike: bool) -> Scan:
+def _dip(out_alike: bool = True, in_alike: bool = True) -> Scan:
     """A picture (mean luma 80, contrast 40, 16 blocks of 30; frames 0-19) ramping to a flat
-    grey of 140 (20-30), 4 frames of it (31-34) and back (35-45) to the picture (46-65): every
-    block dimming with the whole, or the blocks going flat one after another (the whole's
-    contrast falls the same either way)."""
+    grey of 140 (20-30), 4 frames of it (31-34) and back (35-45) to the picture (46-65): on
+    each ramp every block dimming with the whole (``alike``), or the blocks going flat one after
+    another (the whole's contrast falls the same either way)."""
     share = np.concatenate([np.ones(20), np.linspace(1, 0, 13)[1:], np.zeros(1)])
     share = np.concatenate([share, share[::-1]])
     means = 140 - 60 * share
     contrasts = 40 * share
-    if blocks_alike:
-        blocks = np.outer(share, np.full(16, 30.0))
-    else:  # block b is flat once the share of the picture left falls under (b + 1) / 16
-        blocks = np.where(share[:, None] * 16 > np.arange(16)[None, :], 30.0, 0.0)
+    alike = np.outer(share, np.full(16, 30.0))
+    # Block b is flat once the share of the picture left falls under (b + 1) / 16.
+    one_by_one = np.where(share[:, None] * 16 > np.arange(16)[None, :], 30.0, 0.0)
+    half = len(share) // 2
+    blocks = np.concatenate(
+        [(alike if out_alike else one_by_one)[:half], (alike if in_alike else one_by_one)[half:]]
+    )
     f32 = np.float32
     return Scan([], means.astype(f32), contrasts.astype(f32), blocks.astype(np.float16))
+
+
+def _spans(scan: Scan) -> list[tuple[str, tuple[int, int]]]:
+    return [(b.kind, b.span) for b in AdaptiveShotDetector().finish(scan, 25.0)]
 
 
 def test_a_fade_through_a_colour_is_told_from_a_pan_onto_a_blank_wall() -> None:
     """The same fall and rise of contrast into a flat grey is one dip to colour when every block
     of the picture dims with the whole, and nothing when the blocks go flat one by one, as
-    they do when the camera pans onto a blank wall and back."""
-    detector = AdaptiveShotDetector()
-    found = detector.finish(_dip(blocks_alike=True), 25.0)
+    they do when the camera pans onto a blank wall and back. Where only the way back is uneven,
+    the dip ends at the colour: the rest is left to the other tests."""
     # The ramps run from the picture's last and first full frames.
-    assert [(b.kind, b.span) for b in found] == [("gradual", (19, 46))], found
-    assert detector.finish(_dip(blocks_alike=False), 25.0) == []
+    assert _spans(_dip()) == [("gradual", (19, 46))]
+    assert _spans(_dip(out_alike=False, in_alike=False)) == []
+    assert _spans(_dip(in_alike=False)) == [("gradual", (19, 34))]
+
+
+@pytest.mark.parametrize("cut", [slice(0, 33), slice(31, None)])
+def test_a_fade_through_a_colour_at_either_end_of_the_video(cut: slice) -> None:
+    """A video that ends in a fade to a colour (held 2 frames, under the 0.3 s of a shot) has
+    no boundary there, as one ending in black; one that starts in the colour and fades in has
+    none either (frame 0 starts the first shot)."""
+    scan = _dip()
+    scan = Scan([], scan.means[cut], scan.contrasts[cut], scan.block_contrasts[cut])
+    assert _spans(scan) == []
+
+
+def _card(middle: np.ndarray, contrast: np.ndarray) -> list[tuple[str, tuple[int, int]]]:
+    """Four frames (``middle`` mean luma, ``contrast``) between two pictures (mean 80, contrast
+    40), entered and left at once, with the cut test's cuts at both ends."""
+    means = np.concatenate([np.full(20, 80.0), middle, np.full(20, 80.0)])
+    contrasts = np.concatenate([np.full(20, 40.0), contrast, np.full(20, 40.0)])
+    blocks = np.repeat(contrasts[:, None], 16, axis=1).astype(np.float16)
+    cuts = [Boundary(k, "cut", 5.0, (k, k)) for k in (20, 24)]
+    return _spans(Scan(cuts, means, contrasts, blocks))
 
 
 def test_a_colour_card_between_two_cuts_is_one_transition() -> None:
     """Four frames of a flat colour between two pictures, entered and left at once: one
-    transition where the cut test found cuts at both ends, nothing added where it did not (a
-    flash of colour inside a shot)."""
+    transition where the cut test found cuts at both ends (a little noise on its last frame
+    changes nothing), nothing added where it did not (a flash of colour inside a shot). A
+    dim, foggy shot of four frames between two cuts stays a shot."""
+    flat = np.full(4, 140.0)
+    assert _card(flat, np.zeros(4)) == [("gradual", (20, 23))]
+    assert _card(flat, np.array([0.0, 0.0, 0.0, 4.0])) == [("gradual", (20, 23))]
+    assert _card(np.array([60.0, 61, 62, 63]), np.array([8.0, 7.5, 8.5, 9])) == [
+        ("cut", (20, 20)),
+        ("cut", (24, 24)),
+    ]
     share = np.concatenate([np.ones(20), np.zeros(4), np.ones(20)])
     blocks = np.outer(share, np.full(16, 30.0)).astype(np.float16)
-    scan = Scan([], 140 - 60 * share, 40 * share, blocks)
-    assert AdaptiveShotDetector().finish(scan, 25.0) == []
-    cuts = [Boundary(k, "cut", 5.0, (k, k)) for k in (20, 24)]
-    found = AdaptiveShotDetector().finish(dataclasses.replace(scan, found=cuts), 25.0)
-    assert [(b.kind, b.span) for b in found] == [("gradual", (20, 23))], found
+    assert _spans(Scan([], 140 - 60 * share, 40 * share, blocks)) == []
 
 
 def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
