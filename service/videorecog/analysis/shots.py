@@ -413,6 +413,13 @@ def _climb(
     return float(max(means[end] - floor_mean, contrasts[end] - floor_contrast))
 
 
+def _true_runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The runs of consecutive True in ``mask``: (first, last) frames of each, in order."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b) - 1) for a, b in zip(starts, ends, strict=True)]
+
+
 def _chunks(frames: Iterable[Frame]) -> Iterator[Image]:
     iterator = iter(frames)
     while batch := list(itertools.islice(iterator, CHUNK)):
@@ -871,18 +878,10 @@ class AdaptiveShotDetector:
         found: list[Boundary] = []
         runs: list[tuple[int, int]] = []
         n = len(means)
-        k = 0
-        while k < n:
-            if not (dark[k] or white[k]):
-                k += 1
-                continue
-            plain = dark if dark[k] else white
+        shot = self._shot_frames(fps)
+        for d0, d1 in sorted(_true_runs(dark) + _true_runs(white)):
             # Walking away from a black run luma rises; from a white one it falls.
-            sign = 1.0 if dark[k] else -1.0
-            d0 = k
-            while k < n and plain[k]:
-                k += 1
-            d1 = k - 1
+            sign = 1.0 if dark[d0] else -1.0
             runs.append((d0, d1))
             out_start = self._ramp(means * sign, d0 - 1, -1)
             in_end = self._ramp(means * sign, d1 + 1, +1)
@@ -897,7 +896,7 @@ class AdaptiveShotDetector:
                 rise_in = means[d1] - means[in_end] if 0 <= in_end < n else 0.0
             has_out = d0 > 0 and out_start < d0 and rise_out >= p.ramp_min_rise
             has_in = d1 < n - 1 and in_end > d1 and rise_in >= p.ramp_min_rise
-            is_shot = (d1 - d0 + 1) >= max(1, round(p.min_plain_shot_seconds * fps))
+            is_shot = d1 - d0 + 1 >= shot
             # Into white at once (most of the rise in one frame) is a flash, a photographer's or
             # a strobe, whatever follows.
             is_flash = sign < 0 and (
@@ -942,18 +941,11 @@ class AdaptiveShotDetector:
         plain = np.zeros(len(means), dtype=bool)
         for lo, hi in plain_runs:
             plain[lo : hi + 1] = True
-        shot = max(1, round(p.min_plain_shot_seconds * fps))
+        shot = self._shot_frames(fps)
         found: list[Boundary] = []
         n = len(means)
-        k = 0
-        while k < n:
-            if not flat[k]:
-                k += 1
-                continue
-            start = k
-            while k < n and flat[k]:
-                k += 1
-            end = k  # the flat run is frames start..end - 1
+        for start, last in _true_runs(flat):
+            end = last + 1  # the flat run is frames start..end - 1
             if plain[start:end].any():
                 continue  # the turn of a fade through black or white (``_fades``)
             # The colour itself is where the run is flattest: the ramps' last frames are flat
@@ -996,6 +988,11 @@ class AdaptiveShotDetector:
             if has_in:
                 found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
         return found
+
+    def _shot_frames(self, fps: float) -> int:
+        """How many frames a plain run (black, white or another colour) lasts to be a shot of
+        its own, not the turn of one transition."""
+        return max(1, round(self.params.min_plain_shot_seconds * fps))
 
     def _dip_ramp(self, contrasts: FloatArray, ramp: range, floor: float) -> bool:
         """Whether contrast rises gradually from the colour's ``floor`` along ``ramp`` (frames

@@ -28,6 +28,13 @@ Rgb = npt.NDArray[np.uint8]
 LOW_RES = SHARED_MEDIA / "transnet_test.mp4"  # 160x90, 129 hand-labelled cuts
 
 
+def _assert_one_boundary(path: Path, frames: Sequence[Rgb], lo: int, hi: int) -> None:
+    """``frames`` encoded to ``path`` hold one boundary, at a frame from ``lo`` to ``hi``."""
+    ids = detect_shots(str(encode(path, frames))).shot_frame_ids
+    assert len(ids) == 2, ids
+    assert lo <= ids[1] <= hi, ids
+
+
 def _labels(name: str) -> Labels:
     data = json.loads((SHARED_MEDIA / "labels" / f"{name}.json").read_text())
     return Labels(
@@ -168,9 +175,7 @@ def test_a_fade_through_white_is_one_gradual_boundary(
     out += [white] * 3
     out += [(f * (k / 8) + white * (1 - k / 8)).astype(np.uint8) for k, f in enumerate(b[:8])]
     out += b[8:]
-    ids = detect_shots(str(encode(tmp_path / "white.mp4", out))).shot_frame_ids
-    assert len(ids) == 2, ids
-    assert 16 <= ids[1] <= 35, ids
+    _assert_one_boundary(tmp_path / "white.mp4", out, 16, 35)
 
 
 def _through(a: Sequence[Rgb], b: Sequence[Rgb], colour: Rgb, hold: int) -> list[Rgb]:
@@ -197,9 +202,7 @@ def test_a_fade_through_a_colour_is_one_boundary(
     colour = np.empty_like(a[0], dtype=np.float32)
     colour[:] = rgb
     out = [*a[:10], *_through(a[10:22], b[:12], colour, 2), *b[12:]]
-    ids = detect_shots(str(encode(tmp_path / "dip.mp4", out))).shot_frame_ids
-    assert len(ids) == 2, ids
-    assert 10 - 2 <= ids[1] <= 35 + 2, ids
+    _assert_one_boundary(tmp_path / "dip.mp4", out, 10 - 2, 35 + 2)
 
 
 def test_a_colour_card_between_two_cuts_is_one_boundary(
@@ -209,9 +212,7 @@ def test_a_colour_card_between_two_cuts_is_one_boundary(
     would be (it was two cuts)."""
     orange = np.full_like(hd_shots[0][0], (230, 140, 20))
     out = [*hd_shots[0][:20], *[orange] * 4, *hd_shots[1]]
-    ids = detect_shots(str(encode(tmp_path / "card.mp4", out))).shot_frame_ids
-    assert len(ids) == 2, ids
-    assert 20 - 2 <= ids[1] <= 23 + 2, ids
+    _assert_one_boundary(tmp_path / "card.mp4", out, 20 - 2, 23 + 2)
 
 
 def test_a_pan_onto_a_blank_wall_and_back_is_no_boundary(
@@ -268,9 +269,7 @@ def test_a_long_dissolve_is_one_boundary(hd_shots: list[list[Rgb]], tmp_path: Pa
     """Shot A dissolves into shot B over 24 frames: one boundary, inside the dissolve."""
     a, b = hd_shots[0], hd_shots[1]
     out = [*a[:6], *_dissolve(a[6:30], b[:24]), *b[24:], *b[::-1]]
-    ids = detect_shots(str(encode(tmp_path / "long.mp4", out))).shot_frame_ids
-    assert len(ids) == 2, ids
-    assert 6 <= ids[1] <= 29, ids
+    _assert_one_boundary(tmp_path / "long.mp4", out, 6, 29)
 
 
 def _boundaries(path: Path) -> list[Boundary]:
