@@ -51,9 +51,11 @@ class LocalGuards:
 _NOW = "extract(epoch from clock_timestamp())"
 # GCRA (the token bucket as one timestamp): each request moves the key's theoretical arrival time
 # ``tat`` one interval on; it is refused when that would put ``tat`` more than the burst ahead.
-# The row's lock makes the read and the write one step across every front door.
+# The row's lock makes the read and the write one step across every front door. ``now``: the
+# guards' own clock, or NULL for the database's.
 _ADMIT = f"""
-INSERT INTO engine_rate_limits AS r (key, tat) VALUES (%(key)s, {_NOW} + %(interval)s)
+INSERT INTO engine_rate_limits AS r (key, tat)
+VALUES (%(key)s, coalesce(%(now)s::float8, {_NOW}::float8) + %(interval)s)
 ON CONFLICT (key) DO UPDATE
 SET tat = greatest(r.tat, EXCLUDED.tat - %(interval)s) + %(interval)s
 WHERE greatest(r.tat, EXCLUDED.tat - %(interval)s) - (EXCLUDED.tat - %(interval)s)
@@ -70,8 +72,13 @@ RETURNING 1
 
 
 class PostgresGuards:
-    def __init__(self, pool: AsyncConnectionPool, rate: float) -> None:
-        self._pool = pool
+    """``clock``: the seconds the request rate is counted by. By default the database's clock,
+    one for every front door whatever their own clocks say."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, rate: float, clock: Callable[[], float] | None = None
+    ) -> None:
+        self._pool, self._clock = pool, clock
         self._interval = 1.0 / rate
         # The same burst as the embedded engine's buckets: one second's worth, at least one.
         self._tolerance = (max(1.0, rate) - 1.0) * self._interval
@@ -82,7 +89,12 @@ class PostgresGuards:
             return await cursor.fetchone() is not None
 
     async def admit(self, access_key_id: str) -> bool:
-        params = {"key": access_key_id, "interval": self._interval, "tolerance": self._tolerance}
+        params = {
+            "key": access_key_id,
+            "interval": self._interval,
+            "tolerance": self._tolerance,
+            "now": self._clock() if self._clock is not None else None,
+        }
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_ADMIT, params)
             return await cursor.fetchone() is not None

@@ -221,21 +221,44 @@ async def test_retention_forgets_jobs_and_the_analyses_only_they_used(store: Job
 
 
 async def test_front_doors_share_nonces_and_the_request_rate(postgres_server_url: str) -> None:
+    now = [1_000_000.0]  # the doors' clock: the rate is checked at set moments, however slow
     async with (
         _migrated_database(postgres_server_url) as url,
         open_pool(url, 2) as one,
         open_pool(url, 2) as two,
     ):
-        door_a, door_b = PostgresGuards(one, rate=2), PostgresGuards(two, rate=2)
+        door_a, door_b = (PostgresGuards(pool, rate=2, clock=lambda: now[0]) for pool in (one, two))
         assert await door_a.use_nonce("ak", "n-1")
         assert not await door_b.use_nonce("ak", "n-1")
         assert await door_b.use_nonce("other-key", "n-1")
         # 2 requests/s with a burst of 2, counted across both doors.
         assert [await door.admit("ak") for door in (door_a, door_b, door_a)] == [True, True, False]
-        await asyncio.sleep(0.55)
+        now[0] += 0.49
+        assert not await door_b.admit("ak")
+        now[0] += 0.02  # a request's interval after the first
         assert await door_b.admit("ak")
         assert not await door_a.admit("ak")
+        assert await door_a.admit("other-key")
         await door_a.forget_expired()
+
+
+async def test_front_doors_count_the_rate_by_the_database_clock(postgres_server_url: str) -> None:
+    async with (
+        _migrated_database(postgres_server_url) as url,
+        open_pool(url, 2) as one,
+        open_pool(url, 2) as two,
+    ):
+        # One request every 10 s: the second door's refusal does not hang on the test's speed.
+        door_a, door_b = PostgresGuards(one, rate=0.1), PostgresGuards(two, rate=0.1)
+        assert await door_a.admit("ak")
+        assert not await door_b.admit("ak")
+        async with one.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT tat - extract(epoch from clock_timestamp())::float8 FROM engine_rate_limits"
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        assert 9.0 < row[0] <= 10.0  # counted from the database's clock, not another
 
 
 def _status(url: str) -> int:
