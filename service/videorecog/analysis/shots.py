@@ -896,6 +896,13 @@ class AdaptiveShotDetector:
                 rise_in = means[d1] - means[in_end] if 0 <= in_end < n else 0.0
             has_out = d0 > 0 and out_start < d0 and rise_out >= p.ramp_min_rise
             has_in = d1 < n - 1 and in_end > d1 and rise_in >= p.ramp_min_rise
+            edges = (d0, d1)  # where the picture is all gone (a dim fade's are further in)
+            if sign > 0 and floor_contrast < DIP_HOLD:
+                ramps, found_ramps = (out_start, in_end), (has_out, has_in)
+                has_out, has_in, edges = self._dim_fades(
+                    means, edges, ramps, floor_mean, found_ramps
+                )
+            out_edge, in_edge = edges
             is_shot = d1 - d0 + 1 >= shot
             # Into white at once (most of the rise in one frame) is a flash, a photographer's or
             # a strobe, whatever follows.
@@ -911,14 +918,16 @@ class AdaptiveShotDetector:
             # A one-frame ramp is a hard cut into (or out of) the plain run.
             if is_flash:
                 pass
-            elif has_out and out_start == d0 - 1:
-                found.append(Boundary(d0, "cut", 1.0, (d0, d0)))
+            elif has_out and out_start == out_edge - 1:
+                found.append(Boundary(out_edge, "cut", 1.0, (out_edge, out_edge)))
             elif has_out:
-                found.append(Boundary((out_start + d0) // 2, "gradual", 1.0, (out_start, d0 - 1)))
-            if has_in and in_end == d1 + 1:
-                found.append(Boundary(d1 + 1, "cut", 1.0, (d1 + 1, d1 + 1)))
+                middle = (out_start + out_edge) // 2
+                found.append(Boundary(middle, "gradual", 1.0, (out_start, out_edge - 1)))
+            if has_in and in_end == in_edge + 1:
+                found.append(Boundary(in_edge + 1, "cut", 1.0, (in_edge + 1, in_edge + 1)))
             elif has_in:
-                found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
+                middle = (in_edge + 1 + in_end + 1) // 2
+                found.append(Boundary(middle, "gradual", 1.0, (in_edge + 1, in_end)))
         return found, runs
 
     def _dips(
@@ -993,6 +1002,46 @@ class AdaptiveShotDetector:
         """How many frames a plain run (black, white or another colour) lasts to be a shot of
         its own, not the turn of one transition."""
         return max(1, round(self.params.min_plain_shot_seconds * fps))
+
+    def _dim_fades(
+        self,
+        means: FloatArray,
+        run: tuple[int, int],
+        ramps: tuple[int, int],
+        floor: float,
+        found: tuple[bool, bool],
+    ) -> tuple[bool, bool, tuple[int, int]]:
+        """A run of true black (``run``: its first and last frames; ``ramps``: where the ramps
+        out of it end, each way; ``floor``: its darkest mean luma) that a ramp of
+        ``ramp_min_rise`` does not enter or leave (``found``, each way) may still be entered or
+        left by a dim picture, a night scene, fading: by no more than it is bright, and across
+        the dark bar while still fading. Such a ramp is measured from the truly black frames,
+        gentle all the way (from a dim picture into black at once is left to the cut test).
+        Whether each way has a ramp now, and where the picture is all gone each way."""
+        (d0, d1), (out_start, in_end), (has_out, has_in) = run, ramps, found
+        black = means[d0 : d1 + 1] <= floor + DIP_HOLD
+        first, last = d0 + int(np.argmax(black)), d1 - int(np.argmax(black[::-1]))
+        dim_out = (
+            not has_out and d0 > 0 and self._dims_to_black(means, range(first, out_start - 1, -1))
+        )
+        dim_in = (
+            not has_in
+            and d1 < len(means) - 1
+            and self._dims_to_black(means, range(last, in_end + 1))
+        )
+        edges = (first if dim_out else d0, last if dim_in else d1)
+        return has_out or dim_out, has_in or dim_in, edges
+
+    def _dims_to_black(self, means: FloatArray, ramp: range) -> bool:
+        """Whether mean luma falls gently into true black along ``ramp`` (frames from the first
+        truly black one outwards, all the way up the fade): over two steps or more, less than
+        half of the fall in any one, from at least the dark bar (``dark_contrast``) above the
+        black, as bright as a picture that is more than black must be."""
+        if len(ramp) < 3:
+            return False
+        levels = means[np.asarray(ramp)]
+        rise = float(levels[-1] - levels[0])
+        return rise >= self.params.dark_contrast and float(np.diff(levels).max()) < rise / 2
 
     def _dip_ramp(self, contrasts: FloatArray, ramp: range, floor: float) -> bool:
         """Whether contrast rises gradually from the colour's ``floor`` along ``ramp`` (frames

@@ -258,6 +258,30 @@ def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
     assert [(b.kind, b.span) for b in found] == [("gradual", (black_until, 89))], found
 
 
+def _dim_scan(means: np.ndarray, contrasts: np.ndarray) -> Scan:
+    blocks = np.repeat(contrasts[:, None], 16, axis=1)  # lit or flat all over alike
+    f32 = np.float32
+    return Scan([], means.astype(f32), contrasts.astype(f32), blocks.astype(np.float16))
+
+
+def test_a_dim_picture_fading_into_black_is_a_fade_and_one_cut_into_it_is_not() -> None:
+    """A night scene (mean luma 18, contrast 15: under the 25 levels a ramp out of black must
+    otherwise climb) fading into true black over 20 frames is one fade, out or (backwards) in,
+    counted to the first truly black frame: it crosses the dark bar (contrast under 10) six
+    frames into the fade, with 70% of its light still there. The same picture cut into black,
+    after a few frames of it growing dimmer, is no fade: that is the cut test's."""
+    fade = np.linspace(1.0, 0.0, 21)[1:]  # frames 40-59
+    share = np.concatenate([np.ones(40), fade, np.zeros(40)])
+    means, contrasts = 18.0 * share, 15.0 * share
+    black = int(np.argmax(means <= 3.0))
+    assert black == 56
+    assert _spans(_dim_scan(means, contrasts)) == [("gradual", (39, black - 1))]
+    n = len(share)
+    assert _spans(_dim_scan(means[::-1], contrasts[::-1])) == [("gradual", (n - black, n - 1 - 39))]
+    creeping = np.concatenate([np.ones(35), np.linspace(1.0, 0.95, 6)[1:], np.zeros(40)])
+    assert _spans(_dim_scan(18.0 * creeping, 15.0 * creeping)) == []
+
+
 def _window(pixel: list[float], structure: list[float]) -> np.ndarray:
     """One centre's window of changes (histogram change 0): 1 x frames x 3."""
     return np.array([[[0.0, p, s] for p, s in zip(pixel, structure, strict=True)]], np.float32)
