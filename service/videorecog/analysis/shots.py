@@ -41,10 +41,11 @@ Fade through black or white: a run of dark or bright frames, both flat (``dark_l
 ``dark_contrast``; ``white_luma``, ``white_contrast``), entered and left by luminance ramps; into
 white at once is a flash, not a fade. A dark picture that is not flat (a night scene, a stage in
 the dark) is no black: its cuts stand. A ramp out of black climbs from the run's darkest level, in
-mean luma or, for a dark picture with a few bright parts, in contrast. When the run is too
-short to be a shot of its own it is one transition, reported at its centre; otherwise the fade-out
-and the fade-in are each a boundary (at their ramps' midpoints, or at the run's edges when the
-ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
+mean luma or, for a dark picture with a few bright parts, in contrast; into true black (flat), a
+dim picture (a night scene) climbs less, and its ramp is counted from the truly black frames,
+gentle all the way (``_dim_fades``). When the run is too short to be a shot of its own it is
+one transition, reported at its centre; otherwise the fade-out and the fade-in are each a
+boundary (at their ramps' midpoints, or at the run's edges when the ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
 looks like a cut to the histogram.
 
 Fade through another colour (an editor's dip to colour): a run of flat frames at any other level,

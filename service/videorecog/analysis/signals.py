@@ -8,7 +8,9 @@
 - structure change: one minus the correlation of the two luma planes; blind to brightness and
   contrast, high when the layout of the picture changes.
 Both are taken block by block on a 4 x 4 grid, and the median block counts: a cut changes the
-whole picture, a caption, a logo or a person walking by only part of it.
+whole picture, a caption, a logo or a person walking by only part of it. On a blank field (a
+title card: blocks flat in both pictures) the median of the blocks that show something in both
+counts: there the writing is the picture.
 - ``blend_residual`` and ``shift_residuals``: is a picture a mix of two others (a dissolve), is a
   change one global shift (camera motion)?
 - ``edge_agreement``: do two pictures have their edges in the same places, pointing the same way
@@ -115,11 +117,34 @@ def changes(
     difference = np.maximum(blocks_a, blocks_b)
     difference -= np.minimum(blocks_a, blocks_b)
     per_block = np.add.reduce(difference, axis=2, dtype=wide).astype(np.float32) / pixels
-    pixel = median(per_block) / (0.5 * (contrast_a + contrast_b) + CONTRAST_FLOOR)
     correlation = np.einsum("ijk,ijk->ij", units_a, units_b)
     # Flat to flat: nothing changed; flat to textured (or back): all of the structure did.
     structure = np.where(flat_a | flat_b, (flat_a != flat_b).astype(np.float32), 1.0 - correlation)
-    return pixel.astype(np.float32), median(structure).astype(np.float32)
+    pixel, shape = _median_of_what_shows(per_block, structure, flat_a, flat_b)
+    pixel /= 0.5 * (contrast_a + contrast_b) + CONTRAST_FLOOR
+    return pixel.astype(np.float32), shape.astype(np.float32)
+
+
+def _median_of_what_shows(
+    per_block: FloatArray,
+    structure: FloatArray,
+    flat_a: npt.NDArray[np.bool_],
+    flat_b: npt.NDArray[np.bool_],
+) -> tuple[FloatArray, FloatArray]:
+    """The median block's pixel and structure change; where some blocks are blank in both
+    pictures (flat), the median of those that show something in both. On a plain field (a
+    title card) what is written or drawn is the whole picture, and the field would outvote it;
+    what appears on the field where nothing was (a subtitle on black, a firework in a dark sky)
+    is no other picture, and decides nothing. Pictures with no blank block (nearly all footage)
+    take the plain median."""
+    pixel, shape = median(per_block), median(structure)
+    both = ~flat_a & ~flat_b
+    rows = np.flatnonzero((flat_a & flat_b).any(axis=-1) & both.any(axis=-1))
+    if len(rows):
+        hidden, counts = ~both[rows], both[rows].sum(axis=-1)
+        pixel[rows] = median(np.where(hidden, np.nan, per_block[rows]), counts)
+        shape[rows] = median(np.where(hidden, np.nan, structure[rows]), counts)
+    return pixel, shape
 
 
 def median(values: FloatArray, counts: npt.NDArray[np.intp] | None = None) -> FloatArray:

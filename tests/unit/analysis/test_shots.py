@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.clips import Clip
+from tests.clips import Clip, encode
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.decode import Frame
 from videorecog.analysis.scoring import Labels, score
@@ -399,3 +399,35 @@ def test_a_fast_pan_over_a_real_picture_is_no_transition(width: int, step: int) 
         window = picture[:, 2:38, step * i : step * i + 64] + rng.normal(0, 1.0, (3, 36, 64))
         frames.append(Frame(i, i / 25, np.clip(window, 0, 255).astype(np.uint8)))
     assert AdaptiveShotDetector().detect(frames, 25.0) == []
+
+
+def _title_card(text: str) -> np.ndarray:
+    """White writing, centred, on a black 640x360 card (none for an empty ``text``)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    card = Image.new("RGB", (640, 360))
+    draw = ImageDraw.Draw(card)
+    font = ImageFont.load_default(size=20)
+    _, _, width, height = draw.multiline_textbbox((0, 0), text, font=font, align="center")
+    at = ((640 - width) / 2, (360 - height) / 2)
+    draw.multiline_text(at, text, font=font, fill=(235, 235, 235), align="center")
+    return np.asarray(card)
+
+
+def test_cuts_between_title_cards_are_found(tmp_path: Path) -> None:
+    """A trailer's cards, cut from one to the next: the writing fills a few blocks of the grid,
+    the black field the rest. The median block of the field did not change; the writing is the
+    picture, so its blocks decide (two one-line cards in a row were taken for one)."""
+    texts = ["IN A WORLD", "WHERE NOTHING\nIS WHAT IT SEEMS", "ONE MAN", "THIS SUMMER", "SOON"]
+    frames = [_title_card(text) for text in texts for _ in range(30)]
+    video = encode(tmp_path / "cards.mp4", frames)
+    assert detect_shots(str(video)).shot_frame_ids == [0, 30, 60, 90, 120]
+
+
+def test_writing_that_appears_on_a_blank_field_is_no_cut(tmp_path: Path) -> None:
+    """A line of writing appearing on a black screen and going again, as a subtitle does: the
+    field is the same picture with or without it (the blocks written on in one picture only
+    decide nothing)."""
+    frames = [_title_card(text) for text in ("", "WHERE ARE YOU GOING?", "") for _ in range(30)]
+    video = encode(tmp_path / "subtitle.mp4", frames)
+    assert detect_shots(str(video)).shot_frame_ids == [0]

@@ -7,9 +7,12 @@ import pytest
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.signals import (
     CONTRAST_FLOOR,
+    FLAT_CONTRAST,
+    blocks,
     changes,
     edge_agreement,
     median,
+    shapes,
     shift_residual,
     shift_residuals,
 )
@@ -113,3 +116,36 @@ def test_pixel_change_is_the_median_blocks_mean_absolute_difference(pixels: int)
     expected = np.median(per_block, axis=1) / (contrast + CONTRAST_FLOOR)
     assert np.array_equal(pixel, expected.astype(np.float32))
     assert pixel[0] == np.float32(255 / (contrast[0] + CONTRAST_FLOOR))
+
+
+def _measured(
+    luma: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What ``changes`` takes of pictures (N x H x W, 8-bit)."""
+    units, block_contrast, contrast = shapes(luma.astype(np.float32))
+    return blocks(luma), units, block_contrast < FLAT_CONTRAST, contrast
+
+
+def test_on_a_plain_field_the_writing_is_the_picture() -> None:
+    """Two title cards, black but for other writing across one row of 4 blocks of the 16, and
+    a second line on one of them: the change is the median of the 4 blocks written on in both,
+    all of them changed, where the black field would outvote it. What appears where the field
+    was blank (the second line) does not count either way."""
+    rng = np.random.default_rng(7)
+    card_a, card_b = np.full((2, 1, 36, 64), 16, dtype=np.uint8)
+    card_a[0, 10:17, 4:60] = rng.integers(16, 236, (7, 56))
+    card_b[0, 10:17, 4:60] = rng.integers(16, 236, (7, 56))
+    card_b[0, 19:26, 4:28] = rng.integers(16, 236, (7, 24))  # a line more, in 2 blocks
+    a, b = _measured(card_a), _measured(card_b)
+    blank = a[2][0] & b[2][0]
+    assert blank.sum() == 10
+    pixel, structure = changes(*a, *b)
+    per_block = np.abs(a[0].astype(np.float32) - b[0].astype(np.float32)).mean(axis=2)[0]
+    mean_contrast = (a[3][0] + b[3][0]) / 2
+    both = ~a[2][0] & ~b[2][0]
+    assert both.sum() == 4
+    expected = np.median(per_block[both]) / (mean_contrast + CONTRAST_FLOOR)
+    assert pixel[0] == pytest.approx(expected)
+    assert structure[0] > 0.4  # the frame of blank rows and columns around the writing is alike
+    everywhere = np.median(per_block) / (mean_contrast + CONTRAST_FLOOR)
+    assert everywhere == 0  # what the 16 blocks' median said
