@@ -45,8 +45,9 @@ mean luma or, for a dark picture with a few bright parts, in contrast; into true
 dim picture (a night scene) climbs less, and its ramp is counted from the truly black frames,
 gentle all the way (``_dim_fades``). When the run is too short to be a shot of its own it is
 one transition, reported at its centre; otherwise the fade-out and the fade-in are each a
-boundary (at their ramps' midpoints, or at the run's edges when the ramp is a hard cut). Other detections inside a fade are dropped: the steep middle of a fast fade
-looks like a cut to the histogram.
+boundary (at their ramps' midpoints, or at the run's edges when the ramp is a hard cut). Other
+detections inside a fade are dropped: the steep middle of a fast fade looks like a cut to the
+histogram.
 
 Fade through another colour (an editor's dip to colour): a run of flat frames at any other level,
 entered by a ramp of contrast along which every block of the grid dims with the whole (a pan
