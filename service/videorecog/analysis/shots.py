@@ -16,6 +16,8 @@ baseline. Not a cut either:
 - a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
 - a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``);
+- a step of a fast zoom: a zoom in or out (and a shift) explains most of the change, and of
+  the change before or after it (a cut to a closer view has no zoom beside it);
 - a change of light (a lamp, a strobe, a colour wash) or a jump within the shot: the picture's
   edges stay where they were, pointing the same way (``edge_agreement_max``).
 In a moving shot (a fast pan) every frame changes a lot, so a cut there stands out less by its
@@ -102,6 +104,7 @@ from videorecog.analysis.signals import (
     shapes,
     shift_residuals,
     shrink,
+    zoom_residuals,
 )
 
 __all__ = [
@@ -120,6 +123,9 @@ __all__ = [
 CHUNK = 128  # frames measured together
 # The frame rate that the spans in frames of ``DetectorParams`` are for (``at_rate``).
 BASE_RATE = 25.0
+# A zoom's steps are alike: the structure change beside a step of one is at least this share of
+# its own (``AdaptiveShotDetector._zooming``).
+ZOOM_STEPS_ALIKE = 0.5
 # Frames of a flat run within this much of its flattest frame, in contrast and in mean luma, hold
 # the colour; the others are the ends of the ramps into and out of it. A colour card holds its
 # level within it all through, and its flattest frame is under it.
@@ -608,6 +614,7 @@ class AdaptiveShotDetector:
             ~self._returns(pictures, t[candidates], baseline[candidates], jumps[candidates])
         ]
         candidates = candidates[~self._moved(pictures, t[candidates])]
+        candidates = candidates[~self._zooming(pictures, t[candidates])]
         candidates = candidates[~self._relit(pictures, t[candidates])]
         return [
             Boundary(int(t[k]), "cut", float(here[k, 0]), (int(t[k]), int(t[k])))
@@ -711,6 +718,41 @@ class AdaptiveShotDetector:
         the change (a cut leaves most of it)."""
         residuals = shift_residuals(*_across(pictures, frames))
         return np.asarray(residuals < self.params.jolt_residual_max)
+
+    def _zooming(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of the cuts at ``frames`` are a step of a fast zoom: a zoom in or out explains
+        the change (``zoom_residuals``, under ``jolt_residual_max``), and the change before or
+        after it too. A cut to a closer or wider view of the same picture has no zoom on
+        either side of it: it stands. The sides are measured only where the frame's own change
+        is a zoom (hardly ever, at a cut), and that only where the structure changed by half as
+        much or more beside it: a zoom's steps are alike, and the test costs a few milliseconds
+        a frame."""
+        limit = self.params.jolt_residual_max
+        luma = pictures.luma
+        rows = frames - pictures.first
+        structure = pictures.steps[:, 2]
+        beside = np.maximum(
+            structure[np.maximum(rows - 1, 0)], structure[np.minimum(rows + 1, len(luma) - 1)]
+        )
+        alike = beside >= ZOOM_STEPS_ALIKE * structure[rows]
+
+        def zooms(ends: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+            starts, stops = (luma[k].astype(np.float32) for k in (ends - 1, ends))
+            return np.asarray(zoom_residuals(starts, stops) < limit)
+
+        zooming = np.zeros(len(rows), dtype=bool)
+        if alike.any():
+            zooming[alike] = zooms(rows[alike])
+        if zooming.any():
+            near = rows[zooming]
+            # Frame 1 has no change before it, nor the last frame kept one after it.
+            sides = np.concatenate([near - 1, near + 1])
+            there = (sides >= 1) & (sides < len(luma))
+            side_zooms = np.zeros(len(sides), dtype=bool)
+            if there.any():
+                side_zooms[there] = zooms(sides[there])
+            zooming[zooming] = side_zooms.reshape(2, -1).any(axis=0)
+        return zooming
 
     def _gradual(
         self, pictures: _Pictures, run: _Scale, centres: range, found: list[Boundary]

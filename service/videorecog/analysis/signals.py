@@ -235,6 +235,40 @@ def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -
     return float(shift_residuals(start[None], end[None], max_shift)[0])
 
 
+# How much a zoom may magnify between two frames, each way, in steps of about 6%: a crash zoom
+# moves a third or more a frame; past half, a frame loses most of what the one before showed.
+ZOOMS = (1.06, 1.12, 1.19, 1.26, 1.34, 1.42, 1.5)
+
+
+def magnified(luma: FloatArray, scale: float) -> FloatArray:
+    """Pictures (N x H x W) magnified ``scale`` times about their centre (the middle
+    ``1 / scale`` of each, bilinear, filling the picture)."""
+    h, w = luma.shape[1:]
+    ys = (np.arange(h) - (h - 1) / 2) / scale + (h - 1) / 2
+    xs = (np.arange(w) - (w - 1) / 2) / scale + (w - 1) / 2
+    y0, x0 = np.floor(ys).astype(np.intp), np.floor(xs).astype(np.intp)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (ys - y0).astype(luma.dtype)[:, None], (xs - x0).astype(luma.dtype)[None, :]
+    top, bottom = luma[:, y0], luma[:, y1]
+    top = top[:, :, x0] * (1 - fx) + top[:, :, x1] * fx
+    bottom = bottom[:, :, x0] * (1 - fx) + bottom[:, :, x1] * fx
+    return np.asarray(top * (1 - fy) + bottom * fy, dtype=luma.dtype)
+
+
+def zoom_residuals(starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.float64]:
+    """For each pair of pictures (N x H x W each), how much of the change from ``starts`` to
+    ``ends`` remains after the best zoom in or out (``ZOOMS``, about the centre) and global
+    shift (about another point), relative to the change itself: 0..1+, as
+    ``shift_residuals``."""
+    zooms = len(ZOOMS)
+    # In: the start magnified is the end; out: the end magnified is the start.
+    near = np.concatenate([magnified(starts, s) for s in ZOOMS] + [starts] * zooms)
+    far = np.concatenate([ends] * zooms + [magnified(ends, s) for s in ZOOMS])
+    left = shift_residuals(near, far) * (np.abs(far - near).mean(axis=(1, 2)) + 1e-6)
+    raw = np.abs(ends - starts).mean(axis=(1, 2)) + 1e-6
+    return np.asarray(left.reshape(2 * zooms, len(starts)).min(axis=0) / raw)
+
+
 def edge_agreement(starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.float32]:
     """For each pair of pictures (N x H x W each), how far their luma gradients point the same
     way at the same pixels: the cosine of the angle between them, weighted by the weaker of the

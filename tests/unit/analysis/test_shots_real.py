@@ -231,6 +231,45 @@ def test_a_pan_onto_a_blank_wall_and_back_is_no_boundary(
     assert ids == [0], ids
 
 
+def _closer(frame: Rgb, zoom: float, centre: tuple[float, float] = (0.5, 0.5)) -> Rgb:
+    """``frame`` seen ``zoom`` times closer (about ``centre``, as shares of its height and
+    width), at 320x180."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    ch, cw = round(h / zoom), round(w / zoom)
+    y, x = round((h - ch) * centre[0]), round((w - cw) * centre[1])
+    part = Image.fromarray(frame[y : y + ch, x : x + cw])
+    return np.asarray(part.resize((320, 180), Image.Resampling.BICUBIC))
+
+
+@pytest.fixture(scope="module")
+def hd_shot() -> list[Rgb]:
+    """100 frames of one shot of the 720p clip (its cuts are at 30 and 180)."""
+    return _frames(SHARED_MEDIA / "testvideo.mp4", 60, 100)
+
+
+@pytest.mark.parametrize("inwards", [True, False])
+def test_a_crash_zoom_is_no_cut(hd_shot: list[Rgb], inwards: bool, tmp_path: Path) -> None:
+    """A real shot zoomed 3 times closer (or back out) in 6 frames: each frame magnifies the
+    one before by a fifth, more than any cut stands out by. A zoom explains each change and
+    the ones beside it, so none is a cut. (Two and one were found.)"""
+    zooms = np.clip(1 + (np.arange(100) - 40) / 3, 1, 3)
+    frames = [_closer(f, z if inwards else 4 - z) for f, z in zip(hd_shot, zooms, strict=True)]
+    found = detect_shots(str(encode(tmp_path / "zoom.mp4", frames))).shot_frame_ids
+    assert found == [0]
+
+
+@pytest.mark.parametrize("zoom", [1.25, 2.0])
+def test_a_cut_to_a_closer_view_is_a_cut(hd_shot: list[Rgb], zoom: float, tmp_path: Path) -> None:
+    """A cut to the same picture seen closer (an axial cut, or a punch-in): a zoom explains the
+    change, but nothing zooms before or after it."""
+    frames = [_closer(f, 1.0) for f in hd_shot[:40]]
+    frames += [_closer(f, zoom, (0.3, 0.7)) for f in hd_shot[40:]]
+    found = detect_shots(str(encode(tmp_path / "closer.mp4", frames))).shot_frame_ids
+    assert found == [0, 40]
+
+
 def _dissolve(a: Sequence[Rgb], b: Sequence[Rgb]) -> list[Rgb]:
     """Frame k of ``len(a)`` is a blend moving from ``a[k]`` to ``b[k]``."""
     n = len(a) + 1
