@@ -16,8 +16,8 @@ baseline. Not a cut either:
 - a flash, a corrupt frame or a glitch jumps away and comes back: a picture within
   ``flash_frames`` after the jump whose change from one just before it is ordinary;
 - a jolt of the camera: one global shift explains most of the change (``jolt_residual_max``);
-- a step of a fast zoom: a zoom in or out (and a shift) explains most of the change, and of
-  the change before or after it (a cut to a closer view has no zoom beside it);
+- a step of a fast zoom or roll: a zoom in or out or a turn (and a shift) explains most of the
+  change, and of the change before or after it (a cut to a closer view has no zoom beside it);
 - a change of light (a lamp, a strobe, a colour wash) or a jump within the shot: the picture's
   edges stay where they were, pointing the same way (``edge_agreement_max``).
 In a moving shot (a fast pan) every frame changes a lot, so a cut there stands out less by its
@@ -720,7 +720,7 @@ class AdaptiveShotDetector:
         return np.asarray(residuals < self.params.jolt_residual_max)
 
     def _zooming(self, pictures: _Pictures, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """Which of the cuts at ``frames`` are a step of a fast zoom: a zoom in or out explains
+        """Which of the cuts at ``frames`` are a step of a fast zoom (or roll): a zoom explains
         the change (``zoom_residuals``, under ``jolt_residual_max``), and the change before or
         after it too. A cut to a closer or wider view of the same picture has no zoom on
         either side of it: it stands. The sides are measured only where the frame's own change

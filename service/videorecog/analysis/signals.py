@@ -238,35 +238,44 @@ def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -
 # How much a zoom may magnify between two frames, each way, in steps of about 6%: a crash zoom
 # moves a third or more a frame; past half, a frame loses most of what the one before showed.
 ZOOMS = (1.06, 1.12, 1.19, 1.26, 1.34, 1.42, 1.5)
+# How far a roll of the camera may turn between two frames, each way, in degrees: a whip roll
+# turns ten or more a frame.
+TURNS = (4.0, 8.0, 12.0, 16.0, 20.0)
 
 
-def magnified(luma: FloatArray, scale: float) -> FloatArray:
-    """Pictures (N x H x W) magnified ``scale`` times about their centre (the middle
-    ``1 / scale`` of each, bilinear, filling the picture)."""
+def magnified(luma: FloatArray, scale: float, degrees: float = 0.0) -> FloatArray:
+    """Pictures (N x H x W) magnified ``scale`` times and turned ``degrees`` anticlockwise about
+    their centre (bilinear; where the turned picture leaves the frame, its edge is repeated)."""
     h, w = luma.shape[1:]
-    ys = (np.arange(h) - (h - 1) / 2) / scale + (h - 1) / 2
-    xs = (np.arange(w) - (w - 1) / 2) / scale + (w - 1) / 2
-    y0, x0 = np.floor(ys).astype(np.intp), np.floor(xs).astype(np.intp)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (ys - y0).astype(luma.dtype)[:, None], (xs - x0).astype(luma.dtype)[None, :]
-    top, bottom = luma[:, y0], luma[:, y1]
-    top = top[:, :, x0] * (1 - fx) + top[:, :, x1] * fx
-    bottom = bottom[:, :, x0] * (1 - fx) + bottom[:, :, x1] * fx
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    turn = np.deg2rad(degrees)
+    y, x = np.mgrid[0:h, 0:w]
+    # Where each output pixel comes from: the inverse turn and scale about the centre.
+    ys = ((y - cy) * np.cos(turn) - (x - cx) * np.sin(turn)) / scale + cy
+    xs = ((y - cy) * np.sin(turn) + (x - cx) * np.cos(turn)) / scale + cx
+    ys, xs = np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1)
+    y0, x0 = (
+        np.minimum(np.floor(ys).astype(np.intp), h - 2),
+        np.minimum(np.floor(xs).astype(np.intp), w - 2),
+    )
+    fy, fx = (ys - y0).astype(luma.dtype), (xs - x0).astype(luma.dtype)
+    top = luma[:, y0, x0] * (1 - fx) + luma[:, y0, x0 + 1] * fx
+    bottom = luma[:, y0 + 1, x0] * (1 - fx) + luma[:, y0 + 1, x0 + 1] * fx
     return np.asarray(top * (1 - fy) + bottom * fy, dtype=luma.dtype)
 
 
 def zoom_residuals(starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.float64]:
     """For each pair of pictures (N x H x W each), how much of the change from ``starts`` to
-    ``ends`` remains after the best zoom in or out (``ZOOMS``, about the centre) and global
-    shift (about another point), relative to the change itself: 0..1+, as
-    ``shift_residuals``."""
-    zooms = len(ZOOMS)
-    # In: the start magnified is the end; out: the end magnified is the start.
-    near = np.concatenate([magnified(starts, s) for s in ZOOMS] + [starts] * zooms)
-    far = np.concatenate([ends] * zooms + [magnified(ends, s) for s in ZOOMS])
+    ``ends`` remains after the best zoom in or out (``ZOOMS``) or roll either way (``TURNS``),
+    about the centre, and global shift (about another point), relative to the change itself:
+    0..1+, as ``shift_residuals``."""
+    moves = [(s, 0.0) for s in ZOOMS] + [(1.0, t) for t in TURNS] + [(1.0, -t) for t in TURNS]
+    # In: the start moved is the end; out (or back): the end moved is the start.
+    near = np.concatenate([magnified(starts, *m) for m in moves] + [starts] * len(ZOOMS))
+    far = np.concatenate([ends] * len(moves) + [magnified(ends, s) for s in ZOOMS])
     left = shift_residuals(near, far) * (np.abs(far - near).mean(axis=(1, 2)) + 1e-6)
     raw = np.abs(ends - starts).mean(axis=(1, 2)) + 1e-6
-    return np.asarray(left.reshape(2 * zooms, len(starts)).min(axis=0) / raw)
+    return np.asarray(left.reshape(-1, len(starts)).min(axis=0) / raw)
 
 
 def edge_agreement(starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.float32]:
