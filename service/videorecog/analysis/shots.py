@@ -421,6 +421,15 @@ def _climb(
     return float(max(means[end] - floor_mean, contrasts[end] - floor_contrast))
 
 
+def _gentle(levels: FloatArray, least: float) -> bool:
+    """Whether ``levels`` (from a plain run outwards) rise by ``least`` or more over two steps
+    or more, less than half of the rise in any one step."""
+    if len(levels) < 3:
+        return False
+    rise = float(levels[-1] - levels[0])
+    return rise >= least and float(np.diff(levels).max()) < rise / 2
+
+
 def _true_runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     """The runs of consecutive True in ``mask``: (first, last) frames of each, in order."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -728,26 +737,25 @@ class AdaptiveShotDetector:
         much or more beside it: a zoom's steps are alike, and the test costs a few milliseconds
         a frame."""
         limit = self.params.jolt_residual_max
-        luma = pictures.luma
-        rows = frames - pictures.first
+        first, end = pictures.first, pictures.end
         structure = pictures.steps[:, 2]
+        rows = frames - first
         beside = np.maximum(
-            structure[np.maximum(rows - 1, 0)], structure[np.minimum(rows + 1, len(luma) - 1)]
+            structure[np.maximum(rows - 1, 0)], structure[np.minimum(rows + 1, end - first - 1)]
         )
         alike = beside >= ZOOM_STEPS_ALIKE * structure[rows]
 
-        def zooms(ends: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-            starts, stops = (luma[k].astype(np.float32) for k in (ends - 1, ends))
-            return np.asarray(zoom_residuals(starts, stops) < limit)
+        def zooms(at: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+            return np.asarray(zoom_residuals(*_across(pictures, at)) < limit)
 
-        zooming = np.zeros(len(rows), dtype=bool)
+        zooming = np.zeros(len(frames), dtype=bool)
         if alike.any():
-            zooming[alike] = zooms(rows[alike])
+            zooming[alike] = zooms(frames[alike])
         if zooming.any():
-            near = rows[zooming]
-            # Frame 1 has no change before it, nor the last frame kept one after it.
+            near = frames[zooming]
+            # The first frame kept has no change before it, nor the last one after it.
             sides = np.concatenate([near - 1, near + 1])
-            there = (sides >= 1) & (sides < len(luma))
+            there = (sides > first) & (sides < end)
             side_zooms = np.zeros(len(sides), dtype=bool)
             if there.any():
                 side_zooms[there] = zooms(sides[there])
@@ -1078,24 +1086,17 @@ class AdaptiveShotDetector:
 
     def _dims_to_black(self, means: FloatArray, ramp: range) -> bool:
         """Whether mean luma falls gently into true black along ``ramp`` (frames from the first
-        truly black one outwards, all the way up the fade): over two steps or more, less than
-        half of the fall in any one, from at least the dark bar (``dark_contrast``) above the
-        black, as bright as a picture that is more than black must be."""
-        if len(ramp) < 3:
-            return False
-        levels = means[np.asarray(ramp)]
-        rise = float(levels[-1] - levels[0])
-        return rise >= self.params.dark_contrast and float(np.diff(levels).max()) < rise / 2
+        truly black one outwards, all the way up the fade), from at least the dark bar
+        (``dark_contrast``) above the black, as bright as a picture that is more than black
+        must be."""
+        return _gentle(means[np.asarray(ramp)], self.params.dark_contrast)
 
     def _dip_ramp(self, contrasts: FloatArray, ramp: range, floor: float) -> bool:
-        """Whether contrast rises gradually from the colour's ``floor`` along ``ramp`` (frames
-        from next to the held colour outwards): by ``ramp_min_rise`` or more, less than half of
-        it in any one step (out of the colour at once is a cut or a flash)."""
-        if len(ramp) < 2:
-            return False
-        levels = np.concatenate([[floor], contrasts[np.asarray(ramp)]])
-        rise = float(levels[-1] - floor)
-        return rise >= self.params.ramp_min_rise and float(np.diff(levels).max()) < rise / 2
+        """Whether contrast rises gently from the colour's ``floor`` along ``ramp`` (frames
+        from next to the held colour outwards), by ``ramp_min_rise`` or more (out of the colour
+        at once is a cut or a flash)."""
+        levels = np.concatenate([[floor], contrasts[np.asarray(ramp, dtype=np.intp)]])
+        return _gentle(levels, self.params.ramp_min_rise)
 
     def _dims_evenly(
         self,
