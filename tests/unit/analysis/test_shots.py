@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
@@ -212,14 +213,20 @@ def test_a_fade_through_a_colour_at_either_end_of_the_video(cut: slice) -> None:
     assert _spans(scan) == []
 
 
+def _even_scan(means: np.ndarray, contrasts: np.ndarray, found: Sequence[Boundary] = ()) -> Scan:
+    """A scan of these measures, each frame's blocks as lit, or as flat, as the whole."""
+    blocks = np.repeat(contrasts[:, None], 16, axis=1).astype(np.float16)
+    f32 = np.float32
+    return Scan(list(found), means.astype(f32), contrasts.astype(f32), blocks)
+
+
 def _card(middle: np.ndarray, contrast: np.ndarray) -> list[tuple[str, tuple[int, int]]]:
     """Four frames (``middle`` mean luma, ``contrast``) between two pictures (mean 80, contrast
     40), entered and left at once, with the cut test's cuts at both ends."""
     means = np.concatenate([np.full(20, 80.0), middle, np.full(20, 80.0)])
     contrasts = np.concatenate([np.full(20, 40.0), contrast, np.full(20, 40.0)])
-    blocks = np.repeat(contrasts[:, None], 16, axis=1).astype(np.float16)
     cuts = [Boundary(k, "cut", 5.0, (k, k)) for k in (20, 24)]
-    return _spans(Scan(cuts, means, contrasts, blocks))
+    return _spans(_even_scan(means, contrasts, cuts))
 
 
 def test_a_colour_card_between_two_cuts_is_one_transition() -> None:
@@ -250,18 +257,8 @@ def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
     black_until = int(np.argmax(means >= DetectorParams().dark_luma))
     assert 18 <= means[black_until - 1] < 20
     assert contrasts[black_until - 1] < 10
-    blocks = np.repeat(contrasts[:, None], 16, axis=1)  # flat or lit all over alike
-    scan = Scan(
-        [], means.astype(np.float32), contrasts.astype(np.float32), blocks.astype(np.float16)
-    )
-    found = AdaptiveShotDetector().finish(scan, 25.0)
+    found = AdaptiveShotDetector().finish(_even_scan(means, contrasts), 25.0)
     assert [(b.kind, b.span) for b in found] == [("gradual", (black_until, 89))], found
-
-
-def _dim_scan(means: np.ndarray, contrasts: np.ndarray) -> Scan:
-    blocks = np.repeat(contrasts[:, None], 16, axis=1)  # lit or flat all over alike
-    f32 = np.float32
-    return Scan([], means.astype(f32), contrasts.astype(f32), blocks.astype(np.float16))
 
 
 def test_a_dim_picture_fading_into_black_is_a_fade_and_one_cut_into_it_is_not() -> None:
@@ -275,11 +272,13 @@ def test_a_dim_picture_fading_into_black_is_a_fade_and_one_cut_into_it_is_not() 
     means, contrasts = 18.0 * share, 15.0 * share
     black = int(np.argmax(means <= 3.0))
     assert black == 56
-    assert _spans(_dim_scan(means, contrasts)) == [("gradual", (39, black - 1))]
+    assert _spans(_even_scan(means, contrasts)) == [("gradual", (39, black - 1))]
     n = len(share)
-    assert _spans(_dim_scan(means[::-1], contrasts[::-1])) == [("gradual", (n - black, n - 1 - 39))]
+    assert _spans(_even_scan(means[::-1], contrasts[::-1])) == [
+        ("gradual", (n - black, n - 1 - 39))
+    ]
     creeping = np.concatenate([np.ones(35), np.linspace(1.0, 0.95, 6)[1:], np.zeros(40)])
-    assert _spans(_dim_scan(18.0 * creeping, 15.0 * creeping)) == []
+    assert _spans(_even_scan(18.0 * creeping, 15.0 * creeping)) == []
 
 
 def _window(pixel: list[float], structure: list[float]) -> np.ndarray:
