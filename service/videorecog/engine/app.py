@@ -138,11 +138,13 @@ async def _housekeeping(app: web.Application, retention: float) -> None:
             if time.monotonic() - last_purge >= purge_every:
                 last_purge = time.monotonic()
                 purged = await state.store.purge(time.time() - retention)
-                for sha256 in purged:
-                    await state.covers.forget(sha256)
-                await state.guards.forget_expired()
                 if purged:
                     log.info("purged expired analyses", extra={"analyses": len(purged)})
+                # Also those of a purge cut short (at shutdown, say) before its covers went.
+                deleted = await state.store.delete_purged_covers(state.covers.forget)
+                if deleted:
+                    log.info("deleted purged covers", extra={"analyses": deleted})
+                await state.guards.forget_expired()
         except Exception:
             # The store being away for a moment must not end housekeeping: it tries again.
             log.exception("housekeeping failed")

@@ -15,6 +15,7 @@ its URL, is answered from it without decoding again.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -116,7 +117,19 @@ class JobStore(Protocol):
 
     async def purge(self, finished_before: float) -> list[str]:
         """Forget final jobs last updated before ``finished_before``, and analyses made before it
-        that no remaining job refers to; the SHA-256 of those analyses (their covers go too)."""
+        that no remaining job refers to; the SHA-256 of those analyses. Their covers are queued
+        for deletion in the same transaction (``delete_purged_covers``)."""
+        ...
+
+    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> None:
+        """The held jobs are being answered from the content ``sha256``: its analyses are kept and
+        its covers are not deleted from now on (called before an analysis writes any cover)."""
+        ...
+
+    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
+        """Up to ``DELETIONS_PER_ROUND`` contents queued by ``purge``: ``delete(sha256)`` the
+        covers of each that nothing uses, and forget those that were analysed again since. A
+        content a job is being answered from waits. How many were deleted."""
         ...
 
     async def close(self) -> None: ...
@@ -126,4 +139,5 @@ def answer_status(answer: Output) -> JobStatus:
     return JobStatus.PROCESS_FAILED if answer.error_code else JobStatus.PROCESS_SUCCESS
 
 
+DELETIONS_PER_ROUND = 100  # contents whose covers one housekeeping round deletes, at most
 EXHAUSTED_MESSAGE = "The job was not finished in {attempts} attempts: its worker stopped each time."

@@ -64,6 +64,15 @@ STEPS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "covers of purged analyses, until their objects are deleted",
+        """
+        CREATE TABLE engine_cover_deletions (
+            sha256 TEXT PRIMARY KEY,
+            purged_at DOUBLE PRECISION NOT NULL
+        );
+        """,
+    ),
 )
 LATEST = len(STEPS)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from videorecog.engine import migrations
 from videorecog.engine.jobs import (
     COLUMNS,
+    DELETIONS_PER_ROUND,
     EXHAUSTED_MESSAGE,
     Job,
     Output,
@@ -74,6 +75,30 @@ ON CONFLICT (sha256, output) DO UPDATE SET result = EXCLUDED.result,
     error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
     created_at = EXCLUDED.created_at
 """  # noqa: S608
+
+# The analyses purged, and their content queued for its covers' deletion, in one statement (one
+# transaction with the jobs' deletion): the objects are deleted after it commits, and a purge
+# cut short before they were is finished by the next round (``delete_purged_covers``).
+_PURGE_ANALYSES = f"""
+WITH gone AS (
+    DELETE FROM engine_analyses a WHERE created_at < %s AND NOT EXISTS
+    (SELECT 1 FROM engine_jobs j WHERE j.content_sha256 = a.sha256)
+    RETURNING sha256
+), queued AS (
+    INSERT INTO engine_cover_deletions (sha256, purged_at)
+    SELECT DISTINCT sha256, {NOW} FROM gone ON CONFLICT (sha256) DO NOTHING
+)
+SELECT DISTINCT sha256 FROM gone
+"""  # noqa: S608
+# What becomes of a purged content's covers: "reused" (analysed again since: they are its new
+# covers, kept), "wanted" (a job holds or was answered from it: wait), else "unused" (delete).
+_COVERS_FATE = """
+SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM engine_analyses WHERE sha256 = %(sha)s) THEN 'reused'
+    WHEN EXISTS (SELECT 1 FROM engine_jobs WHERE content_sha256 = %(sha)s) THEN 'wanted'
+    ELSE 'unused' END
+FROM engine_cover_deletions WHERE sha256 = %(sha)s
+"""
 
 
 @contextlib.asynccontextmanager
@@ -218,13 +243,44 @@ class PostgresJobStore:
                 "AND updated_at < %s",
                 (finished_before,),
             )
-            cursor = await conn.execute(
-                "DELETE FROM engine_analyses a WHERE created_at < %s AND NOT EXISTS "
-                "(SELECT 1 FROM engine_jobs j WHERE j.content_sha256 = a.sha256) "
-                "RETURNING sha256",
-                (finished_before,),
-            )
+            cursor = await conn.execute(_PURGE_ANALYSES, (finished_before,))
             return sorted({r[0] for r in await cursor.fetchall()})
+
+    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            # Waits for a deletion of this content's covers under way (``delete_purged_covers``),
+            # whether or not its row is there yet: the lock is the content's, not a row's.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (sha256,))
+            await conn.execute(
+                "UPDATE engine_jobs SET content_sha256 = %s WHERE job_id = ANY(%s) "
+                "AND lease_owner = %s AND status = 'PROCESSING'",
+                (sha256, job_ids, owner),
+            )
+
+    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
+        pending = await self._all(
+            "SELECT sha256 FROM engine_cover_deletions ORDER BY purged_at LIMIT %s",
+            (DELETIONS_PER_ROUND,),
+        )
+        deleted = 0
+        for (sha256,) in pending:
+            async with self._pool.connection() as conn, conn.transaction():
+                locked = await conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(hashtext(%s))", (sha256,)
+                )
+                if not (await locked.fetchone() or (False,))[0]:
+                    continue  # a worker is taking this content up again: look next round
+                # Read after the lock: a worker that took the content up before it is seen here.
+                fate = await (await conn.execute(_COVERS_FATE, {"sha": sha256})).fetchone()
+                if fate is None or fate[0] == "wanted":
+                    continue  # gone already, or a job is still being answered from it
+                if fate[0] == "unused":
+                    await delete(sha256)
+                    deleted += 1
+                await conn.execute(
+                    "DELETE FROM engine_cover_deletions WHERE sha256 = %s", (sha256,)
+                )
+        return deleted
 
     async def close(self) -> None:
         """The pool is closed by whoever opened it (``open_pool``)."""

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from videorecog.engine.jobs import (
     COLUMNS,
+    DELETIONS_PER_ROUND,
     EXHAUSTED_MESSAGE,
     Job,
     Output,
@@ -55,6 +57,10 @@ _MIGRATIONS = (
         error_message TEXT, created_at REAL NOT NULL, PRIMARY KEY (sha256, output)
     );
     """,
+    # 3: covers of purged analyses, until their files are deleted
+    """
+    CREATE TABLE cover_deletions (sha256 TEXT PRIMARY KEY, purged_at REAL NOT NULL);
+    """,
 )
 
 # Built once from fixed text; every value goes in as a bound parameter.
@@ -79,6 +85,15 @@ _UNUSED = (
 )
 _SELECT_UNUSED = f"SELECT DISTINCT sha256 FROM analyses WHERE {_UNUSED}"  # noqa: S608
 _DELETE_UNUSED = f"DELETE FROM analyses WHERE {_UNUSED}"  # noqa: S608
+_QUEUE_DELETION = "INSERT OR IGNORE INTO cover_deletions (sha256, purged_at) VALUES (?, ?)"
+# See ``postgres_store._COVERS_FATE``.
+_COVERS_FATE = """
+SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM analyses WHERE sha256 = :sha) THEN 'reused'
+    WHEN EXISTS (SELECT 1 FROM jobs WHERE content_sha256 = :sha) THEN 'wanted'
+    ELSE 'unused' END
+FROM cover_deletions WHERE sha256 = :sha
+"""
 _CLAIMABLE = (
     "(status = 'QUEUING' OR (status = 'PROCESSING' AND lease_until < :now "
     "AND attempts < :max_attempts))"
@@ -98,6 +113,8 @@ class SqliteJobStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobstore")
         self._conn: sqlite3.Connection | None = None
         self._added = asyncio.Event()
+        # Held while a content's covers are deleted, and by a worker taking that content up.
+        self._covers_lock = asyncio.Lock()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -278,13 +295,47 @@ class SqliteJobStore:
         self._added.clear()
 
     async def purge(self, finished_before: float) -> list[str]:
+        now = self._clock()
+
         def purge(c: sqlite3.Connection) -> list[str]:
-            c.execute(_DELETE_FINISHED, (finished_before,))
-            gone = [r[0] for r in c.execute(_SELECT_UNUSED, (finished_before,))]
-            c.execute(_DELETE_UNUSED, (finished_before,))
+            with _transaction(c):
+                c.execute(_DELETE_FINISHED, (finished_before,))
+                gone = [r[0] for r in c.execute(_SELECT_UNUSED, (finished_before,))]
+                c.execute(_DELETE_UNUSED, (finished_before,))
+                c.executemany(_QUEUE_DELETION, [(sha256, now) for sha256 in gone])
             return gone
 
         return await self._run(purge)
+
+    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> None:
+        marks = ",".join("?" * len(job_ids))
+        async with self._covers_lock:
+            await self._run(
+                lambda c: c.execute(
+                    f"UPDATE jobs SET content_sha256 = ? WHERE job_id IN ({marks}) "  # noqa: S608
+                    "AND lease_owner = ? AND status = 'PROCESSING'",
+                    (sha256, *job_ids, owner),
+                )
+            )
+
+    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
+        pending = await self._run(
+            lambda c: c.execute(
+                "SELECT sha256 FROM cover_deletions ORDER BY purged_at LIMIT ?",
+                (DELETIONS_PER_ROUND,),
+            ).fetchall()
+        )
+        deleted = 0
+        for (sha256,) in pending:
+            async with self._covers_lock:
+                fate = await self._run(functools.partial(_covers_fate, sha256=sha256))
+                if fate is None or fate == "wanted":
+                    continue
+                if fate == "unused":
+                    await delete(sha256)
+                    deleted += 1
+                await self._run(functools.partial(_deletion_done, sha256=sha256))
+        return deleted
 
     async def close(self) -> None:
         def shut(c: sqlite3.Connection) -> None:
@@ -294,3 +345,24 @@ class SqliteJobStore:
             await self._run(shut)
             self._conn = None
         self._executor.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """Statements that stand or fall together (the connection commits each one by itself)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _covers_fate(conn: sqlite3.Connection, sha256: str) -> str | None:
+    row = conn.execute(_COVERS_FATE, {"sha": sha256}).fetchone()
+    return str(row[0]) if row else None
+
+
+def _deletion_done(conn: sqlite3.Connection, sha256: str) -> None:
+    conn.execute("DELETE FROM cover_deletions WHERE sha256 = ?", (sha256,))

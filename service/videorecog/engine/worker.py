@@ -230,6 +230,9 @@ class JobWorker:
         self, video: Path, sha256: str, jobs: list[Job], held: dict[str, Job]
     ) -> None:
         wanted = {output_of(job) for job in jobs}
+        # Before the analyses are read: from here on a purge keeps them, and its deletion of
+        # this content's covers (if one is queued) neither runs during nor after this analysis.
+        await self._store.note_content(self.owner, [job.job_id for job in jobs], sha256)
         known = await self._store.outputs(sha256)
         missing = wanted - known.keys()
         actions = ",".join(sorted({job.action for job in jobs if output_of(job) in missing}))

@@ -36,7 +36,7 @@ LEASE = 0.3
 async def _migrated_database(server_url: str) -> AsyncIterator[str]:
     with stores.new_database(server_url) as url:
         async with await AsyncConnection.connect(url, autocommit=True) as conn:
-            assert await migrations.migrate(conn) == [1]
+            assert await migrations.migrate(conn) == [1, 2]
         yield url
 
 
@@ -218,6 +218,82 @@ async def test_retention_forgets_jobs_and_the_analyses_only_they_used(store: Job
     assert await store.get("new") is not None
     assert await store.outputs("sha-a") == {}
     assert set(await store.outputs("sha-b")) == {"shots"}
+
+
+class _Deletions:
+    """The covers ``delete_purged_covers`` deletes: their contents' SHA-256, in order; with
+    ``hold`` set, each deletion waits for ``release``."""
+
+    def __init__(self, *, hold: bool = False) -> None:
+        self.done: list[str] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        if not hold:
+            self.release.set()
+
+    async def __call__(self, sha256: str) -> None:
+        self.started.set()
+        await self.release.wait()
+        self.done.append(sha256)
+
+
+async def _purged(store: JobStore, job_id: str, sha256: str) -> None:
+    """A job answered from ``sha256``'s analysis, then both purged."""
+    await _add(store, _job(job_id, f"http://h/{job_id}", time.time()))
+    await store.claim("w", LEASE, 3)
+    answer = Output(sha256, "cover", "{}")
+    await store.keep_outputs([answer])
+    assert await store.finish(job_id, "w", answer)
+    assert await store.purge(time.time() + 1) == [sha256]
+
+
+async def test_a_purges_covers_are_deleted_by_a_later_round_if_it_was_cut_short(
+    store: JobStore,
+) -> None:
+    """The purge's transaction queues its covers: a housekeeping stopped before it deleted them
+    leaves them to the next round, which deletes them once."""
+    await _purged(store, "old", "sha-a")
+    deletions = _Deletions()
+    assert await store.delete_purged_covers(deletions) == 1
+    assert await store.delete_purged_covers(deletions) == 0
+    assert deletions.done == ["sha-a"]
+
+
+async def test_covers_of_content_taken_up_again_are_not_deleted(store: JobStore) -> None:
+    """A purged content a worker takes up again keeps its covers: while its job is answered (the
+    deletion waits) and once it is analysed again (the deletion is dropped); purged again, its
+    covers go."""
+    await _purged(store, "old", "sha-a")
+    await _add(store, _job("again", "http://h/again", time.time()))
+    [job] = await store.claim("w", LEASE * 10, 3)
+    await store.note_content("w", [job.job_id], "sha-a")
+    deletions = _Deletions()
+    assert await store.delete_purged_covers(deletions) == 0
+    answer = Output("sha-a", "cover", "{}")
+    await store.keep_outputs([answer])
+    assert await store.delete_purged_covers(deletions) == 0
+    assert await store.finish(job.job_id, "w", answer)
+    assert await store.purge(time.time() + 1) == ["sha-a"]
+    assert await store.delete_purged_covers(deletions) == 1
+    assert deletions.done == ["sha-a"]
+
+
+async def test_a_worker_taking_content_up_waits_for_its_covers_deletion(store: JobStore) -> None:
+    """A worker that takes up a content whose covers are being deleted waits until they are gone
+    (then writes its own): it never writes covers that the deletion then removes."""
+    await _purged(store, "old", "sha-a")
+    await _add(store, _job("again", "http://h/again", time.time()))
+    [job] = await store.claim("w", LEASE * 10, 3)
+    deletions = _Deletions(hold=True)
+    deleting = asyncio.create_task(store.delete_purged_covers(deletions))
+    await asyncio.wait_for(deletions.started.wait(), 10)
+    noting = asyncio.create_task(store.note_content("w", [job.job_id], "sha-a"))
+    await asyncio.sleep(0.3)
+    assert not noting.done()
+    deletions.release.set()
+    assert await deleting == 1
+    await asyncio.wait_for(noting, 10)
+    assert deletions.done == ["sha-a"]
 
 
 async def test_front_doors_share_nonces_and_the_request_rate(postgres_server_url: str) -> None:
