@@ -677,6 +677,8 @@ def category_table(title: str, items: list[Item], tallies: dict[str, Tally]) -> 
         lines.append(
             f"| {kind} ({n}) | " + " | ".join(ratio(tallies[m].kinds[kind]) for m in names) + " |"
         )
+    if not distractors:
+        return lines
     lines += [
         "",
         f"| {title}: false detections on distractors | " + " | ".join(names) + " |",
