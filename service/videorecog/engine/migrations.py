@@ -2,7 +2,8 @@
 
 Each step runs once, in its own transaction, and is recorded in ``engine_schema_migrations``; an
 advisory lock keeps two migrators (a hook Job and a person, say) from running a step twice.
-Front doors and workers refuse to start on a schema older than they need.
+Front doors and workers refuse to start on a schema older than they need, and run on a newer one:
+steps only add (a column or table to drop waits until no release in use reads it).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ async def migrate(conn: Any) -> list[int]:
 
 
 async def check(conn: Any) -> None:
-    """Raises: SchemaError when the store's schema is older (or newer) than this engine's."""
+    """Raises: SchemaError when the store's schema is older than this engine's."""
     version = await current_version(conn)
     if version < LATEST:
         raise SchemaError(
@@ -124,7 +125,10 @@ async def check(conn: Any) -> None:
             f"engine needs {LATEST}: run `videorecog engine migrate`"
         )
     if version > LATEST:
-        raise SchemaError(
-            f"VIDEORECOG_ENGINE_STORE_URL: the job store's schema is at version {version}, newer "
-            f"than this engine's {LATEST}: upgrade the engine"
+        # Steps only add, so an engine of an earlier release runs on a later schema: the pods of
+        # the previous release during a rolling update (one that restarts too), or after a
+        # rollback, which leaves the schema as it is.
+        log.warning(
+            "the job store's schema is newer than this engine's",
+            extra={"version": version, "engine_version": LATEST},
         )

@@ -296,6 +296,26 @@ async def test_a_worker_taking_content_up_waits_for_its_covers_deletion(store: J
     assert deletions.done == ["sha-a"]
 
 
+async def test_an_engine_runs_on_a_newer_schema_and_refuses_an_older_one(
+    postgres_server_url: str,
+) -> None:
+    """A pod of the previous release (restarted during a rolling update, or after a rollback)
+    starts on the schema the new release migrated; a store not yet migrated stops start-up."""
+    async with (
+        _migrated_database(postgres_server_url) as url,
+        await AsyncConnection.connect(url, autocommit=True) as conn,
+    ):
+        await migrations.check(conn)
+        await conn.execute(
+            "INSERT INTO engine_schema_migrations (version, description) VALUES (%s, 'later')",
+            (migrations.LATEST + 1,),
+        )
+        await migrations.check(conn)
+        await conn.execute("DELETE FROM engine_schema_migrations WHERE version >= 2")
+        with pytest.raises(migrations.SchemaError, match="engine migrate"):
+            await migrations.check(conn)
+
+
 async def test_front_doors_share_nonces_and_the_request_rate(postgres_server_url: str) -> None:
     now = [1_000_000.0]  # the doors' clock: the rate is checked at set moments, however slow
     async with (
