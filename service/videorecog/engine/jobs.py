@@ -15,11 +15,14 @@ its URL, is answered from it without decoding again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from videorecog.protocol.constants import JobStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,23 +124,38 @@ class JobStore(Protocol):
         for deletion in the same transaction (``delete_purged_covers``)."""
         ...
 
-    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> None:
-        """The held jobs are being answered from the content ``sha256``: its analyses are kept and
-        its covers are not deleted from now on (called before an analysis writes any cover)."""
+    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> set[str]:
+        """The held jobs are answered from the content ``sha256`` (called before its analyses are
+        read or any cover of it is written): from then on a deletion of its covers waits for
+        them, and one under way is finished first. The ids of the jobs still held."""
         ...
 
     async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
-        """Up to ``DELETIONS_PER_ROUND`` contents queued by ``purge``: ``delete(sha256)`` the
-        covers of each that nothing uses, and forget those that were analysed again since. A
-        content a job is being answered from waits. How many were deleted."""
+        """Look at up to ``DELETIONS_PER_ROUND`` contents queued by ``purge``: ``delete(sha256)``
+        the covers of each that nothing refers to any more, and forget those kept again (an
+        analysis of the content is kept). A content a job refers to waits, and so does one whose
+        deletion failed. How many were deleted."""
         ...
 
     async def close(self) -> None: ...
+
+
+async def covers_deleted(delete: Callable[[str], Awaitable[None]], sha256: str) -> bool:
+    """``delete(sha256)``; False when it failed (object storage away for a moment, say): the
+    content stays queued for the next round, and the others are still looked at."""
+    try:
+        await delete(sha256)
+    except Exception:
+        log.warning(
+            "covers not deleted; tried again later", exc_info=True, extra={"sha256": sha256}
+        )
+        return False
+    return True
 
 
 def answer_status(answer: Output) -> JobStatus:
     return JobStatus.PROCESS_FAILED if answer.error_code else JobStatus.PROCESS_SUCCESS
 
 
-DELETIONS_PER_ROUND = 100  # contents whose covers one housekeeping round deletes, at most
+DELETIONS_PER_ROUND = 100  # queued contents one housekeeping round looks at, at most
 EXHAUSTED_MESSAGE = "The job was not finished in {attempts} attempts: its worker stopped each time."

@@ -27,6 +27,7 @@ from videorecog.engine.jobs import (
     Output,
     QueueStats,
     answer_status,
+    covers_deleted,
     row_to_job,
 )
 from videorecog.protocol.constants import JobStatus
@@ -86,18 +87,27 @@ WITH gone AS (
     RETURNING sha256
 ), queued AS (
     INSERT INTO engine_cover_deletions (sha256, purged_at)
-    SELECT DISTINCT sha256, {NOW} FROM gone ON CONFLICT (sha256) DO NOTHING
+    SELECT DISTINCT sha256, {NOW} FROM gone
+    ON CONFLICT (sha256) DO UPDATE SET purged_at = EXCLUDED.purged_at
 )
 SELECT DISTINCT sha256 FROM gone
 """  # noqa: S608
-# What becomes of a purged content's covers: "reused" (analysed again since: they are its new
-# covers, kept), "wanted" (a job holds or was answered from it: wait), else "unused" (delete).
+# What becomes of a purged content's covers: "kept" (an analysis of it is kept again, or still
+# for another output: they are its covers), "wanted" (a job refers to it, running or answered:
+# wait), else "unused" (delete); and when it was queued, so that a purge queuing it anew while it
+# is looked at (its ``purged_at`` moves) keeps the row for the next round.
 _COVERS_FATE = """
 SELECT CASE
-    WHEN EXISTS (SELECT 1 FROM engine_analyses WHERE sha256 = %(sha)s) THEN 'reused'
+    WHEN EXISTS (SELECT 1 FROM engine_analyses WHERE sha256 = %(sha)s) THEN 'kept'
     WHEN EXISTS (SELECT 1 FROM engine_jobs WHERE content_sha256 = %(sha)s) THEN 'wanted'
-    ELSE 'unused' END
+    ELSE 'unused' END, purged_at
 FROM engine_cover_deletions WHERE sha256 = %(sha)s
+"""
+# Contents no job refers to first (those a job refers to wait, and must not hold up the rest).
+_QUEUED = """
+SELECT sha256 FROM engine_cover_deletions d
+WHERE NOT EXISTS (SELECT 1 FROM engine_jobs j WHERE j.content_sha256 = d.sha256)
+ORDER BY purged_at LIMIT %s
 """
 
 
@@ -246,39 +256,38 @@ class PostgresJobStore:
             cursor = await conn.execute(_PURGE_ANALYSES, (finished_before,))
             return sorted({r[0] for r in await cursor.fetchall()})
 
-    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> None:
+    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> set[str]:
         async with self._pool.connection() as conn, conn.transaction():
             # Waits for a deletion of this content's covers under way (``delete_purged_covers``),
             # whether or not its row is there yet: the lock is the content's, not a row's.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (sha256,))
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE engine_jobs SET content_sha256 = %s WHERE job_id = ANY(%s) "
-                "AND lease_owner = %s AND status = 'PROCESSING'",
+                "AND lease_owner = %s AND status = 'PROCESSING' RETURNING job_id",
                 (sha256, job_ids, owner),
             )
+            return {r[0] for r in await cursor.fetchall()}
 
     async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
-        pending = await self._all(
-            "SELECT sha256 FROM engine_cover_deletions ORDER BY purged_at LIMIT %s",
-            (DELETIONS_PER_ROUND,),
-        )
         deleted = 0
-        for (sha256,) in pending:
+        for (sha256,) in await self._all(_QUEUED, (DELETIONS_PER_ROUND,)):
             async with self._pool.connection() as conn, conn.transaction():
                 locked = await conn.execute(
                     "SELECT pg_try_advisory_xact_lock(hashtext(%s))", (sha256,)
                 )
                 if not (await locked.fetchone() or (False,))[0]:
-                    continue  # a worker is taking this content up again: look next round
+                    continue  # a worker is taking this content up, or another door deleting
                 # Read after the lock: a worker that took the content up before it is seen here.
-                fate = await (await conn.execute(_COVERS_FATE, {"sha": sha256})).fetchone()
-                if fate is None or fate[0] == "wanted":
-                    continue  # gone already, or a job is still being answered from it
-                if fate[0] == "unused":
-                    await delete(sha256)
+                row = await (await conn.execute(_COVERS_FATE, {"sha": sha256})).fetchone()
+                if row is None or row[0] == "wanted":
+                    continue
+                if row[0] == "unused":
+                    if not await covers_deleted(delete, sha256):
+                        continue
                     deleted += 1
                 await conn.execute(
-                    "DELETE FROM engine_cover_deletions WHERE sha256 = %s", (sha256,)
+                    "DELETE FROM engine_cover_deletions WHERE sha256 = %s AND purged_at = %s",
+                    (sha256, row[1]),
                 )
         return deleted
 

@@ -1,8 +1,10 @@
 """The embedded job store: ``<data_dir>/jobs.sqlite3``, for one engine process running both roles.
 
 One connection on one thread: SQLite calls never run on the event loop and never run at once, so
-each method is atomic without further locking. The schema is versioned with ``user_version``; a
-file written by an older engine is brought up to date when opened.
+each call is atomic without further locking; the one thing done across calls, deleting a purged
+content's covers, is kept apart from a worker taking that content up by a lock of its own. The
+schema is versioned with ``user_version``; a file written by an older engine is brought up to date
+when opened.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from videorecog.engine.jobs import (
     Output,
     QueueStats,
     answer_status,
+    covers_deleted,
     row_to_job,
 )
 from videorecog.protocol.constants import JobStatus
@@ -85,14 +88,22 @@ _UNUSED = (
 )
 _SELECT_UNUSED = f"SELECT DISTINCT sha256 FROM analyses WHERE {_UNUSED}"  # noqa: S608
 _DELETE_UNUSED = f"DELETE FROM analyses WHERE {_UNUSED}"  # noqa: S608
-_QUEUE_DELETION = "INSERT OR IGNORE INTO cover_deletions (sha256, purged_at) VALUES (?, ?)"
-# See ``postgres_store._COVERS_FATE``.
+_QUEUE_DELETION = (
+    "INSERT INTO cover_deletions (sha256, purged_at) VALUES (?, ?) "
+    "ON CONFLICT (sha256) DO UPDATE SET purged_at = excluded.purged_at"
+)
+# See ``postgres_store._COVERS_FATE`` and ``_QUEUED``.
 _COVERS_FATE = """
 SELECT CASE
-    WHEN EXISTS (SELECT 1 FROM analyses WHERE sha256 = :sha) THEN 'reused'
+    WHEN EXISTS (SELECT 1 FROM analyses WHERE sha256 = :sha) THEN 'kept'
     WHEN EXISTS (SELECT 1 FROM jobs WHERE content_sha256 = :sha) THEN 'wanted'
-    ELSE 'unused' END
+    ELSE 'unused' END, purged_at
 FROM cover_deletions WHERE sha256 = :sha
+"""
+_QUEUED = """
+SELECT sha256 FROM cover_deletions d
+WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.content_sha256 = d.sha256)
+ORDER BY purged_at LIMIT ?
 """
 _CLAIMABLE = (
     "(status = 'QUEUING' OR (status = 'PROCESSING' AND lease_until < :now "
@@ -307,34 +318,31 @@ class SqliteJobStore:
 
         return await self._run(purge)
 
-    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> None:
+    async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> set[str]:
         marks = ",".join("?" * len(job_ids))
+        held = f"job_id IN ({marks}) AND lease_owner = ? AND status = 'PROCESSING'"
+
+        def note(c: sqlite3.Connection) -> set[str]:
+            c.execute(f"UPDATE jobs SET content_sha256 = ? WHERE {held}", (sha256, *job_ids, owner))  # noqa: S608
+            rows = c.execute(f"SELECT job_id FROM jobs WHERE {held}", (*job_ids, owner))  # noqa: S608
+            return {r[0] for r in rows}
+
         async with self._covers_lock:
-            await self._run(
-                lambda c: c.execute(
-                    f"UPDATE jobs SET content_sha256 = ? WHERE job_id IN ({marks}) "  # noqa: S608
-                    "AND lease_owner = ? AND status = 'PROCESSING'",
-                    (sha256, *job_ids, owner),
-                )
-            )
+            return await self._run(note)
 
     async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
-        pending = await self._run(
-            lambda c: c.execute(
-                "SELECT sha256 FROM cover_deletions ORDER BY purged_at LIMIT ?",
-                (DELETIONS_PER_ROUND,),
-            ).fetchall()
-        )
+        queued = await self._run(lambda c: c.execute(_QUEUED, (DELETIONS_PER_ROUND,)).fetchall())
         deleted = 0
-        for (sha256,) in pending:
+        for (sha256,) in queued:
             async with self._covers_lock:
-                fate = await self._run(functools.partial(_covers_fate, sha256=sha256))
-                if fate is None or fate == "wanted":
+                row = await self._run(functools.partial(_covers_fate, sha256=sha256))
+                if row is None or row[0] == "wanted":
                     continue
-                if fate == "unused":
-                    await delete(sha256)
+                if row[0] == "unused":
+                    if not await covers_deleted(delete, sha256):
+                        continue
                     deleted += 1
-                await self._run(functools.partial(_deletion_done, sha256=sha256))
+                await self._run(functools.partial(_deletion_done, sha256=sha256, queued=row[1]))
         return deleted
 
     async def close(self) -> None:
@@ -349,20 +357,21 @@ class SqliteJobStore:
 
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """Statements that stand or fall together (the connection commits each one by itself)."""
+    """Statements that stand or fall together (the connection commits each one by itself). Left
+    with no transaction open whatever happens, so that ``_run`` may run it again."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:  # SQLite may have rolled back already
+            conn.execute("ROLLBACK")
 
 
-def _covers_fate(conn: sqlite3.Connection, sha256: str) -> str | None:
+def _covers_fate(conn: sqlite3.Connection, sha256: str) -> tuple[str, float] | None:
     row = conn.execute(_COVERS_FATE, {"sha": sha256}).fetchone()
-    return str(row[0]) if row else None
+    return (str(row[0]), float(row[1])) if row else None
 
 
-def _deletion_done(conn: sqlite3.Connection, sha256: str) -> None:
-    conn.execute("DELETE FROM cover_deletions WHERE sha256 = ?", (sha256,))
+def _deletion_done(conn: sqlite3.Connection, sha256: str, queued: float) -> None:
+    conn.execute("DELETE FROM cover_deletions WHERE sha256 = ? AND purged_at = ?", (sha256, queued))

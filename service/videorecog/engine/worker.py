@@ -229,10 +229,17 @@ class JobWorker:
     async def _answer(
         self, video: Path, sha256: str, jobs: list[Job], held: dict[str, Job]
     ) -> None:
+        # Before the analyses are read and any cover is written: a deletion of this content's
+        # covers under way is finished first, and none starts while a job refers to it.
+        noted = await self._store.note_content(self.owner, [job.job_id for job in jobs], sha256)
+        for job in jobs:
+            if job.job_id not in noted:  # its lease ran out: another worker or no one answers it
+                held.pop(job.job_id, None)
+                log.warning("job no longer held; not answered", extra={"job_id": job.job_id})
+        jobs = [job for job in jobs if job.job_id in noted]
+        if not jobs:
+            return
         wanted = {output_of(job) for job in jobs}
-        # Before the analyses are read: from here on a purge keeps them, and its deletion of
-        # this content's covers (if one is queued) neither runs during nor after this analysis.
-        await self._store.note_content(self.owner, [job.job_id for job in jobs], sha256)
         known = await self._store.outputs(sha256)
         missing = wanted - known.keys()
         actions = ",".join(sorted({job.action for job in jobs if output_of(job) in missing}))

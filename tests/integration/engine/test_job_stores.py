@@ -222,10 +222,11 @@ async def test_retention_forgets_jobs_and_the_analyses_only_they_used(store: Job
 
 class _Deletions:
     """The covers ``delete_purged_covers`` deletes: their contents' SHA-256, in order; with
-    ``hold`` set, each deletion waits for ``release``."""
+    ``hold`` set, each deletion waits for ``release``; those of ``failing`` raise."""
 
-    def __init__(self, *, hold: bool = False) -> None:
+    def __init__(self, *, hold: bool = False, failing: frozenset[str] = frozenset()) -> None:
         self.done: list[str] = []
+        self.failing = failing
         self.started = asyncio.Event()
         self.release = asyncio.Event()
         if not hold:
@@ -234,6 +235,8 @@ class _Deletions:
     async def __call__(self, sha256: str) -> None:
         self.started.set()
         await self.release.wait()
+        if sha256 in self.failing:
+            raise ConnectionError("object storage away")
         self.done.append(sha256)
 
 
@@ -250,12 +253,42 @@ async def _purged(store: JobStore, job_id: str, sha256: str) -> None:
 async def test_a_purges_covers_are_deleted_by_a_later_round_if_it_was_cut_short(
     store: JobStore,
 ) -> None:
-    """The purge's transaction queues its covers: a housekeeping stopped before it deleted them
-    leaves them to the next round, which deletes them once."""
+    """The purge's transaction queues its covers: a round stopped while it deleted them (at
+    shutdown, say) leaves them to the next, which deletes them once."""
     await _purged(store, "old", "sha-a")
+    held = _Deletions(hold=True)
+    stopped = asyncio.create_task(store.delete_purged_covers(held))
+    await asyncio.wait_for(held.started.wait(), 10)
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
     deletions = _Deletions()
     assert await store.delete_purged_covers(deletions) == 1
     assert await store.delete_purged_covers(deletions) == 0
+    assert deletions.done == ["sha-a"]
+
+
+async def test_covers_that_cannot_be_deleted_now_are_tried_next_round(store: JobStore) -> None:
+    """A deletion that fails (object storage away) holds up neither the round nor the queue."""
+    await _purged(store, "one", "sha-a")
+    await _purged(store, "two", "sha-b")
+    failing = _Deletions(failing=frozenset({"sha-a"}))
+    assert await store.delete_purged_covers(failing) == 1
+    assert failing.done == ["sha-b"]
+    deletions = _Deletions()
+    assert await store.delete_purged_covers(deletions) == 1
+    assert deletions.done == ["sha-a"]
+
+
+async def test_covers_of_a_content_analysed_again_are_kept(store: JobStore) -> None:
+    """A purged content analysed again (an analysis of it kept) keeps its covers: they are the new
+    analysis's; purged again, they go."""
+    await _purged(store, "old", "sha-a")
+    await store.keep_outputs([Output("sha-a", "cover", "{}")])
+    deletions = _Deletions()
+    assert await store.delete_purged_covers(deletions) == 0
+    assert await store.purge(time.time() + 1) == ["sha-a"]
+    assert await store.delete_purged_covers(deletions) == 1
     assert deletions.done == ["sha-a"]
 
 
@@ -266,7 +299,8 @@ async def test_covers_of_content_taken_up_again_are_not_deleted(store: JobStore)
     await _purged(store, "old", "sha-a")
     await _add(store, _job("again", "http://h/again", time.time()))
     [job] = await store.claim("w", LEASE * 10, 3)
-    await store.note_content("w", [job.job_id], "sha-a")
+    assert await store.note_content("intruder", [job.job_id], "sha-a") == set()
+    assert await store.note_content("w", [job.job_id], "sha-a") == {job.job_id}
     deletions = _Deletions()
     assert await store.delete_purged_covers(deletions) == 0
     answer = Output("sha-a", "cover", "{}")
