@@ -77,6 +77,17 @@ ON CONFLICT (sha256, output) DO UPDATE SET result = EXCLUDED.result,
     created_at = EXCLUDED.created_at
 """  # noqa: S608
 
+# Final jobs purged, and the content each referred to queued too: a job that crashed after its
+# covers were written refers to a content no analysis of which was kept (see ``_COVERS_FATE``).
+_PURGE_JOBS = f"""
+WITH gone AS (
+    DELETE FROM engine_jobs WHERE status NOT IN ('QUEUING', 'PROCESSING') AND updated_at < %s
+    RETURNING content_sha256
+)
+INSERT INTO engine_cover_deletions (sha256, purged_at)
+SELECT DISTINCT content_sha256, {NOW} FROM gone WHERE content_sha256 IS NOT NULL
+ON CONFLICT (sha256) DO UPDATE SET purged_at = EXCLUDED.purged_at
+"""  # noqa: S608
 # The analyses purged, and their content queued for its covers' deletion, in one statement (one
 # transaction with the jobs' deletion): the objects are deleted after it commits, and a purge
 # cut short before they were is finished by the next round (``delete_purged_covers``).
@@ -193,7 +204,8 @@ class PostgresJobStore:
     async def finish(self, job_id: str, owner: str, answer: Output) -> bool:
         rows = await self._all(
             f"UPDATE engine_jobs SET status = %s, updated_at = {NOW}, result = %s, "  # noqa: S608
-            "error_code = %s, error_message = %s, content_sha256 = %s, lease_owner = NULL "
+            "error_code = %s, error_message = %s, content_sha256 = coalesce(%s, content_sha256), "
+            "lease_owner = NULL "
             "WHERE job_id = %s AND lease_owner = %s AND status = 'PROCESSING' RETURNING job_id",
             (
                 answer_status(answer).value,
@@ -248,11 +260,7 @@ class PostgresJobStore:
 
     async def purge(self, finished_before: float) -> list[str]:
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "DELETE FROM engine_jobs WHERE status NOT IN ('QUEUING', 'PROCESSING') "
-                "AND updated_at < %s",
-                (finished_before,),
-            )
+            await conn.execute(_PURGE_JOBS, (finished_before,))
             cursor = await conn.execute(_PURGE_ANALYSES, (finished_before,))
             return sorted({r[0] for r in await cursor.fetchall()})
 

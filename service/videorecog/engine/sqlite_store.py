@@ -78,9 +78,11 @@ _END_EXHAUSTED = (
     "UPDATE jobs SET status = ?, updated_at = ?, error_message = ?, lease_owner = NULL "  # noqa: S608
     f"WHERE {_EXHAUSTED}"
 )
-_DELETE_FINISHED = (
-    "DELETE FROM jobs WHERE status NOT IN ('QUEUING', 'PROCESSING') AND updated_at < ?"
+_FINISHED = "status NOT IN ('QUEUING', 'PROCESSING') AND updated_at < ?"
+_SELECT_FINISHED_CONTENT = (
+    f"SELECT DISTINCT content_sha256 FROM jobs WHERE {_FINISHED} AND content_sha256 IS NOT NULL"  # noqa: S608
 )
+_DELETE_FINISHED = f"DELETE FROM jobs WHERE {_FINISHED}"  # noqa: S608
 # Analyses made before the cut-off that no remaining job was answered from.
 _UNUSED = (
     "created_at < ? AND sha256 NOT IN "
@@ -249,8 +251,8 @@ class SqliteJobStore:
         cursor = await self._run(
             lambda c: c.execute(
                 "UPDATE jobs SET status = ?, updated_at = ?, result = ?, error_code = ?, "
-                "error_message = ?, content_sha256 = ?, lease_owner = NULL "
-                "WHERE job_id = ? AND lease_owner = ? AND status = 'PROCESSING'",
+                "error_message = ?, content_sha256 = coalesce(?, content_sha256), "
+                "lease_owner = NULL WHERE job_id = ? AND lease_owner = ? AND status = 'PROCESSING'",
                 values,
             )
         )
@@ -310,10 +312,12 @@ class SqliteJobStore:
 
         def purge(c: sqlite3.Connection) -> list[str]:
             with _transaction(c):
+                # The content each purged job referred to is queued too (``postgres_store``).
+                referred = {r[0] for r in c.execute(_SELECT_FINISHED_CONTENT, (finished_before,))}
                 c.execute(_DELETE_FINISHED, (finished_before,))
                 gone = [r[0] for r in c.execute(_SELECT_UNUSED, (finished_before,))]
                 c.execute(_DELETE_UNUSED, (finished_before,))
-                c.executemany(_QUEUE_DELETION, [(sha256, now) for sha256 in gone])
+                c.executemany(_QUEUE_DELETION, [(sha256, now) for sha256 in referred | set(gone)])
             return gone
 
         return await self._run(purge)

@@ -280,6 +280,23 @@ async def test_covers_that_cannot_be_deleted_now_are_tried_next_round(store: Job
     assert deletions.done == ["sha-a"]
 
 
+async def test_covers_of_a_job_that_crashed_after_writing_them_are_deleted(
+    store: JobStore,
+) -> None:
+    """A job that failed after its covers were written, before any analysis was kept, still
+    refers to the content it noted: purged, the covers go with it."""
+    await _add(store, _job("crashed", "http://h/c", time.time()))
+    [job] = await store.claim("w", LEASE * 10, 3)
+    assert await store.note_content("w", [job.job_id], "sha-c") == {job.job_id}
+    crash = Output("", "", None, "InternalServerError", "The job failed unexpectedly.")
+    assert await store.finish(job.job_id, "w", crash)
+    deletions = _Deletions()
+    assert await store.delete_purged_covers(deletions) == 0
+    assert await store.purge(time.time() + 1) == []
+    assert await store.delete_purged_covers(deletions) == 1
+    assert deletions.done == ["sha-c"]
+
+
 async def test_covers_of_a_content_analysed_again_are_kept(store: JobStore) -> None:
     """A purged content analysed again (an analysis of it kept) keeps its covers: they are the new
     analysis's; purged again, they go."""
