@@ -59,7 +59,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "squeeze or zoom": ("squeezeh", "squeezev", "zoomin"),
 }  # fmt: skip
 HEADING = """
-## Editors' transitions (ffmpeg xfade)
+## Editors' transitions (ffmpeg `xfade`) — `bench/transitions.py`
 
 `.venv/bin/python bench/transitions.py --out docs/BENCHMARKS.md`: real shots of the 160x90 clip
 (upscaled) joined by each of the 46 transitions of ffmpeg's `xfade` filter, four of a kind per
