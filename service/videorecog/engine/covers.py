@@ -30,6 +30,7 @@ class CoverStore(Protocol):
     staging: Path
 
     async def keep(self, names: list[str]) -> None: ...
+    async def discard(self, names: list[str]) -> None: ...
     async def link(self, name: str) -> str: ...
     async def forget(self, sha256: str) -> None: ...
 
@@ -42,6 +43,10 @@ class LocalCovers:
 
     async def keep(self, names: list[str]) -> None:
         """Written where they are served from: nothing to move."""
+
+    async def discard(self, names: list[str]) -> None:
+        """Left where they are: the same names may be a kept analysis's covers. (The embedded
+        engine's one worker loses its leases only if it stalls for most of one.)"""
 
     async def link(self, name: str) -> str:
         return self.links.url(name)
@@ -79,6 +84,10 @@ class S3Covers:
             )
             path.unlink(missing_ok=True)
 
+    async def discard(self, names: list[str]) -> None:
+        for name in names:
+            await asyncio.to_thread((self.staging / name).unlink, missing_ok=True)
+
     async def link(self, name: str) -> str:
         url: str = await self._s3.generate_presigned_url(
             "get_object",
@@ -94,9 +103,12 @@ class S3Covers:
         ):
             objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
             if objects:
-                await self._s3.delete_objects(
+                answer = await self._s3.delete_objects(
                     Bucket=self._location.bucket, Delete={"Objects": objects, "Quiet": True}
                 )
+                # A quiet delete answers 200 with the keys it could not delete listed.
+                if errors := answer.get("Errors"):
+                    raise OSError(f"{len(errors)} cover object(s) not deleted: {errors[0]}")
 
 
 @contextlib.asynccontextmanager

@@ -70,7 +70,7 @@ STEPS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE engine_cover_deletions (
             sha256 TEXT PRIMARY KEY,
-            purged_at DOUBLE PRECISION NOT NULL
+            queued_at DOUBLE PRECISION NOT NULL
         );
         """,
     ),

@@ -84,9 +84,9 @@ WITH gone AS (
     DELETE FROM engine_jobs WHERE status NOT IN ('QUEUING', 'PROCESSING') AND updated_at < %s
     RETURNING content_sha256
 )
-INSERT INTO engine_cover_deletions (sha256, purged_at)
+INSERT INTO engine_cover_deletions (sha256, queued_at)
 SELECT DISTINCT content_sha256, {NOW} FROM gone WHERE content_sha256 IS NOT NULL
-ON CONFLICT (sha256) DO UPDATE SET purged_at = EXCLUDED.purged_at
+ON CONFLICT (sha256) DO UPDATE SET queued_at = EXCLUDED.queued_at
 """  # noqa: S608
 # The analyses purged, and their content queued for its covers' deletion, in one statement (one
 # transaction with the jobs' deletion): the objects are deleted after it commits, and a purge
@@ -97,28 +97,31 @@ WITH gone AS (
     (SELECT 1 FROM engine_jobs j WHERE j.content_sha256 = a.sha256)
     RETURNING sha256
 ), queued AS (
-    INSERT INTO engine_cover_deletions (sha256, purged_at)
+    INSERT INTO engine_cover_deletions (sha256, queued_at)
     SELECT DISTINCT sha256, {NOW} FROM gone
-    ON CONFLICT (sha256) DO UPDATE SET purged_at = EXCLUDED.purged_at
+    ON CONFLICT (sha256) DO UPDATE SET queued_at = EXCLUDED.queued_at
 )
 SELECT DISTINCT sha256 FROM gone
 """  # noqa: S608
 # What becomes of a purged content's covers: "kept" (an analysis of it is kept again, or still
 # for another output: they are its covers), "wanted" (a job refers to it, running or answered:
-# wait), else "unused" (delete); and when it was queued, so that a purge queuing it anew while it
-# is looked at (its ``purged_at`` moves) keeps the row for the next round.
+# wait), else "unused" (delete). Read with the queue row locked, in a statement of its own (a
+# snapshot taken after the lock): a purge queuing the content anew meanwhile waits for the row,
+# and inserts it again once it is gone.
 _COVERS_FATE = """
 SELECT CASE
     WHEN EXISTS (SELECT 1 FROM engine_analyses WHERE sha256 = %(sha)s) THEN 'kept'
     WHEN EXISTS (SELECT 1 FROM engine_jobs WHERE content_sha256 = %(sha)s) THEN 'wanted'
-    ELSE 'unused' END, purged_at
-FROM engine_cover_deletions WHERE sha256 = %(sha)s
+    ELSE 'unused' END
 """
-# Contents no job refers to first (those a job refers to wait, and must not hold up the rest).
+# A content whose deletion failed goes to the back of the queue.
+_TO_THE_BACK = f"UPDATE engine_cover_deletions SET queued_at = {NOW} WHERE sha256 = %s"  # noqa: S608
+# Contents no job refers to, longest queued first (those a job refers to wait, and must not hold
+# up the rest).
 _QUEUED = """
 SELECT sha256 FROM engine_cover_deletions d
 WHERE NOT EXISTS (SELECT 1 FROM engine_jobs j WHERE j.content_sha256 = d.sha256)
-ORDER BY purged_at LIMIT %s
+ORDER BY queued_at LIMIT %s
 """
 
 
@@ -285,17 +288,22 @@ class PostgresJobStore:
                 )
                 if not (await locked.fetchone() or (False,))[0]:
                     continue  # a worker is taking this content up, or another door deleting
-                # Read after the lock: a worker that took the content up before it is seen here.
-                row = await (await conn.execute(_COVERS_FATE, {"sha": sha256})).fetchone()
-                if row is None or row[0] == "wanted":
+                queued = await conn.execute(
+                    "SELECT 1 FROM engine_cover_deletions WHERE sha256 = %s FOR UPDATE", (sha256,)
+                )
+                if await queued.fetchone() is None:
+                    continue  # done by another door meanwhile
+                # Read after both locks: a worker that took the content up before is seen here.
+                answer = await (await conn.execute(_COVERS_FATE, {"sha": sha256})).fetchone()
+                fate = answer[0] if answer else "wanted"
+                if fate == "wanted":
                     continue
-                if row[0] == "unused":
-                    if not await covers_deleted(delete, sha256):
-                        continue
-                    deleted += 1
+                if fate == "unused" and not await covers_deleted(delete, sha256):
+                    await conn.execute(_TO_THE_BACK, (sha256,))
+                    continue
+                deleted += fate == "unused"
                 await conn.execute(
-                    "DELETE FROM engine_cover_deletions WHERE sha256 = %s AND purged_at = %s",
-                    (sha256, row[1]),
+                    "DELETE FROM engine_cover_deletions WHERE sha256 = %s", (sha256,)
                 )
         return deleted
 

@@ -60,9 +60,10 @@ _MIGRATIONS = (
         error_message TEXT, created_at REAL NOT NULL, PRIMARY KEY (sha256, output)
     );
     """,
-    # 3: covers of purged analyses, until their files are deleted
+    # 3: contents whose covers are to be deleted (``purge``), and jobs by content
     """
-    CREATE TABLE cover_deletions (sha256 TEXT PRIMARY KEY, purged_at REAL NOT NULL);
+    CREATE TABLE cover_deletions (sha256 TEXT PRIMARY KEY, queued_at REAL NOT NULL);
+    CREATE INDEX jobs_content ON jobs(content_sha256);
     """,
 )
 
@@ -91,21 +92,21 @@ _UNUSED = (
 _SELECT_UNUSED = f"SELECT DISTINCT sha256 FROM analyses WHERE {_UNUSED}"  # noqa: S608
 _DELETE_UNUSED = f"DELETE FROM analyses WHERE {_UNUSED}"  # noqa: S608
 _QUEUE_DELETION = (
-    "INSERT INTO cover_deletions (sha256, purged_at) VALUES (?, ?) "
-    "ON CONFLICT (sha256) DO UPDATE SET purged_at = excluded.purged_at"
+    "INSERT INTO cover_deletions (sha256, queued_at) VALUES (?, ?) "
+    "ON CONFLICT (sha256) DO UPDATE SET queued_at = excluded.queued_at"
 )
 # See ``postgres_store._COVERS_FATE`` and ``_QUEUED``.
 _COVERS_FATE = """
 SELECT CASE
     WHEN EXISTS (SELECT 1 FROM analyses WHERE sha256 = :sha) THEN 'kept'
     WHEN EXISTS (SELECT 1 FROM jobs WHERE content_sha256 = :sha) THEN 'wanted'
-    ELSE 'unused' END, purged_at
+    ELSE 'unused' END
 FROM cover_deletions WHERE sha256 = :sha
 """
 _QUEUED = """
 SELECT sha256 FROM cover_deletions d
 WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.content_sha256 = d.sha256)
-ORDER BY purged_at LIMIT ?
+ORDER BY queued_at LIMIT ?
 """
 _CLAIMABLE = (
     "(status = 'QUEUING' OR (status = 'PROCESSING' AND lease_until < :now "
@@ -339,14 +340,16 @@ class SqliteJobStore:
         deleted = 0
         for (sha256,) in queued:
             async with self._covers_lock:
-                row = await self._run(functools.partial(_covers_fate, sha256=sha256))
-                if row is None or row[0] == "wanted":
+                fate = await self._run(functools.partial(_covers_fate, sha256=sha256))
+                if fate is None or fate == "wanted":
                     continue
-                if row[0] == "unused":
-                    if not await covers_deleted(delete, sha256):
-                        continue
-                    deleted += 1
-                await self._run(functools.partial(_deletion_done, sha256=sha256, queued=row[1]))
+                if fate == "unused" and not await covers_deleted(delete, sha256):
+                    await self._run(
+                        functools.partial(_to_the_back, sha256=sha256, now=self._clock())
+                    )
+                    continue
+                deleted += fate == "unused"
+                await self._run(functools.partial(_deletion_done, sha256=sha256))
         return deleted
 
     async def close(self) -> None:
@@ -372,10 +375,14 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
 
 
-def _covers_fate(conn: sqlite3.Connection, sha256: str) -> tuple[str, float] | None:
+def _covers_fate(conn: sqlite3.Connection, sha256: str) -> str | None:
     row = conn.execute(_COVERS_FATE, {"sha": sha256}).fetchone()
-    return (str(row[0]), float(row[1])) if row else None
+    return str(row[0]) if row else None
 
 
-def _deletion_done(conn: sqlite3.Connection, sha256: str, queued: float) -> None:
-    conn.execute("DELETE FROM cover_deletions WHERE sha256 = ? AND purged_at = ?", (sha256, queued))
+def _to_the_back(conn: sqlite3.Connection, sha256: str, now: float) -> None:
+    conn.execute("UPDATE cover_deletions SET queued_at = ? WHERE sha256 = ?", (now, sha256))
+
+
+def _deletion_done(conn: sqlite3.Connection, sha256: str) -> None:
+    conn.execute("DELETE FROM cover_deletions WHERE sha256 = ?", (sha256,))

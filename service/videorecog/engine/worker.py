@@ -243,14 +243,15 @@ class JobWorker:
         known = await self._store.outputs(sha256)
         missing = wanted - known.keys()
         actions = ",".join(sorted({job.action for job in jobs if output_of(job) in missing}))
-        fresh = await self._analyse(video, sha256, missing, actions) if missing else {}
+        ids = [job.job_id for job in jobs]
+        fresh = await self._analyse(video, sha256, missing, actions, ids) if missing else {}
         for job in jobs:
             name = output_of(job)
             answer = fresh.get(name) or known[name]
             await self._finish(job, answer, held, reused=name not in fresh)
 
     async def _analyse(
-        self, video: Path, sha256: str, names: set[str], actions: str
+        self, video: Path, sha256: str, names: set[str], actions: str, job_ids: list[str]
     ) -> dict[str, Output]:
         started = time.monotonic()
         try:
@@ -267,6 +268,12 @@ class JobWorker:
         self._metrics.analysis_frames.inc(analysis.frames)
         self._metrics.decode_passes.inc(passes)
         made = outputs_of(analysis, sha256, names)
+        # Noted again, under the content's lock, just before the covers are written: jobs all lost
+        # while the video was analysed (their leases ran out) no longer refer to the content, and
+        # a deletion of its covers may already be under way; nothing made here is kept then.
+        if not await self._store.note_content(self.owner, job_ids, sha256):
+            await self._covers.discard(cover_files(made))
+            return made
         await self._covers.keep(cover_files(made))
         await self._store.keep_outputs(list(made.values()))
         return made
