@@ -15,7 +15,7 @@ Methods and scoring as in bench/shots.py (each tool a whole process per file; a 
 matches a transition anywhere in its span +-2 frames; one per transition).
 
 Usage: python bench/transitions.py [--seed N] [--verbose] [--out docs/BENCHMARKS.md]
-ffmpeg: Debian's ``ffmpeg`` package (``make .venv/.installed-bench`` installs it).
+ffmpeg: Debian's ``ffmpeg`` package (``make bench`` installs it when missing).
 """
 
 from __future__ import annotations
