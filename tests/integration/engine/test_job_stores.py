@@ -297,6 +297,22 @@ async def test_covers_of_a_job_that_crashed_after_writing_them_are_deleted(
     assert deletions.done == ["sha-c"]
 
 
+async def test_contents_a_job_refers_to_do_not_hold_up_the_queue(
+    store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round looks at a limited number of queued contents: one a job still refers to, queued
+    first, does not take the place of one whose covers can go."""
+    monkeypatch.setattr(f"{type(store).__module__}.DELETIONS_PER_ROUND", 1)
+    await _purged(store, "old", "sha-a")
+    await _add(store, _job("again", "http://h/again", time.time()))
+    [job] = await store.claim("w", LEASE * 10, 3)
+    assert await store.note_content("w", [job.job_id], "sha-a") == {job.job_id}
+    await _purged(store, "other", "sha-b")
+    deletions = _Deletions()
+    assert await store.delete_purged_covers(deletions) == 1
+    assert deletions.done == ["sha-b"]
+
+
 async def test_covers_of_a_content_analysed_again_are_kept(store: JobStore) -> None:
     """A purged content analysed again (an analysis of it kept) keeps its covers: they are the new
     analysis's; purged again, they go."""
