@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from videorecog.engine.jobs import (
     COLUMNS,
@@ -226,17 +226,14 @@ class SqliteJobStore:
         )
 
     async def renew(self, owner: str, job_ids: list[str], lease_seconds: float) -> set[str]:
+        if not job_ids:
+            return set()
         until = self._clock() + lease_seconds
-        marks = ", ".join("?" * len(job_ids))
-
-        def renew(c: sqlite3.Connection) -> set[str]:
-            held = "lease_owner = ? AND status = 'PROCESSING'"
-            where = f"job_id IN ({marks}) AND {held}"
-            c.execute(f"UPDATE jobs SET lease_until = ? WHERE {where}", (until, *job_ids, owner))  # noqa: S608
-            rows = c.execute(f"SELECT job_id FROM jobs WHERE {where}", (*job_ids, owner))  # noqa: S608
-            return {r[0] for r in rows}
-
-        return await self._run(renew) if job_ids else set()
+        return await self._run(
+            functools.partial(
+                _set_on_held, column="lease_until", value=until, job_ids=job_ids, owner=owner
+            )
+        )
 
     async def finish(self, job_id: str, owner: str, answer: Output) -> bool:
         values = (
@@ -324,14 +321,9 @@ class SqliteJobStore:
         return await self._run(purge)
 
     async def note_content(self, owner: str, job_ids: list[str], sha256: str) -> set[str]:
-        marks = ",".join("?" * len(job_ids))
-        held = f"job_id IN ({marks}) AND lease_owner = ? AND status = 'PROCESSING'"
-
-        def note(c: sqlite3.Connection) -> set[str]:
-            c.execute(f"UPDATE jobs SET content_sha256 = ? WHERE {held}", (sha256, *job_ids, owner))  # noqa: S608
-            rows = c.execute(f"SELECT job_id FROM jobs WHERE {held}", (*job_ids, owner))  # noqa: S608
-            return {r[0] for r in rows}
-
+        note = functools.partial(
+            _set_on_held, column="content_sha256", value=sha256, job_ids=job_ids, owner=owner
+        )
         async with self._covers_lock:
             return await self._run(note)
 
@@ -373,6 +365,23 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     finally:
         if conn.in_transaction:  # SQLite may have rolled back already
             conn.execute("ROLLBACK")
+
+
+def _set_on_held(
+    conn: sqlite3.Connection,
+    column: Literal["lease_until", "content_sha256"],
+    value: object,
+    job_ids: list[str],
+    owner: str,
+) -> set[str]:
+    """``column`` set to ``value`` on those of ``job_ids`` that ``owner`` still holds; their ids."""
+    if not job_ids:
+        return set()
+    marks = ", ".join("?" * len(job_ids))
+    where = f"job_id IN ({marks}) AND lease_owner = ? AND status = 'PROCESSING'"
+    conn.execute(f"UPDATE jobs SET {column} = ? WHERE {where}", (value, *job_ids, owner))  # noqa: S608
+    rows = conn.execute(f"SELECT job_id FROM jobs WHERE {where}", (*job_ids, owner))  # noqa: S608
+    return {r[0] for r in rows}
 
 
 def _covers_fate(conn: sqlite3.Connection, sha256: str) -> str | None:
