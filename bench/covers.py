@@ -70,7 +70,8 @@ class SourceShot:
     last: int
 
 
-def _boundaries(label: dict[str, object]) -> list[tuple[int, int]]:
+def labelled_boundaries(label: dict[str, object]) -> list[tuple[int, int]]:
+    """The cuts, gradual transitions and uncertain spans of a labels file, as sorted spans."""
     spans = [(int(c), int(c)) for c in label["cuts"]]  # type: ignore[attr-defined]
     spans += [(int(a), int(b)) for a, b in label["gradual"]]  # type: ignore[attr-defined]
     spans += [(int(u["frames"][0]), int(u["frames"][1])) for u in label["uncertain"]]  # type: ignore[attr-defined]
@@ -92,7 +93,7 @@ def source_shots(clip: str, min_frames: int) -> list[SourceShot]:
     detailed (no black slates, strobes or fades), 3 frames clear of any boundary."""
     label = json.loads((SHARED_MEDIA / "labels" / f"{clip}.json").read_text())
     means, stds = _frame_stats(SHARED_MEDIA / clip)
-    edges = [(-1, -1), *_boundaries(label), (len(means), len(means))]
+    edges = [(-1, -1), *labelled_boundaries(label), (len(means), len(means))]
     shots = []
     for (_, prev_end), (next_start, _) in itertools.pairwise(edges):
         first, last = prev_end + 3, next_start - 3

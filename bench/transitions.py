@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import shots
+from covers import labelled_boundaries
 from report import update_block
 
 SEED = 20261206
@@ -72,11 +73,8 @@ file, scored as above.
 def shot_spans(labels: dict[str, object], least: int) -> list[tuple[int, int]]:
     """Stretches of at least ``least`` frames inside the labelled shots, ``MARGIN`` frames clear
     of every boundary and uncertain span."""
-    busy = [(int(c), int(c)) for c in labels["cuts"]]  # type: ignore[attr-defined]
-    busy += [(int(a), int(b)) for a, b in labels["gradual"]]  # type: ignore[attr-defined]
-    busy += [(int(u["frames"][0]), int(u["frames"][1])) for u in labels["uncertain"]]  # type: ignore[attr-defined]
     spans, free = [], 0
-    for a, b in sorted(busy):
+    for a, b in labelled_boundaries(labels):
         if a - MARGIN - free >= least:
             spans.append((free, a - 1 - MARGIN))
         free = max(free, b + 1 + MARGIN)
