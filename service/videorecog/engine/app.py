@@ -27,7 +27,7 @@ from videorecog.engine.analyzer import Analyzer
 from videorecog.engine.api import FrontDoor
 from videorecog.engine.auth import Authenticator
 from videorecog.engine.fetch import AddressPolicy, VideoFetcher
-from videorecog.engine.jobs import DELETIONS_PER_ROUND
+from videorecog.engine.jobs import delete_all_purged_covers
 from videorecog.engine.metrics import EngineMetrics
 from videorecog.engine.state import EngineState, open_state
 from videorecog.engine.worker import JobWorker
@@ -142,12 +142,7 @@ async def _housekeeping(app: web.Application, retention: float) -> None:
                 if purged:
                     log.info("purged expired analyses", extra={"analyses": len(purged)})
                 # Also those of a purge cut short (at shutdown, say) before its covers went.
-                deleted = 0
-                while True:  # a long queue is worked through, not one round per purge
-                    round_deleted = await state.store.delete_purged_covers(state.covers.forget)
-                    deleted += round_deleted
-                    if round_deleted < DELETIONS_PER_ROUND:
-                        break
+                deleted = await delete_all_purged_covers(state.store, state.covers.forget)
                 if deleted:
                     log.info("deleted purged covers", extra={"analyses": deleted})
                 await state.guards.forget_expired()

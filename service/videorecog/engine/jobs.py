@@ -130,14 +130,39 @@ class JobStore(Protocol):
         them, and one under way is finished first. The ids of the jobs still held."""
         ...
 
-    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
+    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> CoversRound:
         """Look at up to ``DELETIONS_PER_ROUND`` contents queued by ``purge``: ``delete(sha256)``
         the covers of each that nothing refers to any more, and forget those kept again (an
         analysis of the content is kept). A content a job refers to waits, and so does one whose
-        deletion failed. How many were deleted."""
+        deletion failed, or one another front door is deleting. ``delete_all_purged_covers``
+        works the whole queue through."""
         ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CoversRound:
+    """What one round of ``delete_purged_covers`` did."""
+
+    full: bool  # it found ``DELETIONS_PER_ROUND`` contents to look at: more may be queued
+    settled: int  # contents it took off the queue: their covers deleted, or kept again
+    deleted: int  # contents whose covers it deleted
+
+
+async def delete_all_purged_covers(
+    store: JobStore, delete: Callable[[str], Awaitable[None]]
+) -> int:
+    """Rounds of ``store.delete_purged_covers`` for as long as a round finds a full batch and
+    takes something off the queue; how many contents' covers were deleted. Neither a round of
+    contents kept again, which deletes nothing, nor one that shares its batch with another front
+    door ends the work early; a batch that only waits (every deletion failing) does."""
+    deleted = 0
+    while True:
+        done = await store.delete_purged_covers(delete)
+        deleted += done.deleted
+        if not (done.full and done.settled):
+            return deleted
 
 
 async def covers_deleted(delete: Callable[[str], Awaitable[None]], sha256: str) -> bool:

@@ -23,6 +23,7 @@ from videorecog.engine.jobs import (
     COLUMNS,
     DELETIONS_PER_ROUND,
     EXHAUSTED_MESSAGE,
+    CoversRound,
     Job,
     Output,
     QueueStats,
@@ -279,9 +280,10 @@ class PostgresJobStore:
             )
             return {r[0] for r in await cursor.fetchall()}
 
-    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
-        deleted = 0
-        for (sha256,) in await self._all(_QUEUED, (DELETIONS_PER_ROUND,)):
+    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> CoversRound:
+        settled = deleted = 0
+        batch = await self._all(_QUEUED, (DELETIONS_PER_ROUND,))
+        for (sha256,) in batch:
             async with self._pool.connection() as conn, conn.transaction():
                 locked = await conn.execute(
                     "SELECT pg_try_advisory_xact_lock(hashtext(%s))", (sha256,)
@@ -302,10 +304,11 @@ class PostgresJobStore:
                     await conn.execute(_TO_THE_BACK, (sha256,))
                     continue
                 deleted += fate == "unused"
+                settled += 1
                 await conn.execute(
                     "DELETE FROM engine_cover_deletions WHERE sha256 = %s", (sha256,)
                 )
-        return deleted
+        return CoversRound(len(batch) == DELETIONS_PER_ROUND, settled, deleted)
 
     async def close(self) -> None:
         """The pool is closed by whoever opened it (``open_pool``)."""

@@ -24,6 +24,7 @@ from videorecog.engine.jobs import (
     COLUMNS,
     DELETIONS_PER_ROUND,
     EXHAUSTED_MESSAGE,
+    CoversRound,
     Job,
     Output,
     QueueStats,
@@ -327,9 +328,9 @@ class SqliteJobStore:
         async with self._covers_lock:
             return await self._run(note)
 
-    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> int:
+    async def delete_purged_covers(self, delete: Callable[[str], Awaitable[None]]) -> CoversRound:
         queued = await self._run(lambda c: c.execute(_QUEUED, (DELETIONS_PER_ROUND,)).fetchall())
-        deleted = 0
+        settled = deleted = 0
         for (sha256,) in queued:
             async with self._covers_lock:
                 fate = await self._run(functools.partial(_covers_fate, sha256=sha256))
@@ -341,8 +342,9 @@ class SqliteJobStore:
                     )
                     continue
                 deleted += fate == "unused"
+                settled += 1
                 await self._run(functools.partial(_deletion_done, sha256=sha256))
-        return deleted
+        return CoversRound(len(queued) == DELETIONS_PER_ROUND, settled, deleted)
 
     async def close(self) -> None:
         def shut(c: sqlite3.Connection) -> None:

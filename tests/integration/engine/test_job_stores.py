@@ -21,7 +21,7 @@ from tests import stores
 from videorecog.engine import migrations
 from videorecog.engine.covers import LocalCovers, open_s3_covers
 from videorecog.engine.guards import PostgresGuards
-from videorecog.engine.jobs import Job, JobStore, Output
+from videorecog.engine.jobs import Job, JobStore, Output, delete_all_purged_covers
 from videorecog.engine.links import CoverLinks
 from videorecog.engine.postgres_store import PostgresJobStore, open_pool
 from videorecog.engine.sqlite_store import SqliteJobStore
@@ -222,11 +222,15 @@ async def test_retention_forgets_jobs_and_the_analyses_only_they_used(store: Job
 
 class _Deletions:
     """The covers ``delete_purged_covers`` deletes: their contents' SHA-256, in order; with
-    ``hold`` set, each deletion waits for ``release``; those of ``failing`` raise."""
+    ``hold`` set, each deletion waits for ``release``; those of ``failing`` raise; each takes
+    ``seconds``."""
 
-    def __init__(self, *, hold: bool = False, failing: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, *, hold: bool = False, failing: frozenset[str] = frozenset(), seconds: float = 0.0
+    ) -> None:
         self.done: list[str] = []
         self.failing = failing
+        self.seconds = seconds
         self.started = asyncio.Event()
         self.release = asyncio.Event()
         if not hold:
@@ -235,6 +239,7 @@ class _Deletions:
     async def __call__(self, sha256: str) -> None:
         self.started.set()
         await self.release.wait()
+        await asyncio.sleep(self.seconds)
         if sha256 in self.failing:
             raise ConnectionError("object storage away")
         self.done.append(sha256)
@@ -263,8 +268,8 @@ async def test_a_purges_covers_are_deleted_by_a_later_round_if_it_was_cut_short(
     with pytest.raises(asyncio.CancelledError):
         await stopped
     deletions = _Deletions()
-    assert await store.delete_purged_covers(deletions) == 1
-    assert await store.delete_purged_covers(deletions) == 0
+    assert (await store.delete_purged_covers(deletions)).deleted == 1
+    assert (await store.delete_purged_covers(deletions)).deleted == 0
     assert deletions.done == ["sha-a"]
 
 
@@ -273,10 +278,10 @@ async def test_covers_that_cannot_be_deleted_now_are_tried_next_round(store: Job
     await _purged(store, "one", "sha-a")
     await _purged(store, "two", "sha-b")
     failing = _Deletions(failing=frozenset({"sha-a"}))
-    assert await store.delete_purged_covers(failing) == 1
+    assert (await store.delete_purged_covers(failing)).deleted == 1
     assert failing.done == ["sha-b"]
     deletions = _Deletions()
-    assert await store.delete_purged_covers(deletions) == 1
+    assert (await store.delete_purged_covers(deletions)).deleted == 1
     assert deletions.done == ["sha-a"]
 
 
@@ -291,9 +296,9 @@ async def test_covers_of_a_job_that_crashed_after_writing_them_are_deleted(
     crash = Output("", "", None, "InternalServerError", "The job failed unexpectedly.")
     assert await store.finish(job.job_id, "w", crash)
     deletions = _Deletions()
-    assert await store.delete_purged_covers(deletions) == 0
+    assert (await store.delete_purged_covers(deletions)).deleted == 0
     assert await store.purge(time.time() + 1) == []
-    assert await store.delete_purged_covers(deletions) == 1
+    assert (await store.delete_purged_covers(deletions)).deleted == 1
     assert deletions.done == ["sha-c"]
 
 
@@ -309,7 +314,7 @@ async def test_contents_a_job_refers_to_do_not_hold_up_the_queue(
     assert await store.note_content("w", [job.job_id], "sha-a") == {job.job_id}
     await _purged(store, "other", "sha-b")
     deletions = _Deletions()
-    assert await store.delete_purged_covers(deletions) == 1
+    assert (await store.delete_purged_covers(deletions)).deleted == 1
     assert deletions.done == ["sha-b"]
 
 
@@ -319,9 +324,9 @@ async def test_covers_of_a_content_analysed_again_are_kept(store: JobStore) -> N
     await _purged(store, "old", "sha-a")
     await store.keep_outputs([Output("sha-a", "cover", "{}")])
     deletions = _Deletions()
-    assert await store.delete_purged_covers(deletions) == 0
+    assert (await store.delete_purged_covers(deletions)).deleted == 0
     assert await store.purge(time.time() + 1) == ["sha-a"]
-    assert await store.delete_purged_covers(deletions) == 1
+    assert (await store.delete_purged_covers(deletions)).deleted == 1
     assert deletions.done == ["sha-a"]
 
 
@@ -335,13 +340,13 @@ async def test_covers_of_content_taken_up_again_are_not_deleted(store: JobStore)
     assert await store.note_content("intruder", [job.job_id], "sha-a") == set()
     assert await store.note_content("w", [job.job_id], "sha-a") == {job.job_id}
     deletions = _Deletions()
-    assert await store.delete_purged_covers(deletions) == 0
+    assert (await store.delete_purged_covers(deletions)).deleted == 0
     answer = Output("sha-a", "cover", "{}")
     await store.keep_outputs([answer])
-    assert await store.delete_purged_covers(deletions) == 0
+    assert (await store.delete_purged_covers(deletions)).deleted == 0
     assert await store.finish(job.job_id, "w", answer)
     assert await store.purge(time.time() + 1) == ["sha-a"]
-    assert await store.delete_purged_covers(deletions) == 1
+    assert (await store.delete_purged_covers(deletions)).deleted == 1
     assert deletions.done == ["sha-a"]
 
 
@@ -358,9 +363,47 @@ async def test_a_worker_taking_content_up_waits_for_its_covers_deletion(store: J
     await asyncio.sleep(0.3)
     assert not noting.done()
     deletions.release.set()
-    assert await deleting == 1
+    assert (await deleting).deleted == 1
     await asyncio.wait_for(noting, 10)
     assert deletions.done == ["sha-a"]
+
+
+async def test_contents_kept_again_do_not_end_the_deletions_early(
+    store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round of contents kept again deletes nothing, but the queue behind it is still worked
+    through."""
+    monkeypatch.setattr(f"{type(store).__module__}.DELETIONS_PER_ROUND", 1)
+    await _purged(store, "old", "sha-a")
+    await _purged(store, "other", "sha-b")
+    await store.keep_outputs([Output("sha-a", "cover", "{}")])  # queued first, kept again
+    deletions = _Deletions()
+    assert await delete_all_purged_covers(store, deletions) == 1
+    assert deletions.done == ["sha-b"]
+    assert not (await store.delete_purged_covers(deletions)).settled
+
+
+async def test_front_doors_work_a_long_deletion_queue_through_together(
+    postgres_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two front doors deleting at once share each batch (a content the other is deleting is
+    skipped), and neither stops while the queue is long: every content's covers go, once."""
+    monkeypatch.setattr("videorecog.engine.postgres_store.DELETIONS_PER_ROUND", 4)
+    async with (
+        _migrated_database(postgres_server_url) as url,
+        open_pool(url, 2) as one,
+        open_pool(url, 2) as two,
+    ):
+        door_a, door_b = PostgresJobStore(one), PostgresJobStore(two)
+        contents = [f"sha-{n:02d}" for n in range(12)]
+        for sha256 in contents:
+            await _purged(door_a, f"job-{sha256}", sha256)
+        deletions = _Deletions(seconds=0.05)
+        await asyncio.gather(
+            delete_all_purged_covers(door_a, deletions),
+            delete_all_purged_covers(door_b, deletions),
+        )
+        assert sorted(deletions.done) == contents
 
 
 async def test_an_engine_runs_on_a_newer_schema_and_refuses_an_older_one(
