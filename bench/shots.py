@@ -503,15 +503,18 @@ def synthetic_video(name: str, seconds: int, width: int, height: int) -> Item:
 
 
 def one_slice(item: Item) -> Item:
-    """``item`` encoded again as the ffmpeg command line encodes by default (x264, one slice a
-    frame, frame threads). The synthetic videos are encoded by PyAV, whose x264 uses sliced
-    threads (two slices a frame here): those let the reference decode spread each frame over
-    both cores with slice threads, which a one-slice file does not allow."""
+    """``item`` encoded again by the ffmpeg command line's x264, which writes one slice a frame
+    (frame threads) as most encoders do; at the synthetic set's preset and quality. The
+    synthetic videos are encoded by PyAV, whose x264 uses sliced threads (two slices a frame
+    here): those let the reference decode spread each frame over both cores with slice threads,
+    which a one-slice file does not allow."""
     path = CACHE / f"{item.path.stem}-one-slice.mp4"
     if not path.exists():
+        partial = path.with_suffix(".partial.mp4")  # an interrupted run leaves no cached file
         argv = ["ffmpeg", "-v", "error", "-y", "-i", str(item.path)]  # TransNetV2's ffmpeg
-        argv += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(path)]
+        argv += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(partial)]
         subprocess.run(argv, check=True)
+        partial.rename(path)
     return Item(path, Labels(), item.frames)
 
 

@@ -141,7 +141,8 @@ async def _housekeeping(app: web.Application, retention: float) -> None:
                 purged = await state.store.purge(time.time() - retention)
                 if purged:
                     log.info("purged expired analyses", extra={"analyses": len(purged)})
-                # Also those of a purge cut short (at shutdown, say) before its covers went.
+                # Also those of a purge cut short (at shutdown, say) before its covers went. The
+                # whole queue in one go: the gauges and the nonces' expiry wait for it.
                 deleted = await delete_all_purged_covers(state.store, state.covers.forget)
                 if deleted:
                     log.info("deleted purged covers", extra={"analyses": deleted})

@@ -134,8 +134,8 @@ class JobStore(Protocol):
         """Look at up to ``DELETIONS_PER_ROUND`` contents queued by ``purge``: ``delete(sha256)``
         the covers of each that nothing refers to any more, and forget those kept again (an
         analysis of the content is kept). A content a job refers to waits, and so does one whose
-        deletion failed, or one another front door is deleting. ``delete_all_purged_covers``
-        works the whole queue through."""
+        deletion failed, or one another front door is deleting. What the round did;
+        ``delete_all_purged_covers`` works the whole queue through."""
         ...
 
     async def close(self) -> None: ...
@@ -159,9 +159,9 @@ async def delete_all_purged_covers(
     door ends the work early; a batch that only waits (every deletion failing) does."""
     deleted = 0
     while True:
-        done = await store.delete_purged_covers(delete)
-        deleted += done.deleted
-        if not (done.full and done.settled):
+        outcome = await store.delete_purged_covers(delete)
+        deleted += outcome.deleted
+        if not (outcome.full and outcome.settled):
             return deleted
 
 

@@ -21,7 +21,13 @@ from tests import stores
 from videorecog.engine import migrations
 from videorecog.engine.covers import LocalCovers, open_s3_covers
 from videorecog.engine.guards import PostgresGuards
-from videorecog.engine.jobs import Job, JobStore, Output, delete_all_purged_covers
+from videorecog.engine.jobs import (
+    CoversRound,
+    Job,
+    JobStore,
+    Output,
+    delete_all_purged_covers,
+)
 from videorecog.engine.links import CoverLinks
 from videorecog.engine.postgres_store import PostgresJobStore, open_pool
 from videorecog.engine.sqlite_store import SqliteJobStore
@@ -380,7 +386,21 @@ async def test_contents_kept_again_do_not_end_the_deletions_early(
     deletions = _Deletions()
     assert await delete_all_purged_covers(store, deletions) == 1
     assert deletions.done == ["sha-b"]
-    assert not (await store.delete_purged_covers(deletions)).settled
+    assert await store.delete_purged_covers(deletions) == CoversRound(False, 0, 0)  # none left
+
+
+async def test_deletions_that_all_fail_end_the_work_for_now(
+    store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Object storage away: a full batch whose deletions all fail ends the work (tried again at
+    the next purge), and the contents stay queued."""
+    monkeypatch.setattr(f"{type(store).__module__}.DELETIONS_PER_ROUND", 1)
+    await _purged(store, "old", "sha-a")
+    await _purged(store, "other", "sha-b")
+    failing = _Deletions(failing=frozenset({"sha-a", "sha-b"}))
+    assert await asyncio.wait_for(delete_all_purged_covers(store, failing), 10) == 0
+    deletions = _Deletions()
+    assert await delete_all_purged_covers(store, deletions) == 2
 
 
 async def test_front_doors_work_a_long_deletion_queue_through_together(

@@ -72,15 +72,28 @@ class _TakenWhileAnalysing(Analyzer):
         return analysed
 
 
+class _KeptCovers(LocalCovers):
+    """Local covers that remember the names they were asked to keep (local ``keep`` and
+    ``discard`` move nothing, so the files alone do not tell)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, CoverLinks(b"k" * 32, "http://e"))
+        self.kept: list[str] = []
+
+    async def keep(self, names: list[str]) -> None:
+        self.kept += names
+        await super().keep(names)
+
+
 async def _work_on(
-    tmp_path: Path, job: Job, fetcher: VideoFetcher, analyzer: Analyzer, taken: asyncio.Event
-) -> tuple[Job, int]:
-    """``job`` added and worked on by a real worker until its lease is ``taken`` and the worker
-    is done with the video: the job then, and how many analyses were kept."""
-    database = tmp_path / "jobs.sqlite3"
+    database: Path, job: Job, fetcher: VideoFetcher, analyzer: Analyzer, taken: asyncio.Event
+) -> tuple[Job, int, list[str]]:
+    """``job`` added to the store in ``database`` and worked on by a real worker until its lease
+    is ``taken`` and the worker is done with the video: the job then, how many analyses were
+    kept, and the covers kept."""
     store = SqliteJobStore(database)
     await store.open()
-    covers = LocalCovers(tmp_path / "covers", CoverLinks(b"k" * 32, "http://e"))
+    covers = _KeptCovers(database.parent / "covers")
     try:
         await store.add(job)
         metrics = EngineMetrics()
@@ -89,7 +102,7 @@ async def _work_on(
             fetcher,
             analyzer,
             covers,
-            tmp_path / "downloads",
+            database.parent / "downloads",
             metrics,
             slots=1,
             lease_seconds=30,
@@ -105,7 +118,7 @@ async def _work_on(
         assert after is not None
         with sqlite3.connect(database) as conn:
             analyses = conn.execute("SELECT count(*) FROM analyses").fetchone()[0]
-        return after, analyses
+        return after, analyses, covers.kept
     finally:
         analyzer.close()
         await store.close()
@@ -121,9 +134,10 @@ async def test_a_worker_answers_none_of_the_jobs_taken_while_it_fetched(
 ) -> None:
     url = media_server.url("/shared/goldeneye-vfr-drop3.mp4")
     async with aiohttp.ClientSession() as session:
-        fetcher = _TakenWhileFetching(session, tmp_path / "jobs.sqlite3", "j1")
-        job, analyses = await _work_on(
-            tmp_path, _job("DetectVideoShot", url), fetcher, Analyzer(1), fetcher.taken
+        database = tmp_path / "jobs.sqlite3"
+        fetcher = _TakenWhileFetching(session, database, "j1")
+        job, analyses, _ = await _work_on(
+            database, _job("DetectVideoShot", url), fetcher, Analyzer(1), fetcher.taken
         )
     assert job.status is JobStatus.PROCESSING  # left to the thief, not answered
     assert job.result is None
@@ -141,11 +155,13 @@ async def test_a_worker_keeps_nothing_of_an_analysis_whose_jobs_were_taken_meanw
         fetcher = VideoFetcher(
             session, AddressPolicy(["127.0.0.0/8"]), max_bytes=10**8, timeout_seconds=30
         )
-        analyzer = _TakenWhileAnalysing(tmp_path / "jobs.sqlite3", "j1")
-        job, analyses = await _work_on(
-            tmp_path, _job("GenerateVideoCover", url), fetcher, analyzer, analyzer.taken
+        database = tmp_path / "jobs.sqlite3"
+        analyzer = _TakenWhileAnalysing(database, "j1")
+        job, analyses, kept = await _work_on(
+            database, _job("GenerateVideoCover", url), fetcher, analyzer, analyzer.taken
         )
     assert job.status is JobStatus.PROCESSING
     assert job.result is None
     assert job.content_sha256  # noted while it was held
     assert analyses == 0  # without the second note: the covers and the analysis kept
+    assert kept == []
