@@ -227,8 +227,6 @@ class SqliteJobStore:
         )
 
     async def renew(self, owner: str, job_ids: list[str], lease_seconds: float) -> set[str]:
-        if not job_ids:
-            return set()
         until = self._clock() + lease_seconds
         return await self._run(
             functools.partial(
