@@ -564,7 +564,8 @@ class AdaptiveShotDetector:
     def finish(self, scan: Scan, fps: float) -> list[Boundary]:
         """The boundaries: fades found from the whole video's luma, what lies inside them
         dropped, and detections close together merged."""
-        fades, plain_runs = self._fades(scan.means, scan.contrasts, fps)
+        gradual = [b for b in scan.found if b.kind == "gradual"]
+        fades, plain_runs = self._fades(scan.means, scan.contrasts, fps, gradual)
         cuts = {b.frame for b in scan.found if b.kind == "cut"}
         fades += self._dips(scan, fps, plain_runs, cuts)
         # Inside a fade nothing else is a boundary: the steep part of a fast fade, or its
@@ -920,10 +921,15 @@ class AdaptiveShotDetector:
         return previous if residual <= self.params.blend_residual_max else None
 
     def _fades(
-        self, means: FloatArray, contrasts: FloatArray, fps: float
+        self,
+        means: FloatArray,
+        contrasts: FloatArray,
+        fps: float,
+        gradual: Sequence[Boundary] = (),
     ) -> tuple[list[Boundary], list[tuple[int, int]]]:
         """Fade boundaries, and the plain (black or white) runs inside which nothing else is a
-        boundary."""
+        boundary. ``gradual``: the gradual test's detections, which may carry a fade's ramp on
+        (``_carried_on``)."""
         p = self.params
         dark = (means < p.dark_luma) & (contrasts < p.dark_contrast)
         white = (means > p.white_luma) & (contrasts < p.white_contrast)
@@ -955,6 +961,9 @@ class AdaptiveShotDetector:
                     means, edges, ramps, floor_mean, found_ramps
                 )
             out_edge, in_edge = edges
+            out_start, in_end = self._carried_on(
+                means * sign, (out_start, in_end), edges, (has_out, has_in), gradual
+            )
             is_shot = d1 - d0 + 1 >= shot
             # Into white at once (most of the rise in one frame) is a flash, a photographer's or
             # a strobe, whatever follows.
@@ -981,6 +990,43 @@ class AdaptiveShotDetector:
                 middle = (in_edge + 1 + in_end + 1) // 2
                 found.append(Boundary(middle, "gradual", 1.0, (in_edge + 1, in_end)))
         return found, runs
+
+    def _carried_on(
+        self,
+        levels: FloatArray,
+        ramps: tuple[int, int],
+        edges: tuple[int, int],
+        found: tuple[bool, bool],
+        gradual: Sequence[Boundary],
+    ) -> tuple[int, int]:
+        """Where a fade's ramps out of and into its plain run start and end (``ramps``, as
+        ``_ramp`` walked them from the run's ``edges``, ``levels`` rising away from it) once
+        the gradual detections that carry a ramp on are counted in: one that ends at most its
+        own half-window beyond the ramp (where the gradual test places a span's end within
+        that much), from whose far end ``levels`` fall to the ramp as a ramp does, by
+        ``ramp_min_step`` a frame or more. Only ramps ``found`` and longer than a frame (a
+        one-frame ramp is a cut into or out of the run).
+
+        The walk stops at the first frame that goes back or barely moves, and a slow fade's
+        light flickers (a lamp, a sky, film grain); the gradual test, which compares frames a
+        window apart, sees through that and finds the rest of the fade: one transition reported
+        twice, its span and the ramp's a few frames apart. A dissolve into a darker shot and a
+        fade out of it within a window would be taken for one; shots that short between two
+        transitions are rare, two boundaries reported for one fade are not."""
+        p = self.params
+        last = len(levels) - 1
+        reached = []
+        for end, edge, ramp, direction in zip(ramps, edges, found, (-1, 1), strict=True):
+            reach = end
+            for b in gradual if ramp and (end - edge) * direction > 1 else ():
+                near, far = (b.span[1], b.span[0]) if direction < 0 else b.span
+                near, far = min(max(near, 0), last), min(max(far, 0), last)
+                gap = (near - end) * direction
+                rise = float(levels[far] - levels[end])
+                if 0 < gap <= b.window and rise >= p.ramp_min_step * abs(far - end):
+                    reach = far if abs(far - end) > abs(reach - end) else reach
+            reached.append(reach)
+        return reached[0], reached[1]
 
     def _dips(
         self,

@@ -220,6 +220,60 @@ def _even_scan(means: np.ndarray, contrasts: np.ndarray, found: Sequence[Boundar
     return Scan(list(found), means.astype(f32), contrasts.astype(f32), blocks)
 
 
+def _flickering_fade_out() -> tuple[np.ndarray, np.ndarray]:
+    """A picture (mean luma 90, contrast 30) that fades to black over 60 frames (frames 20-79),
+    its light flickering up two levels at frame 57, and black to the end (frame 119): truly
+    black (under 20, flat) from frame 66."""
+    share = np.concatenate([np.ones(20), np.linspace(1.0, 0.0, 61)[1:], np.zeros(40)])
+    means, contrasts = 90.0 * share, 30.0 * share
+    means[57] += 2.0
+    return means, contrasts
+
+
+@pytest.mark.parametrize(
+    ("gradual_span", "window", "boundaries"),
+    [
+        # Ends 4 frames before the ramp, within its half-window of 16: the same fade.
+        ((20, 52), 16, [("gradual", (20, 65))]),
+        # Ends 12 frames before it, beyond its half-window of 8: another transition.
+        ((20, 45), 8, [("gradual", (20, 45)), ("gradual", (57, 65))]),
+    ],
+)
+def test_a_flicker_in_a_slow_fade_does_not_report_it_twice(
+    gradual_span: tuple[int, int], window: int, boundaries: list[tuple[str, tuple[int, int]]]
+) -> None:
+    """The walk up the fade's ramp from the black stops at the flicker (frame 57); the gradual
+    test, comparing frames a window apart, finds the fade's first part (``gradual_span``, found
+    with half-window ``window``). Where that detection ends within its half-window of the ramp,
+    and the picture darkens from it into the ramp as a ramp does, both are one fade, over both
+    spans: reported once, not twice. A detection further off is another transition."""
+    means, contrasts = _flickering_fade_out()
+    lo, hi = gradual_span
+    found = [Boundary((lo + hi) // 2, "gradual", 2.0, gradual_span, window)]
+    assert _spans(_even_scan(means, contrasts, found)) == boundaries
+
+
+def test_a_flicker_in_a_slow_fade_in_does_not_report_it_twice() -> None:
+    """The same fade played backwards, out of black: the gradual test's detection after the
+    ramp carries it on the other way."""
+    means, contrasts = (a[::-1].copy() for a in _flickering_fade_out())
+    last = len(means) - 1  # frame k of the fade out is frame last - k here
+    found = [Boundary(last - 36, "gradual", 2.0, (last - 52, last - 20), 16)]
+    assert _spans(_even_scan(means, contrasts, found)) == [("gradual", (last - 65, last - 20))]
+
+
+def test_a_change_beside_a_fade_that_does_not_darken_into_it_stays_its_own() -> None:
+    """A gradual detection just before a fade's ramp along which the picture does not darken
+    (a dissolve between two shots as bright) is a transition of its own, however close."""
+    means, contrasts = _flickering_fade_out()
+    means[:57], contrasts[:57] = means[57], contrasts[57]  # as bright as the ramp's top
+    found = [Boundary(36, "gradual", 2.0, (20, 52), 16)]
+    assert _spans(_even_scan(means, contrasts, found)) == [
+        ("gradual", (20, 52)),
+        ("gradual", (57, 65)),
+    ]
+
+
 def _card(middle: np.ndarray, contrast: np.ndarray) -> list[tuple[str, tuple[int, int]]]:
     """Four frames (``middle`` mean luma, ``contrast``) between two pictures (mean 80, contrast
     40), entered and left at once, with the cut test's cuts at both ends."""

@@ -78,6 +78,15 @@ def test_low_resolution_real_clip_scores_at_least_097() -> None:
     assert outcome.f1 >= 0.97, outcome
 
 
+def test_the_low_resolution_clips_closing_fade_is_one_boundary() -> None:
+    """The clip ends in a slow fade to black (its last labelled transition, 63 frames) whose
+    light flickers on the way down: the fade test's walk up its ramp stops there, and the
+    gradual test finds the fade's first part. One transition, reported once."""
+    lo, hi = _labels(LOW_RES.name).gradual[-1]
+    ids = detect_shots(str(LOW_RES)).shot_frame_ids
+    assert len([i for i in ids if lo - 2 <= i <= hi + 2]) == 1, ids[-3:]
+
+
 def test_short_real_shots_are_kept() -> None:
     """Every labelled shot shorter than a third of a second keeps both its cuts (no minimum
     shot length): 17 and 24 are seven frames apart."""
