@@ -940,9 +940,10 @@ class AdaptiveShotDetector:
         for d0, d1 in sorted(_true_runs(dark) + _true_runs(white)):
             # Walking away from a black run luma rises; from a white one it falls.
             sign = 1.0 if dark[d0] else -1.0
+            levels = means * sign
             runs.append((d0, d1))
-            out_start = self._ramp(means * sign, d0 - 1, -1)
-            in_end = self._ramp(means * sign, d1 + 1, +1)
+            out_start = self._ramp(levels, d0 - 1, -1)
+            in_end = self._ramp(levels, d1 + 1, +1)
             if sign > 0:
                 # Black's edge may already be a few levels up a slow fade: from its floor.
                 run = slice(d0, d1 + 1)
@@ -961,9 +962,8 @@ class AdaptiveShotDetector:
                     means, edges, ramps, floor_mean, found_ramps
                 )
             out_edge, in_edge = edges
-            out_start, in_end = self._carried_on(
-                means * sign, (out_start, in_end), edges, (has_out, has_in), gradual
-            )
+            out_start = self._carried_on(levels, (out_start, out_edge), -1, has_out, gradual)
+            in_end = self._carried_on(levels, (in_end, in_edge), +1, has_in, gradual)
             is_shot = d1 - d0 + 1 >= shot
             # Into white at once (most of the rise in one frame) is a flash, a photographer's or
             # a strobe, whatever follows.
@@ -994,39 +994,47 @@ class AdaptiveShotDetector:
     def _carried_on(
         self,
         levels: FloatArray,
-        ramps: tuple[int, int],
-        edges: tuple[int, int],
-        found: tuple[bool, bool],
+        ramp: tuple[int, int],
+        direction: int,
+        found: bool,
         gradual: Sequence[Boundary],
-    ) -> tuple[int, int]:
-        """Where a fade's ramps out of and into its plain run start and end (``ramps``, as
-        ``_ramp`` walked them from the run's ``edges``, ``levels`` rising away from it) once
-        the gradual detections that carry a ramp on are counted in: one that ends at most its
-        own half-window beyond the ramp (where the gradual test places a span's end within
-        that much), from whose far end ``levels`` fall to the ramp as a ramp does, by
-        ``ramp_min_step`` a frame or more. Only ramps ``found`` and longer than a frame (a
-        one-frame ramp is a cut into or out of the run).
+    ) -> int:
+        """Where a fade's ramp out of (``direction`` -1) or into (+1) its plain run ends away
+        from the run once the gradual detections that carry it on are counted in. ``ramp``:
+        where ``_ramp`` stopped, and the edge where the picture is all gone; ``levels`` rise
+        away from the run. Such a detection reaches the ramp (overlaps it, or stops at most its
+        own half-window short of it: the gradual test places a span's ends within that much)
+        and goes further out, and from its far end ``levels`` fall to the ramp as a ramp's do,
+        by ``ramp_min_step`` a frame or more on average; the furthest such end counts, up to
+        ``ramp_max_frames`` from the edge, the longest a ramp may be. Only a ramp ``found`` and
+        longer than a frame is carried on: a one-frame ramp is a cut into or out of the run.
 
         The walk stops at the first frame that goes back or barely moves, and a slow fade's
         light flickers (a lamp, a sky, film grain); the gradual test, which compares frames a
         window apart, sees through that and finds the rest of the fade: one transition reported
         twice, its span and the ramp's a few frames apart. A dissolve into a darker shot and a
-        fade out of it within a window would be taken for one; shots that short between two
-        transitions are rare, two boundaries reported for one fade are not."""
+        fade out of it, all within a ramp's length, would be taken for one transition; shots
+        that short between two are rare, two boundaries reported for one fade are not."""
         p = self.params
+        end, edge = ramp
+        if not found or (end - edge) * direction <= 1:
+            return end
         last = len(levels) - 1
-        reached = []
-        for end, edge, ramp, direction in zip(ramps, edges, found, (-1, 1), strict=True):
-            reach = end
-            for b in gradual if ramp and (end - edge) * direction > 1 else ():
-                near, far = (b.span[1], b.span[0]) if direction < 0 else b.span
-                near, far = min(max(near, 0), last), min(max(far, 0), last)
-                gap = (near - end) * direction
-                rise = float(levels[far] - levels[end])
-                if 0 < gap <= b.window and rise >= p.ramp_min_step * abs(far - end):
-                    reach = far if abs(far - end) > abs(reach - end) else reach
-            reached.append(reach)
-        return reached[0], reached[1]
+        reach = end
+        for b in gradual:
+            near, far = (b.span[1], b.span[0]) if direction < 0 else b.span
+            far = min(max(far, 0), last)
+            short = (near - end) * direction  # frames it stops short of the ramp (<= 0: in it)
+            beyond = (far - end) * direction  # frames it goes further out
+            fall = float(levels[far] - levels[end])
+            if (
+                short <= b.window
+                and (far - reach) * direction > 0
+                and abs(far - edge) <= p.ramp_max_frames
+                and fall >= p.ramp_min_step * beyond
+            ):
+                reach = far
+        return reach
 
     def _dips(
         self,

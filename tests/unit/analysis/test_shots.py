@@ -233,10 +233,14 @@ def _flickering_fade_out() -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(
     ("gradual_span", "window", "boundaries"),
     [
-        # Ends 4 frames before the ramp, within its half-window of 16: the same fade.
+        # Its last frame 5 before the ramp's first, within its half-window of 16: the same fade.
         ((20, 52), 16, [("gradual", (20, 65))]),
-        # Ends 12 frames before it, beyond its half-window of 8: another transition.
+        # Overlapping the ramp and reaching further out: the same fade.
+        ((20, 60), 8, [("gradual", (20, 65))]),
+        # Its last frame 12 before the ramp's first, beyond its half-window of 8: another one.
         ((20, 45), 8, [("gradual", (20, 45)), ("gradual", (57, 65))]),
+        # Reaching 64 frames from the black, further than a ramp may be (60): another one.
+        ((2, 52), 16, [("gradual", (2, 52)), ("gradual", (57, 65))]),
     ],
 )
 def test_a_flicker_in_a_slow_fade_does_not_report_it_twice(
@@ -244,9 +248,10 @@ def test_a_flicker_in_a_slow_fade_does_not_report_it_twice(
 ) -> None:
     """The walk up the fade's ramp from the black stops at the flicker (frame 57); the gradual
     test, comparing frames a window apart, finds the fade's first part (``gradual_span``, found
-    with half-window ``window``). Where that detection ends within its half-window of the ramp,
-    and the picture darkens from it into the ramp as a ramp does, both are one fade, over both
-    spans: reported once, not twice. A detection further off is another transition."""
+    with half-window ``window``). Where that detection overlaps the ramp or ends within its
+    half-window of it, and the picture darkens from it into the ramp as a ramp does, both are
+    one fade, over both spans: reported once, not twice. A detection further off, or reaching
+    further than a fade's ramp may be long, is another transition."""
     means, contrasts = _flickering_fade_out()
     lo, hi = gradual_span
     found = [Boundary((lo + hi) // 2, "gradual", 2.0, gradual_span, window)]
@@ -272,6 +277,15 @@ def test_a_change_beside_a_fade_that_does_not_darken_into_it_stays_its_own() -> 
         ("gradual", (20, 52)),
         ("gradual", (57, 65)),
     ]
+
+
+def test_a_cut_into_black_after_a_darkening_stays_a_cut() -> None:
+    """A picture that darkens slowly (a gradual detection), holds, then is cut into black: the
+    one-frame ramp into the black is a cut, and a detection before it carries nothing on."""
+    means = np.concatenate([np.linspace(90.0, 60.0, 50), np.full(7, 60.0), np.zeros(40)])
+    contrasts = np.concatenate([np.linspace(30.0, 20.0, 50), np.full(7, 20.0), np.zeros(40)])
+    found = [Boundary(36, "gradual", 2.0, (20, 52), 16)]
+    assert _spans(_even_scan(means, contrasts, found)) == [("gradual", (20, 52)), ("cut", (57, 57))]
 
 
 def _card(middle: np.ndarray, contrast: np.ndarray) -> list[tuple[str, tuple[int, int]]]:
