@@ -51,7 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from videorecog.analysis.shots import Boundary, hist_distance
+from videorecog.analysis.detection import Boundary
+from videorecog.analysis.shots import hist_distance
 
 Image = npt.NDArray[np.uint8]
 

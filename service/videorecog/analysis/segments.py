@@ -43,14 +43,15 @@ import numpy as np
 import numpy.typing as npt
 
 from videorecog.analysis import allocator, decode
+from videorecog.analysis.detection import rate_factor
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Scan, rate_factor
+from videorecog.analysis.shots import AdaptiveShotDetector, Scan
 from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
 # Frames scanned beyond a stretch on either side: more than the detector's reach around a frame
 # (the gradual test's longest window and context on each side, 24 frames, and a run of centres);
-# times ``shots.rate_factor``, as those spans are (``DetectorParams.at_rate``).
+# times ``detection.rate_factor``, as those spans are (``DetectorParams.at_rate``).
 MARGIN = 64
 # A stretch shorter than this is not worth a process (starting one and the margins cost about
 # what 2 s of analysis does).

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import av
 
 from videorecog.analysis import decode, letterbox
-from videorecog.analysis.shots import CutGate, DetectorParams
+from videorecog.analysis.detection import DetectorParams
+from videorecog.analysis.shots import CutGate
 from videorecog.analysis.survey import Survey
 
 ANALYSIS_WIDTH = 64  # the detector's frames (height by aspect ratio)

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from videorecog.analysis import allocator, covers, decode, segments
+from videorecog.analysis.detection import Boundary
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary, histogram
+from videorecog.analysis.shots import AdaptiveShotDetector, histogram
 from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 

@@ -14,8 +14,8 @@ from PIL import Image, ImageFilter, ImageSequence
 from tests.clips import Clip
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import covers, gif
+from videorecog.analysis.detection import Boundary
 from videorecog.analysis.errors import InvalidVideo
-from videorecog.analysis.shots import Boundary
 from videorecog.analysis.tasks import make_covers
 from videorecog.samples import Plan, Shot, Transition, render
 

@@ -218,7 +218,7 @@ def test_long_videos_of_small_frames_are_resized_by_opencv(
     """From ``RESIZE_MIN_FRAMES`` on, small frames come from ``PlaneResizer``; below, from
     libswscale (a short video does not repay OpenCV's import)."""
     from videorecog.analysis import letterbox, source
-    from videorecog.analysis.shots import DetectorParams
+    from videorecog.analysis.detection import DetectorParams
 
     def first_image(path: Path) -> np.ndarray:
         with av.open(str(path)) as container:

@@ -13,8 +13,8 @@ import pytest
 from tests.clips import encode
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode, letterbox
+from videorecog.analysis.detection import DetectorParams
 from videorecog.analysis.letterbox import Area
-from videorecog.analysis.shots import DetectorParams
 from videorecog.analysis.source import ANALYSIS_WIDTH, Setup
 from videorecog.samples import repeated_to_rate
 

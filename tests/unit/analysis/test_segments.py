@@ -17,7 +17,8 @@ import pytest
 from tests.clips import Clip, corrupt_packets
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import segments
-from videorecog.analysis.shots import Boundary, Scan
+from videorecog.analysis.detection import Boundary
+from videorecog.analysis.shots import Scan
 from videorecog.analysis.source import Setup
 from videorecog.analysis.tasks import detect_shots
 from videorecog.samples import repeated_to_rate

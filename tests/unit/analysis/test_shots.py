@@ -15,15 +15,10 @@ import pytest
 from tests.clips import Clip, encode
 from tests.support import SHARED_MEDIA
 from videorecog.analysis.decode import Frame
+from videorecog.analysis.detection import Boundary, DetectorParams
+from videorecog.analysis.fades import FadeFinder
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import (
-    AdaptiveShotDetector,
-    Boundary,
-    DetectorParams,
-    Scan,
-    _Scale,
-    repeated,
-)
+from videorecog.analysis.shots import AdaptiveShotDetector, Scan, _Scale, repeated
 from videorecog.analysis.tasks import detect_shots, storyboard
 
 GENERATED = [
@@ -162,9 +157,9 @@ def test_a_fade_ramp_goes_on_through_repeated_levels_only_where_allowed() -> Non
     frame are allowed, and ends at the first pause when they are not; a level that falls back
     ends it either way."""
     levels = np.array([0, 0, 2, 2, 4, 4, 6, 6, 8, 3, 10], dtype=np.float32)
-    paused = AdaptiveShotDetector(DetectorParams(ramp_pause_frames=1))
+    paused = FadeFinder(DetectorParams(ramp_pause_frames=1))
     assert paused._ramp(levels, 0, +1) == 8
-    assert AdaptiveShotDetector()._ramp(levels, 0, +1) == 0
+    assert FadeFinder(DetectorParams())._ramp(levels, 0, +1) == 0
     assert paused._ramp(levels[::-1].copy(), 10, -1) == 10 - 8  # the same walk backwards
 
 

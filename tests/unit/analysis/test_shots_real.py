@@ -16,8 +16,9 @@ import pytest
 from tests.clips import encode
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode
+from videorecog.analysis.detection import Boundary
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import AdaptiveShotDetector, Boundary
+from videorecog.analysis.shots import AdaptiveShotDetector
 from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.tasks import detect_shots
 from videorecog.samples import labels_at, night_graded, repeated_to_rate

@@ -15,8 +15,9 @@ import pytest
 from tests.clips import Clip, corrupt_packets
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import decode
+from videorecog.analysis.detection import DetectorParams
 from videorecog.analysis.scoring import Labels, score
-from videorecog.analysis.shots import DetectorParams, may_hide_cut
+from videorecog.analysis.shots import may_hide_cut
 from videorecog.analysis.survey import Survey, SurveyUnavailable
 from videorecog.analysis.tasks import detect_shots
 from videorecog.samples import Plan, Shot, Transition, render
