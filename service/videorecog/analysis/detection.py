@@ -1,6 +1,7 @@
-"""What the shot detector reports (``Boundary``) and the parameters it decides with
-(``DetectorParams``), shared by the frame-by-frame tests (``shots.py``) and the fades found from
-the whole video's luma (``fades.py``)."""
+"""What a shot detector reports (``Boundary``, ``ShotDetector``) and the parameters it decides
+with (``DetectorParams``, scaled to a video's frame rate by ``at_rate`` and ``rate_factor`` from
+``BASE_RATE``): used by the frame-by-frame tests (``shots.py``), the fades found from the whole
+video's luma (``fades.py``) and the modules that use the boundaries."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from videorecog.analysis.decode import Frame
+
+__all__ = ["BASE_RATE", "Boundary", "DetectorParams", "ShotDetector", "rate_factor"]
 
 # The frame rate that the spans in frames of ``DetectorParams`` are for (``at_rate``).
 BASE_RATE = 25.0

@@ -1,7 +1,7 @@
 """Fades found from the whole video's luma, once the frame-by-frame pass is over: through black
 or white, and through another flat colour. Each frame's mean luma, contrast and the contrast of
-each block of the grid, and the gradual test's detections, are all they need (``shots.Scan``);
-``shots.AdaptiveShotDetector.finish`` drops other detections inside a fade.
+each block of the grid, and the gradual test's detections, are all they need (as ``shots.Scan``
+holds them); ``shots.AdaptiveShotDetector.finish`` drops other detections inside a fade.
 
 Fade through black or white: a run of dark or bright frames, both flat (``dark_luma``,
 ``dark_contrast``; ``white_luma``, ``white_contrast``), entered and left by luminance ramps; into
@@ -32,6 +32,8 @@ import numpy.typing as npt
 
 from videorecog.analysis.detection import Boundary, DetectorParams
 from videorecog.analysis.signals import FloatArray
+
+__all__ = ["FadeFinder"]
 
 # Frames of a flat run within this much of its flattest frame, in contrast and in mean luma, hold
 # the colour; the others are the ends of the ramps into and out of it. A colour card holds its
@@ -82,7 +84,7 @@ def _true_runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class FadeFinder:
-    """The fades of one video, from its frames' measures (``shots.Scan``)."""
+    """The fades of one video, from its frames' measures (as ``shots.Scan`` holds them)."""
 
     params: DetectorParams
 

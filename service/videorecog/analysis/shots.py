@@ -45,8 +45,9 @@ middle of a fast fade looks like a cut to the histogram.
 
 Frame rate: the spans in frames are those of 25 frames/s. At 50 or 60 frames/s the ones that
 measure a duration (the gradual test's windows, contexts and shortest run, a flash, a fade's
-ramp, the merging distance) cover twice the frames, the same time (``DetectorParams.at_rate``),
-and a fade's ramp may pause where a conversion repeated a picture.
+ramp, the merging distance) cover twice the frames, the same time
+(``detection.DetectorParams.at_rate``), and a fade's ramp may pause where a conversion repeated
+a picture.
 
 There is no minimum shot length: a shot of a few frames between two cuts is kept. Only
 detections within ``merge_frames`` of each other are one boundary (a cut before a gradual
