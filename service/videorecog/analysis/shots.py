@@ -740,7 +740,8 @@ class AdaptiveShotDetector:
         coarsely (or, where shots between dissolves are short, several of them smeared into
         one), and is dropped. What is left and still overlaps or touches -- a run that broke in
         the middle: no frame of a shot lies between them -- is one boundary, at the median of the
-        midpoints."""
+        midpoints. A cut between two such detections that lies inside both is the transition's
+        steepest frame (``_inside``): the three are one boundary, at the cut."""
         gradual = [b for b in boundaries if b.kind == "gradual"]
         kept = [
             b
@@ -749,6 +750,7 @@ class AdaptiveShotDetector:
             or not any(o.window < b.window and b.span[0] <= o.frame <= b.span[1] for o in gradual)
         ]
         groups: list[list[Boundary]] = []
+        steepest: dict[int, list[int]] = {}  # by group: the cuts it took in, where it is reported
         for b in kept:
             last = groups[-1] if groups else None
             if (
@@ -757,18 +759,48 @@ class AdaptiveShotDetector:
                 and b.span[0] <= max(g.span[1] for g in last) + 1
             ):
                 last.append(b)
-            else:
-                groups.append([b])
+                continue
+            cuts = list(itertools.takewhile(lambda g: g[0].kind == "cut", reversed(groups)))
+            before = len(groups) - len(cuts) - 1
+            if (
+                b.kind == "gradual"
+                and cuts
+                and before >= 0
+                and AdaptiveShotDetector._inside([c[0] for c in cuts], groups[before][-1], b)
+            ):
+                del groups[before + 1 :]
+                groups[before].append(b)
+                steepest.setdefault(before, []).extend(c[0].frame for c in cuts)
+                continue
+            groups.append([b])
         return [
             Boundary(
-                int(np.median([g.frame for g in group])),
+                int(np.median(steepest.get(k, [g.frame for g in group]))),
                 group[0].kind,
                 max(g.score for g in group),
                 (min(g.span[0] for g in group), max(g.span[1] for g in group)),
                 min(g.window for g in group),
             )
-            for group in groups
+            for k, group in enumerate(groups)
         ]
+
+    @staticmethod
+    def _inside(cuts: list[Boundary], before: Boundary, after: Boundary) -> bool:
+        """Whether ``cuts`` lie inside both gradual detections, ``before`` and ``after`` them,
+        whose spans overlap or touch, each the frames that every window of its run held
+        (a run shorter than its window spans what all its windows share, ``_close``). Every
+        window that passed then held the cut, and passed the spread-out test with it
+        (``gradual_ratio``): the cut is a step of the transition, its steepest, not a cut of its
+        own. A short wipe or blur is seen that way, a cut with a gradual detection either side."""
+        return (
+            before.kind == after.kind == "gradual"
+            and after.span[0] <= before.span[1] + 1
+            and all(d.span[1] - d.span[0] < 2 * d.window for d in (before, after))
+            and all(
+                max(before.span[0], after.span[0]) <= c.frame <= min(before.span[1], after.span[1])
+                for c in cuts
+            )
+        )
 
     def _merge_close(self, boundaries: list[Boundary]) -> list[Boundary]:
         """Detections within ``merge_frames`` of each other are one boundary: a cut rather than

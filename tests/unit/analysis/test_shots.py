@@ -111,6 +111,43 @@ def test_detections_whose_spans_touch_are_one_transition() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("after", "cut", "boundaries"),
+    [
+        # A short wipe: a cut at its steepest frame inside both detections either side of it,
+        # reported at the cut (their midpoints' median would be 134).
+        ((128, 156), 133, [(133, "gradual", (120, 156))]),
+        # The cut lies outside the second detection: a shot may begin there.
+        (
+            (134, 150),
+            133,
+            [(127, "gradual", (120, 133)), (133, "cut", (133, 133)), (142, "gradual", (134, 150))],
+        ),
+        # The second detection spans twice its half-window or more: a run longer than its
+        # window, whose windows did not all hold the cut (``_close``).
+        (
+            (131, 170),
+            133,
+            [(127, "gradual", (120, 133)), (133, "cut", (133, 133)), (150, "gradual", (131, 170))],
+        ),
+    ],
+)
+def test_a_cut_inside_the_detections_either_side_of_it_is_their_steepest_frame(
+    after: tuple[int, int], cut: int, boundaries: list[tuple[int, str, tuple[int, int]]]
+) -> None:
+    """A short wipe or blur is seen as a gradual detection, a cut, and another gradual
+    detection, their spans overlapping: one transition, reported once, at the cut. Where the
+    cut lies outside either span, or a span is wider than every window of its run held, the
+    three stay apart (the cut test's own merging may still join what lies within two frames)."""
+    found = [
+        Boundary(127, "gradual", 2.5, (120, 133), 8),
+        Boundary(cut, "cut", 4.0, (cut, cut)),
+        Boundary((after[0] + after[1]) // 2, "gradual", 3.0, after, 16),
+    ]
+    merged = AdaptiveShotDetector._merge_gradual(found)
+    assert [(b.frame, b.kind, b.span) for b in merged] == boundaries
+
+
 def test_a_run_longer_than_its_window_spans_the_frames_around_it() -> None:
     """A dissolve longer than the window: the short window's run broke, and its second part,
     longer than 2W centres, passed while the window lay inside the dissolve. Its span reaches
