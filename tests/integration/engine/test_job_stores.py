@@ -13,19 +13,21 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from psycopg import AsyncConnection
 
 from tests import stores
 from videorecog.engine import migrations
-from videorecog.engine.covers import LocalCovers, open_s3_covers
+from videorecog.engine.covers import LocalCovers, S3Covers, open_s3_covers
 from videorecog.engine.guards import PostgresGuards
 from videorecog.engine.jobs import (
     CoversRound,
     Job,
     JobStore,
     Output,
+    covers_deleted,
     delete_all_purged_covers,
 )
 from videorecog.engine.links import CoverLinks
@@ -33,6 +35,7 @@ from videorecog.engine.postgres_store import PostgresJobStore, open_pool
 from videorecog.engine.sqlite_store import SqliteJobStore
 from videorecog.parsers import S3Url
 from videorecog.protocol.constants import JobStatus
+from videorecog.s3client import s3_client
 from videorecog.settings import S3Settings, Secret
 
 LEASE = 0.3
@@ -515,6 +518,54 @@ async def test_covers_in_object_storage_are_linked_and_forgotten_together(
         assert [_status(link) for link in links.values()] == [200, 200, 200]
         await covers.forget("abc")
         assert [_status(link) for link in links.values()] == [404, 404, 200]
+
+
+class _OneKeyRefused:
+    """A FAULT INJECTION around the real S3 client: its multi-object delete answers as S3 does
+    when it could not delete one of the keys (200 for the request, the key listed under
+    ``Errors``, here AccessDenied), having deleted the others for real. SeaweedFS cannot be made
+    to refuse one key of a batch."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def delete_objects(self, **request: Any) -> dict[str, Any]:
+        refused, *rest = request["Delete"]["Objects"]
+        delete = {**request["Delete"], "Objects": rest}
+        answer: dict[str, Any] = await self._client.delete_objects(**{**request, "Delete": delete})
+        error = {"Key": refused["Key"], "Code": "AccessDenied", "Message": "Access Denied"}
+        return {**answer, "Errors": [error]}
+
+
+async def test_a_cover_object_not_deleted_keeps_its_content_queued(
+    s3_bucket: stores.S3Location, tmp_path: Path
+) -> None:
+    """A multi-object delete that leaves one key behind (S3 answers 200 and lists the key) is a
+    failed deletion: the content stays queued (``covers_deleted`` is False) and the next round,
+    with the store answering, deletes what was left."""
+    settings = S3Settings(
+        s3_bucket.endpoint_url,
+        s3_bucket.access_key_id,
+        Secret(s3_bucket.secret_access_key),
+        s3_bucket.region,
+        "path",
+    )
+    location = S3Url(s3_bucket.bucket, "covers")
+    async with s3_client(settings, attempts=1) as client:
+        covers = S3Covers(client, location, tmp_path)
+        refusing = S3Covers(_OneKeyRefused(client), location, tmp_path)
+        names = ["abc-0.png", "abc-1.png"]
+        for name in names:
+            (tmp_path / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
+        await covers.keep(names)
+        links = [await covers.link(name) for name in names]
+        assert not await covers_deleted(refusing.forget, "abc")
+        assert sorted(_status(link) for link in links) == [200, 404]
+        assert await covers_deleted(covers.forget, "abc")
+        assert [_status(link) for link in links] == [404, 404]
 
 
 async def test_local_covers_are_forgotten_by_analysis(tmp_path: Path) -> None:
