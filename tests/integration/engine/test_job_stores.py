@@ -498,16 +498,20 @@ def _status(url: str) -> int:
         return exc.code
 
 
-async def test_covers_in_object_storage_are_linked_and_forgotten_together(
-    s3_bucket: stores.S3Location, tmp_path: Path
-) -> None:
-    settings = S3Settings(
+def _s3_settings(s3_bucket: stores.S3Location) -> S3Settings:
+    return S3Settings(
         s3_bucket.endpoint_url,
         s3_bucket.access_key_id,
         Secret(s3_bucket.secret_access_key),
         s3_bucket.region,
         "path",
     )
+
+
+async def test_covers_in_object_storage_are_linked_and_forgotten_together(
+    s3_bucket: stores.S3Location, tmp_path: Path
+) -> None:
+    settings = _s3_settings(s3_bucket)
     async with open_s3_covers(S3Url(s3_bucket.bucket, "covers"), settings, tmp_path) as covers:
         for name in ("abc-0.png", "abc-1.gif", "abd-0.png"):
             (covers.staging / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
@@ -546,13 +550,7 @@ async def test_a_cover_object_not_deleted_keeps_its_content_queued(
     """A multi-object delete that leaves one key behind (S3 answers 200 and lists the key) is a
     failed deletion: the content stays queued (``covers_deleted`` is False) and the next round,
     with the store answering, deletes what was left."""
-    settings = S3Settings(
-        s3_bucket.endpoint_url,
-        s3_bucket.access_key_id,
-        Secret(s3_bucket.secret_access_key),
-        s3_bucket.region,
-        "path",
-    )
+    settings = _s3_settings(s3_bucket)
     location = S3Url(s3_bucket.bucket, "covers")
     async with s3_client(settings, attempts=1) as client:
         covers = S3Covers(client, location, tmp_path)
