@@ -793,8 +793,7 @@ class AdaptiveShotDetector:
         (``gradual_ratio``): the cut is a step of the transition, its steepest, not a cut of its
         own. A short wipe or blur is seen that way, a cut with a gradual detection either side."""
         return (
-            before.kind == after.kind == "gradual"
-            and after.span[0] <= before.span[1] + 1
+            after.span[0] <= before.span[1] + 1
             and all(d.span[1] - d.span[0] < 2 * d.window for d in (before, after))
             and all(
                 max(before.span[0], after.span[0]) <= c.frame <= min(before.span[1], after.span[1])
