@@ -110,15 +110,24 @@ class DetectorParams:
     # A dark or white run shorter than this is the turn of one fade, not a shot of its own.
     min_plain_shot_seconds: float = 0.3
     histogram_bins: tuple[int, int, int] = (16, 8, 8)  # Y, U, V
+    # A slide (``slides.py``) moves the picture for this many frames, fewest and most (about
+    # two seconds), each frame by at least this share of its size along the axis of the move,
+    # by this many times its size in all, with this many frames of calm on either side.
+    slide_frames: tuple[int, int] = (3, 48)
+    slide_speed: float = 1 / 32
+    slide_travel: tuple[float, float] = (0.75, 1.5)
+    slide_still: int = 3
 
     def at_rate(self, fps: float) -> DetectorParams:
         """These parameters for a video of ``fps`` frames a second. A dissolve, a flash or a
         fade lasts about as long at any frame rate, so the spans that measure such durations
         (the gradual test's windows, contexts and shortest run, a flash, a fade's ramp, the
-        distance at which detections are one) are counted in frames of ``BASE_RATE`` times
-        ``rate_factor``: twice as many at 50 or 60 frames/s. (At 50 frames/s with the spans of
-        25, a motion burst of a quarter second passed for a dissolve.) The cut test's
-        neighbours are a number of changes to take the median of, not a duration: they stay.
+        distance at which detections are one, the longest slide and the calm around it) are
+        counted in frames of ``BASE_RATE`` times ``rate_factor``: twice as many at 50 or 60
+        frames/s. (At 50 frames/s with the spans of 25, a motion burst of a quarter second
+        passed for a dissolve.) The cut test's neighbours are a number of changes to take the
+        median of, not a duration: they stay; so does the shortest slide, three frames of
+        moving (a slide over fewer is a jump the cut tests see).
 
         A fade's ramp may pause for as many frames as a conversion from ``BASE_RATE`` repeats a
         picture in a row: ``fps / BASE_RATE`` rounded up, less one (a rate at most a tenth of
@@ -135,6 +144,9 @@ class DetectorParams:
             merge_frames=self.merge_frames * factor,
             ramp_max_frames=self.ramp_max_frames * factor,
             ramp_min_step=self.ramp_min_step / factor,
+            slide_frames=(self.slide_frames[0], self.slide_frames[1] * factor),
+            slide_speed=self.slide_speed / factor,
+            slide_still=self.slide_still * factor,
         )
 
 

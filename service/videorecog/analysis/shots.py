@@ -39,6 +39,11 @@ global shift explains it (``motion_residual_max``). A run of such centres is one
 where both windows see it, the short window's detection stands (the long one's may smear several
 short-spaced transitions into one), and overlapping runs are reported once, at their median.
 
+A slide (a push: the incoming picture pushes the outgoing one out of the frame) moves everything
+one way at one speed, which the tests above take for a pan; it is found from each frame's move
+(``slides.py``): a move by the picture's whole width or height, from calm to calm. A move onto or
+off a blank wall, where the run or its calm shows nothing (``dark_contrast``), is no slide.
+
 Fades through black or white, and through another flat colour, are found from the whole video's
 luma once the pass is over (``fades.py``). Other detections inside a fade are dropped: the steep
 middle of a fast fade looks like a cut to the histogram.
@@ -56,7 +61,7 @@ transition, else the stronger).
 Memory: for the whole video, two numbers a frame (mean luma, contrast; three with ``scores``)
 and the contrast of each of the 16 blocks in half precision, 40 bytes a frame without ``scores``
 (7 MB for two hours at 24 frames/s); pictures only for the last ``2(W+C)`` frames of the
-longest window and one chunk.
+longest window (or of the longest slide and its calm, if more) and one chunk.
 """
 
 from __future__ import annotations
@@ -87,11 +92,15 @@ from videorecog.analysis.signals import (
     histogram,
     histograms,
     median,
+    phase_moves,
+    profile_moves,
+    profiles,
     shapes,
     shift_residuals,
     shrink,
     zoom_residuals,
 )
+from videorecog.analysis.slides import LOOSE_TRAVEL, runs
 
 __all__ = [
     "AdaptiveShotDetector",
@@ -156,26 +165,41 @@ class _Pictures:
     # N x 3: the change over a context (``DetectorParams.context`` frames) ending at each frame,
     # zeros for the first frames: the gradual tests' contexts, measured once for both windows.
     spans: FloatArray
+    rows: FloatArray  # N x H: each picture's row sums (``signals.profiles``)
+    columns: FloatArray  # N x W: ...and column sums
+    # N x 2: how far each picture moved from the one before, down and across, estimated from
+    # those (``signals.profile_moves``); zeros for the first frame.
+    moves: FloatArray
 
     @classmethod
     def measure(cls, first: int, images: Image, params: DetectorParams) -> _Pictures:
         """The pictures' own measures; their changes are left at zero (``measure_changes``)."""
         luma = images[:, 0]
-        units, block_contrast, contrast = shapes(luma.astype(np.float32))
+        as_float = luma.astype(np.float32)
+        units, block_contrast, contrast = shapes(as_float)
+        rows, columns = profiles(as_float)
         grid = blocks(luma)
         hist = histograms(images, params.histogram_bins)
         flat = block_contrast < FLAT_CONTRAST
         steps, spans = (np.zeros((len(images), 3), dtype=np.float32) for _ in range(2))
-        return cls(first, hist, luma, grid, units, flat, block_contrast, contrast, steps, spans)
+        moves = np.zeros((len(images), 2), dtype=np.float32)
+        return cls(
+            first, hist, luma, grid, units, flat, block_contrast, contrast, steps, spans,
+            rows, columns, moves,
+        )  # fmt: skip
 
     def measure_changes(self, start: int, context: int) -> None:
-        """``steps`` and ``spans`` of frames ``start``.. that have the frames they need here
-        (one call each for a whole chunk: each call has a cost of its own)."""
+        """``steps``, ``spans`` and ``moves`` of frames ``start``.. that have the frames they
+        need here (one call each for a whole chunk: each call has a cost of its own)."""
         for gap, measured in ((1, self.steps), (context, self.spans)):
             low = max(start, self.first + gap)
             if low < self.end:
                 ends = np.arange(low, self.end)
                 measured[low - self.first :] = self.changes(ends - gap, ends)
+        low = max(start, self.first + 1) - self.first
+        if low < len(self.moves):
+            self.moves[low:, 0] = profile_moves(self.rows[low - 1 :])
+            self.moves[low:, 1] = profile_moves(self.columns[low - 1 :])
 
     @property
     def end(self) -> int:
@@ -219,6 +243,9 @@ class _Pictures:
             np.concatenate([self.contrast[start:], new.contrast]),
             np.concatenate([self.steps[start:], new.steps]),
             np.concatenate([self.spans[start:], new.spans]),
+            np.concatenate([self.rows[start:], new.rows]),
+            np.concatenate([self.columns[start:], new.columns]),
+            np.concatenate([self.moves[start:], new.moves]),
         )
         joined.measure_changes(self.end, params.context)
         return joined
@@ -336,11 +363,21 @@ class AdaptiveShotDetector:
         block_contrasts: list[npt.NDArray[np.float16]] = []
         pictures: _Pictures | None = None
         next_cut = 1
+        next_slide = 1  # the last frame of the next slide to look for
+        # A slide is looked for once its calm after it has come, and needs its whole run and
+        # the calm before it at hand.
+        slide_reach = p.slide_frames[1] + 2 * p.slide_still + 4
         if self.scores is not None:
             del self.scores[:]
             self.scores.append(0.0)
         for images in _chunks(frames):
-            keep_from = max(0, min([next_cut - p.window - 1] + [s.next - s.reach for s in scales]))
+            keep_from = max(
+                0,
+                min(
+                    [next_cut - p.window - 1, next_slide - slide_reach]
+                    + [s.next - s.reach for s in scales]
+                ),
+            )
             if pictures is None:
                 pictures = _Pictures.measure(0, images, p)
                 pictures.measure_changes(0, p.context)
@@ -356,6 +393,9 @@ class AdaptiveShotDetector:
                 last = pictures.end - 1 - scale.reach
                 self._gradual(pictures, scale, range(scale.next, last + 1), found)
                 scale.next = max(scale.next, last + 1)
+            calm = pictures.end - p.slide_still
+            found += self._slides(pictures, range(next_slide, calm))
+            next_slide = max(next_slide, calm)
         if pictures is None:
             nothing = np.zeros(0, np.float32)
             return Scan([], nothing, nothing, np.zeros((0, GRID * GRID), np.float16))
@@ -681,6 +721,30 @@ class AdaptiveShotDetector:
             )
             blended[blended] = (residuals.reshape(len(spans), -1) > p.motion_residual_max).all(0)
         return blended
+
+    def _slides(self, pictures: _Pictures, lasts: range) -> list[Boundary]:
+        """The slides (``slides.py``) whose last moved frame is one of ``lasts``: found on the
+        pictures' row and column sums, then measured again on the whole pictures."""
+        p = self.params
+        first, contrast = pictures.first, pictures.contrast
+        size = (pictures.luma.shape[1], pictures.luma.shape[2])
+        found = []
+        for rough in runs(pictures.moves, first, size, p, LOOSE_TRAVEL, lasts):
+            # The run and its calm either side, each frame's move from the one before it.
+            lo = max(first, rough.first - p.slide_still - 3)
+            hi = min(pictures.end, rough.last + p.slide_still + 3)
+            luma = pictures.luma[lo - first : hi - first].astype(np.float32)
+            moves = np.concatenate([np.zeros((1, 2), np.float32), phase_moves(luma[:-1], luma[1:])])
+            for run in runs(moves, lo, size, p, p.slide_travel):
+                same = run.first <= rough.last and run.last >= rough.first
+                # A move onto a blank wall, or off one, pushes no picture out with another:
+                # every frame of the run and its calm shows something.
+                calm = p.slide_still
+                shown = contrast[run.first - calm - first : run.last + calm + 1 - first]
+                if same and shown.min() >= p.dark_contrast:
+                    span = (run.first, run.last - 1)
+                    found.append(Boundary((run.first + run.last) // 2, "gradual", run.travel, span))
+        return found
 
     def _close(self, run: _Scale, found: list[Boundary], pictures: _Pictures | None = None) -> None:
         if run.first >= 0 and run.last - run.first + 1 >= self.params.min_run:

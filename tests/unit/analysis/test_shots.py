@@ -164,8 +164,9 @@ def test_a_run_longer_than_its_window_spans_the_frames_around_it() -> None:
 
 def test_spans_that_measure_durations_scale_with_the_frame_rate() -> None:
     """At 50 or 60 frames/s the gradual test's windows, contexts and shortest run, a flash, a
-    fade's ramp and the merging distance cover twice the frames, the same time; the cut test's
-    neighbours stay. A fade's ramp may pause for the frames beyond one in a frame of 25."""
+    fade's ramp, the merging distance, the longest slide and its calm cover twice the frames,
+    the same time; the cut test's neighbours and the shortest slide stay. A fade's ramp may
+    pause for the frames beyond one in a frame of 25."""
     base = DetectorParams()
     assert base.at_rate(25.0) == base
     assert base.at_rate(23.976) == base
@@ -183,6 +184,11 @@ def test_spans_that_measure_durations_scale_with_the_frame_rate() -> None:
         base.ramp_min_step / 2,
     )
     assert sixty.ramp_pause_frames == 2
+    assert (sixty.slide_frames, sixty.slide_still, sixty.slide_speed) == (
+        (base.slide_frames[0], 2 * base.slide_frames[1]),
+        2 * base.slide_still,
+        base.slide_speed / 2,
+    )
     assert sixty.window == base.window
     assert base.at_rate(50.0).ramp_pause_frames == 1
 
