@@ -283,15 +283,15 @@ def profile_moves(profiles: FloatArray) -> FloatArray:
     """For each profile (N x L) after the first, how far the one before it moved to become it,
     in pixels, by phase correlation in one dimension (tapered), refined between pixels: N - 1.
     An estimate: a person crossing the frame moves the column sums too."""
-    n, length = profiles.shape
+    length = profiles.shape[1]
     centred = (profiles - profiles.mean(axis=1, keepdims=True)) * _taper(1, length, "f4")[0]
     spectrum = np.fft.rfft(centred, axis=1)
     cross = spectrum[:-1] * np.conj(spectrum[1:])
-    correlation = np.fft.irfft(cross / (np.abs(cross) + 1e-9), n=length, axis=1)
+    cross /= np.abs(cross) + 1e-9
+    correlation = np.fft.irfft(cross, n=length, axis=1)
     peak = correlation.argmax(axis=1)
-    k = np.arange(n - 1)
-    around = [correlation[k, (peak + d) % length] for d in (-1, 0, 1)]
-    return np.asarray(_signed(peak, length) + _vertex(*around), dtype=np.float32)
+    around = np.take_along_axis(correlation, (peak[:, None] + np.arange(-1, 2)) % length, axis=1)
+    return np.asarray(_signed(peak, length) + _vertex(*around.T), dtype=np.float32)
 
 
 def shift_residual(start: FloatArray, end: FloatArray, max_shift: float = 0.4) -> float:
