@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorecog.analysis.detection import DetectorParams
+from videorecog.analysis.signals import median
 
 __all__ = ["LOOSE_TRAVEL", "Run", "runs"]
 
@@ -89,9 +90,9 @@ def runs(
             moved = abs(float(along[start:end].sum())) / size[axis]
             if not travel[0] <= moved <= travel[1]:
                 continue
-            calm = max(1.0, float(np.median(np.abs(along[start:end]))) / 2)
+            calm = max(1.0, float(median(np.abs(along[start:end]))) / 2)
             before = np.abs(along[start - p.slide_still : start])
             after = np.abs(along[end : end + p.slide_still])
-            if max(float(np.median(before)), float(np.median(after))) <= calm:
+            if max(float(median(before)), float(median(after))) <= calm:
                 found.append(Run(first + start, first + end - 1, axis, moved))
     return found
