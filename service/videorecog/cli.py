@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
-
 from videorecog import __version__, logs
 from videorecog.filecommands import (
+    add_cover_arguments,
     add_report_arguments,
     add_shots_arguments,
     add_split_arguments,
-    video_facts,
 )
 from videorecog.settings import VARIABLES, Settings, SettingsError, load
 
@@ -226,26 +224,9 @@ def _run_report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run_cover(settings: Settings, args: argparse.Namespace) -> int:
-    from videorecog.analysis.errors import InvalidVideo
-    from videorecog.analysis.tasks import make_covers
-    from videorecog.progress import FrameProgress
+    from videorecog.filecommands import run_cover
 
-    out_dir = Path(args.out)
-    stem = Path(args.file).stem
-    try:
-        with FrameProgress(video_facts(args.file)[2], description="covers") as progress:
-            result = make_covers(
-                args.file, str(out_dir), stem, args.gif, args.format, progress=progress
-            )
-    except InvalidVideo as exc:
-        print(f"videorecog: {exc}", file=sys.stderr)
-        return 1
-    outputs = [
-        {"ImageURL": str((out_dir / c.file).resolve()), "Confidence": c.confidence}
-        for c in result.covers
-    ]
-    print(orjson.dumps({"Outputs": outputs}).decode())
-    return 0
+    return run_cover(settings, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -363,14 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_report_arguments(report)
     cover = _command(
-        subparsers, "cover", "write the covers of a local video, print them as JSON", [], _run_cover
+        subparsers, "cover", "write the covers of a video, print them as JSON", [], _run_cover
     )
-    cover.add_argument("file", help="a local video file")
-    cover.add_argument("--gif", action="store_true", help="animated GIF covers")
-    cover.add_argument("--out", default=".", help="output directory (default: current)")
-    cover.add_argument(
-        "--format", default="png", choices=["png", "jpeg"], help="still image format (default png)"
-    )
+    add_cover_arguments(cover)
     return parser
 
 

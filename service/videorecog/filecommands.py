@@ -1,4 +1,5 @@
-"""The one-shot file commands behind ``cli.py``: ``videorecog shots``, ``split`` and ``report``.
+"""The one-shot file commands behind ``cli.py``: ``videorecog shots``, ``split``, ``report`` and
+``cover``.
 
 Each takes a FILE that is a path, ``-`` or an http(s) URL (``inputs.py``), shows a progress bar on
 a terminal (``progress.py``), prints its result on standard output and errors on standard error
@@ -290,4 +291,46 @@ def run_report(settings: Settings, args: argparse.Namespace) -> int:
         "Gif": str(report.gif.resolve()) if report.gif is not None else None,
     }
     print(orjson.dumps(out).decode(), flush=True)
+    return 0
+
+
+def add_cover_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--gif", action="store_true", help="animated GIF covers")
+    parser.add_argument("--out", default=".", help="output directory (default: current)")
+    parser.add_argument(
+        "--format", default="png", choices=["png", "jpeg"], help="still image format (default png)"
+    )
+
+
+def run_cover(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the covers as ``<name>-<n>.<ext>``, best first, print
+    ``{"Outputs": [{"ImageURL": path, "Confidence": c}, ...]}`` (the API's ``Outputs``)."""
+    from pathlib import Path
+
+    import orjson
+
+    from videorecog.analysis.errors import InvalidVideo
+    from videorecog.analysis.tasks import make_covers
+    from videorecog.inputs import open_source
+    from videorecog.protocol.errors import InvalidFileError
+
+    out_dir = Path(args.out)
+    try:
+        with open_source(args.file, fetch_rules(settings, args)) as source:
+            result = with_progress(
+                source.path,
+                args,
+                "covers",
+                lambda p: make_covers(
+                    str(source.path), str(out_dir), source.name, args.gif, args.format, progress=p
+                ),
+            )
+    except (InvalidVideo, InvalidFileError, OSError) as exc:
+        return _fail(exc)
+    outputs = [
+        {"ImageURL": str((out_dir / c.file).resolve()), "Confidence": c.confidence}
+        for c in result.covers
+    ]
+    print(orjson.dumps({"Outputs": outputs}).decode(), flush=True)
     return 0
