@@ -13,10 +13,14 @@ squeezes or zooms. Rules were worked out on seeds 7 and 8 of the same recipe
 (``AdaptiveShotDetector._inside``, ``slides.py``); this seed's slides were looked at while the
 slide test was mended, so for slides it is no held-out set (seeds 11 and 12 are: ``--seed``).
 
+``--long``: the same recipe with transitions of 26-50 frames (1-2 s; ``xfade``'s own default is
+1 s) between segments of 80-150 frames, cached apart (``transitions-long-SEED``) and reported in
+a table of its own. No rule was worked out on it.
+
 Methods and scoring as in bench/shots.py (each tool a whole process per file; a detection
 matches a transition anywhere in its span +-2 frames; one per transition).
 
-Usage: python bench/transitions.py [--seed N] [--verbose] [--out docs/BENCHMARKS.md]
+Usage: python bench/transitions.py [--seed N] [--long] [--verbose] [--out docs/BENCHMARKS.md]
 ffmpeg: Debian's ``ffmpeg`` package (``make bench`` installs it when missing).
 """
 
@@ -42,6 +46,8 @@ SEGMENTS = 5  # per clip: four transitions
 SEGMENT_FRAMES = (50, 100)
 STEADY = 10  # frames of a segment in no transition, at least
 TRANSITION_FRAMES = (6, 25)
+LONG_SEGMENT_FRAMES = (80, 150)
+LONG_TRANSITION_FRAMES = (26, 50)
 SIZES = ("320:180", "640:360")
 MARGIN = 3  # frames kept clear of a labelled boundary or uncertain span
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -117,13 +123,15 @@ def build_clip(
 
 
 def _draw(
-    rng: np.random.Generator, spans: list[tuple[int, int]]
+    rng: np.random.Generator, spans: list[tuple[int, int]], long: bool = False
 ) -> tuple[list[int], list[int], list[int], str]:
     """A clip's segments (first frames in the source, lengths), transitions and size."""
+    segment_frames = LONG_SEGMENT_FRAMES if long else SEGMENT_FRAMES
+    transition_frames = LONG_TRANSITION_FRAMES if long else TRANSITION_FRAMES
     starts, lengths = [], []
     for k in rng.choice(len(spans), SEGMENTS, replace=False):
         first, last = spans[int(k)]
-        length = int(rng.integers(SEGMENT_FRAMES[0], min(SEGMENT_FRAMES[1], last - first + 1) + 1))
+        length = int(rng.integers(segment_frames[0], min(segment_frames[1], last - first + 1) + 1))
         starts.append(int(rng.integers(first, last - length + 2)))
         lengths.append(length)
     durations: list[int] = []
@@ -131,21 +139,21 @@ def _draw(
         # Segment k + 1 begins with this transition and ends with the next: some steady frames
         # are left between them.
         room = min(lengths[k] - (durations[-1] if durations else 0), lengths[k + 1]) - STEADY
-        durations.append(min(int(rng.integers(*TRANSITION_FRAMES, endpoint=True)), room))
+        durations.append(min(int(rng.integers(*transition_frames, endpoint=True)), room))
     return starts, lengths, durations, SIZES[int(rng.integers(len(SIZES)))]
 
 
-def build(seed: int) -> list[shots.Item]:
-    """One clip per transition kind, with its labels file beside it."""
-    cache = shots.CACHE / f"transitions-{seed}"
+def build(seed: int, long: bool = False) -> list[shots.Item]:
+    """One clip per transition kind, with its labels file beside it (``long``: 1-2 s each)."""
+    cache = shots.CACHE / (f"transitions-long-{seed}" if long else f"transitions-{seed}")
     cache.mkdir(parents=True, exist_ok=True)
     labels = json.loads((shots.SHARED_MEDIA / "labels" / f"{SOURCE}.json").read_text())
-    spans = shot_spans(labels, SEGMENT_FRAMES[0])
+    spans = shot_spans(labels, (LONG_SEGMENT_FRAMES if long else SEGMENT_FRAMES)[0])
     rng = np.random.default_rng(seed)
     items = []
     for group, kinds in GROUPS.items():
         for kind in kinds:
-            starts, lengths, durations, size = _draw(rng, spans)
+            starts, lengths, durations, size = _draw(rng, spans, long)
             video = cache / f"{kind}.mp4"
             joins = build_clip(kind, starts, lengths, durations, size, video)
             frames = sum(lengths) - sum(durations)
@@ -168,14 +176,18 @@ def build(seed: int) -> list[shots.Item]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--long", action="store_true", help="transitions of 1-2 s (26-50 frames) instead"
+    )
     parser.add_argument("--verbose", action="store_true", help="list misses and false detections")
     parser.add_argument("--out", type=Path, help="also write the tables into this Markdown file")
     args = parser.parse_args()
     if shutil.which("ffmpeg") is None or not shots.SHARED_MEDIA.is_dir():
         print("needs the ffmpeg binary and the clips in ../shared/media", file=sys.stderr)
         return 1
-    items = build(args.seed)
-    name = f"editors' transitions (seed {args.seed})"
+    items = build(args.seed, args.long)
+    length = "1-2 s" if args.long else "0.24-1 s"
+    name = f"editors' transitions of {length} (seed {args.seed})"
     tallies = shots.evaluate(name, items, shots.DETECTORS, args.verbose)
     lines = [
         f"Machine: {shots.machine()}",
@@ -189,12 +201,13 @@ def main() -> int:
         "",
         *shots.main_table({name: tallies}),
         "",
-        *shots.category_table("editors' transitions", items, tallies),
+        *shots.category_table(f"editors' transitions of {length}", items, tallies),
     ]
     text = "\n".join(lines)
     print(text)
     if args.out:
-        update_block(args.out, "transitions", text, heading=HEADING)
+        block = "transitions-long" if args.long else "transitions"
+        update_block(args.out, block, text, heading=HEADING)
     return 0
 
 

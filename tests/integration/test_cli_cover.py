@@ -103,4 +103,3 @@ def test_a_file_that_is_no_video_fails_with_its_code(tmp_path: Path) -> None:
     missing = _cover(str(tmp_path / "missing.mp4"))
     assert missing.returncode == 1
     assert b"No such file" in missing.stderr
-

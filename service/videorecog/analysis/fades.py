@@ -9,10 +9,12 @@ white at once is a flash, not a fade. A dark picture that is not flat (a night s
 the dark) is no black: its cuts stand. A ramp out of black climbs from the run's darkest level, in
 mean luma or, for a dark picture with a few bright parts, in contrast; into true black (flat), a
 dim picture (a night scene) climbs less, and its ramp is counted from the truly black frames,
-gentle all the way (``_dim_fades``). When the run is too short to be a shot of its own it is
-one transition, reported at its centre; otherwise the fade-out and the fade-in are each a
-boundary (at their ramps' midpoints, or at the run's edges when the ramp is a hard cut). A
-gradual detection that darkens into a ramp carries it on (``_carried_on``).
+gentle all the way (``_dim_fades``). When the colour is held too briefly to be a shot of its own
+(``_held``: the frames still moving along a ramp do not count) the run is one transition,
+reported at its centre; otherwise the fade-out and the fade-in are each a boundary (at their
+ramps' midpoints, or at the run's edges when the ramp is a hard cut). A gradual detection that
+darkens into a ramp carries it on (``_carried_on``). A ramp counts only where the picture it
+reaches shows something: a blank field ramping through black or white changes no shot.
 
 Fade through another colour (an editor's dip to colour): a run of flat frames at any other level,
 entered by a ramp of contrast along which every block of the grid dims with the whole (a pan
@@ -132,32 +134,49 @@ class FadeFinder:
             out_edge, in_edge = edges
             out_start = self._carried_on(levels, (out_start, out_edge), -1, has_out, gradual)
             in_end = self._carried_on(levels, (in_end, in_edge), +1, has_in, gradual)
-            is_shot = d1 - d0 + 1 >= shot
+            is_shot = self._held(levels, (d0, d1), (out_start, in_end), (has_out, has_in)) >= shot
             # Into white at once (most of the rise in one frame) is a flash, a photographer's or
             # a strobe, whatever follows.
             is_flash = sign < 0 and (
                 not has_out or sign * (means[d0 - 1] - means[d0]) >= 0.5 * rise_out
             )
+            # Between blank fields (a flat grey ramping to black and back) no shot changes: a
+            # ramp counts where the picture it reaches shows something.
+            out_shows = has_out and contrasts[out_start] >= p.dark_contrast
+            in_shows = has_in and contrasts[in_end] >= p.dark_contrast
+            if not (out_shows or in_shows):
+                continue
             if not is_shot:
                 if d0 > 0 and d1 < n - 1 and (has_out or has_in) and not is_flash:
                     lo = out_start if has_out else d0
                     hi = in_end if has_in else d1
                     found.append(Boundary((d0 + d1 + 1) // 2, "gradual", 1.0, (lo, hi)))
                 continue
-            # A one-frame ramp is a hard cut into (or out of) the plain run.
-            if is_flash:
-                pass
-            elif has_out and out_start == out_edge - 1:
-                found.append(Boundary(out_edge, "cut", 1.0, (out_edge, out_edge)))
-            elif has_out:
-                middle = (out_start + out_edge) // 2
-                found.append(Boundary(middle, "gradual", 1.0, (out_start, out_edge - 1)))
-            if has_in and in_end == in_edge + 1:
-                found.append(Boundary(in_edge + 1, "cut", 1.0, (in_edge + 1, in_edge + 1)))
-            elif has_in:
-                middle = (in_edge + 1 + in_end + 1) // 2
-                found.append(Boundary(middle, "gradual", 1.0, (in_edge + 1, in_end)))
+            found += self._out_and_in(
+                (out_start, in_end), edges, (has_out and not is_flash, has_in)
+            )
         return found, runs
+
+    @staticmethod
+    def _out_and_in(
+        ramps: tuple[int, int], edges: tuple[int, int], found: tuple[bool, bool]
+    ) -> list[Boundary]:
+        """The fade-out and the fade-in (``found``, each way) of a colour held as a shot of its
+        own: each a boundary over its ramp (``ramps``: where each ends away from the run), but a
+        one-frame ramp, a hard cut into (or out of) the run at its edge (``edges``)."""
+        (out_start, in_end), (out_edge, in_edge), (has_out, has_in) = ramps, edges, found
+        boundaries = []
+        if has_out and out_start == out_edge - 1:
+            boundaries.append(Boundary(out_edge, "cut", 1.0, (out_edge, out_edge)))
+        elif has_out:
+            middle = (out_start + out_edge) // 2
+            boundaries.append(Boundary(middle, "gradual", 1.0, (out_start, out_edge - 1)))
+        if has_in and in_end == in_edge + 1:
+            boundaries.append(Boundary(in_edge + 1, "cut", 1.0, (in_edge + 1, in_edge + 1)))
+        elif has_in:
+            middle = (in_edge + 1 + in_end + 1) // 2
+            boundaries.append(Boundary(middle, "gradual", 1.0, (in_edge + 1, in_end)))
+        return boundaries
 
     def _carried_on(
         self,
@@ -273,6 +292,23 @@ class FadeFinder:
             if has_in:
                 found.append(Boundary((d1 + 1 + in_end + 1) // 2, "gradual", 1.0, (d1 + 1, in_end)))
         return found
+
+    @staticmethod
+    def _held(
+        levels: FloatArray, run: tuple[int, int], ramps: tuple[int, int], found: tuple[bool, bool]
+    ) -> int:
+        """How many frames of a black or white run (``levels`` rising away from it) hold the
+        colour: as a dip's, those within ``DIP_STILL`` of the ramps' height of its darkest (or
+        brightest) frame. A slow fade's first or last frames are as dark as black's bar but
+        still moving: a fade-out at once and a slow fade-in (``xfade``'s ``fadeblack``) are one
+        transition, not two with a shot of black between. With no ramp either way, the run."""
+        d0, d1 = run
+        tops = [levels[end] for end, has in zip(ramps, found, strict=True) if has]
+        if not tops:
+            return d1 - d0 + 1
+        floor = float(levels[d0 : d1 + 1].min())
+        still = levels[d0 : d1 + 1] - floor <= DIP_STILL * (float(min(tops)) - floor)
+        return int(still.sum())
 
     def _shot_frames(self, fps: float) -> int:
         """How many frames a plain run (black, white or another colour) lasts to be a shot of

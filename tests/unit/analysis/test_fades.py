@@ -185,6 +185,44 @@ def test_a_slow_fade_in_climbs_from_the_floor_of_its_black_run() -> None:
     assert [(b.kind, b.span) for b in found] == [("gradual", (black_until, 89))], found
 
 
+@pytest.mark.parametrize("hold", [0, 10])
+def test_a_quick_fade_out_and_a_slow_fade_in_are_one_dip_unless_black_is_held(hold: int) -> None:
+    """A picture (mean luma 90, contrast 30) fades to black over 5 frames and, after ``hold``
+    frames of black, slowly into another (mean 75, contrast 25) over 26, as ffmpeg's
+    ``fadeblack`` does: the fade-in's first 6 frames are still black by the rules (under 20,
+    flat), so the black run lasts 8 frames with no hold, a shot's length (0.3 s), though only 2
+    of them stand still. One transition over both ramps; held for 10 frames (0.4 s), the black
+    is a shot of its own, and the fade-out and the fade-in are a boundary each."""
+    fade_out = np.linspace(1.0, 0.0, 6)[1:]
+    fade_in = np.linspace(0.0, 1.0, 27)[1:]
+    means = np.concatenate([np.full(20, 90.0), 90 * fade_out, np.zeros(hold), 75 * fade_in])
+    contrasts = np.concatenate([np.full(20, 30.0), 30 * fade_out, np.zeros(hold), 25 * fade_in])
+    means, contrasts = (np.concatenate([a, np.full(30, a[-1])]) for a in (means, contrasts))
+    dark = (means < 20) & (contrasts < 10)
+    assert int(dark.sum()) == 8 + hold
+    found = AdaptiveShotDetector().finish(_even_scan(means, contrasts), 25.0)
+    spans = [b.span for b in found]
+    if hold:
+        assert len(spans) == 2
+        assert spans[0][1] < 24 < 24 + hold < spans[1][0], spans
+    else:
+        assert len(spans) == 1
+        assert spans[0][0] <= 20, spans
+        assert spans[0][1] >= 45, spans
+
+
+def test_a_blank_field_ramping_through_black_and_white_changes_no_shot() -> None:
+    """A flat field (no contrast anywhere) held black, brightening to white over 25 frames and
+    darkening back to black, twice: no picture enters or leaves, so nothing is a boundary. The
+    same ramps with a picture (contrast 30) at the top: each black run's ramps are fades."""
+    up, down = np.linspace(0.0, 255.0, 26)[1:], np.linspace(255.0, 0.0, 26)[1:]
+    means = np.concatenate([np.zeros(20), up, down, np.zeros(20), up, down, np.zeros(20)])
+    flat = np.zeros_like(means)
+    assert AdaptiveShotDetector().finish(_even_scan(means, flat), 25.0) == []
+    pictured = 30.0 * (means > DetectorParams().dark_luma)
+    assert AdaptiveShotDetector().finish(_even_scan(means, pictured), 25.0) != []
+
+
 def test_a_dim_picture_fading_into_black_is_a_fade_and_one_cut_into_it_is_not() -> None:
     """A night scene (mean luma 18, contrast 15: under the 25 levels a ramp out of black must
     otherwise climb) fading into true black over 20 frames is one fade, out or (backwards) in,
