@@ -123,11 +123,12 @@ def build_clip(
 
 
 def _draw(
-    rng: np.random.Generator, spans: list[tuple[int, int]], long: bool = False
+    rng: np.random.Generator,
+    spans: list[tuple[int, int]],
+    segment_frames: tuple[int, int],
+    transition_frames: tuple[int, int],
 ) -> tuple[list[int], list[int], list[int], str]:
     """A clip's segments (first frames in the source, lengths), transitions and size."""
-    segment_frames = LONG_SEGMENT_FRAMES if long else SEGMENT_FRAMES
-    transition_frames = LONG_TRANSITION_FRAMES if long else TRANSITION_FRAMES
     starts, lengths = [], []
     for k in rng.choice(len(spans), SEGMENTS, replace=False):
         first, last = spans[int(k)]
@@ -148,12 +149,17 @@ def build(seed: int, long: bool = False) -> list[shots.Item]:
     cache = shots.CACHE / (f"transitions-long-{seed}" if long else f"transitions-{seed}")
     cache.mkdir(parents=True, exist_ok=True)
     labels = json.loads((shots.SHARED_MEDIA / "labels" / f"{SOURCE}.json").read_text())
-    spans = shot_spans(labels, (LONG_SEGMENT_FRAMES if long else SEGMENT_FRAMES)[0])
+    segment_frames, transition_frames = (
+        (LONG_SEGMENT_FRAMES, LONG_TRANSITION_FRAMES)
+        if long
+        else (SEGMENT_FRAMES, TRANSITION_FRAMES)
+    )
+    spans = shot_spans(labels, segment_frames[0])
     rng = np.random.default_rng(seed)
     items = []
     for group, kinds in GROUPS.items():
         for kind in kinds:
-            starts, lengths, durations, size = _draw(rng, spans, long)
+            starts, lengths, durations, size = _draw(rng, spans, segment_frames, transition_frames)
             video = cache / f"{kind}.mp4"
             joins = build_clip(kind, starts, lengths, durations, size, video)
             frames = sum(lengths) - sum(durations)

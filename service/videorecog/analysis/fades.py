@@ -281,9 +281,7 @@ class FadeFinder:
             )
             # Held as a shot of its own, or the turn of one transition: counted where the
             # picture is all but gone (the ramps' last few percent are as flat as the colour).
-            top = min(contrasts[out_start], contrasts[in_end]) if has_in else contrasts[out_start]
-            still = contrasts[d0 : d1 + 1] - floor <= DIP_STILL * (top - floor)
-            if int(still.sum()) < shot:
+            if self._held(contrasts, (d0, d1), (out_start, in_end), (True, has_in)) < shot:
                 if d1 < n - 1:
                     hi = in_end if has_in else d1
                     found.append(Boundary((d0 + d1 + 1) // 2, "gradual", 1.0, (out_start, hi)))
@@ -297,10 +295,11 @@ class FadeFinder:
     def _held(
         levels: FloatArray, run: tuple[int, int], ramps: tuple[int, int], found: tuple[bool, bool]
     ) -> int:
-        """How many frames of a black or white run (``levels`` rising away from it) hold the
-        colour: as a dip's, those within ``DIP_STILL`` of the ramps' height of its darkest (or
-        brightest) frame. A slow fade's first or last frames are as dark as black's bar but
-        still moving: a fade-out at once and a slow fade-in (``xfade``'s ``fadeblack``) are one
+        """How many frames of a plain run (``levels`` rising away from it: luma from black,
+        less luma from white, contrast from a colour) hold the colour: those within
+        ``DIP_STILL`` of the ramps' height (``found``, each way) of its darkest, brightest or
+        flattest frame. A slow fade's first or last frames are as dark as black's bar but still
+        moving: a fade-out at once and a slow fade-in (``xfade``'s ``fadeblack``) are one
         transition, not two with a shot of black between. With no ramp either way, the run."""
         d0, d1 = run
         tops = [levels[end] for end, has in zip(ramps, found, strict=True) if has]
