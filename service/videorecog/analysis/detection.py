@@ -111,12 +111,24 @@ class DetectorParams:
     min_plain_shot_seconds: float = 0.3
     histogram_bins: tuple[int, int, int] = (16, 8, 8)  # Y, U, V
     # A slide (``slides.py``) moves the picture for this many frames, fewest and most (about
-    # two seconds), each frame by at least this share of its size along the axis of the move,
-    # by this many times its size in all, with this many frames of calm on either side.
-    slide_frames: tuple[int, int] = (3, 48)
-    slide_speed: float = 1 / 32
+    # two seconds: with its calm and the frames read around it, as many as a stretch's margin
+    # holds, ``segments.MARGIN``), each frame by at least this share of its size along the axis
+    # of the move, by this many times its size in all, with this many frames of calm on either
+    # side. Both pictures move at one speed: measured on the whole pictures, no frame of the run
+    # moves more than ``slide_steady`` times its median (motion all over the place in a burst
+    # of quick shots does, and can add up to a picture's size).
+    slide_frames: tuple[int, int] = (3, 54)
+    slide_speed: float = 1 / 64
     slide_travel: tuple[float, float] = (0.75, 1.5)
     slide_still: int = 3
+    slide_steady: float = 2.0
+
+    @property
+    def slide_reach(self) -> int:
+        """Frames a slide test looks at back from the last frame of the slide's calm after it:
+        the longest run, its calm either side, and the frames read around the run to measure it
+        again (``AdaptiveShotDetector._slides``)."""
+        return self.slide_frames[1] + 2 * self.slide_still + 4
 
     def at_rate(self, fps: float) -> DetectorParams:
         """These parameters for a video of ``fps`` frames a second. A dissolve, a flash or a

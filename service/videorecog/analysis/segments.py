@@ -49,9 +49,10 @@ from videorecog.analysis.shots import AdaptiveShotDetector, Scan
 from videorecog.analysis.source import Setup, analysis_frames
 from videorecog.analysis.survey import SurveyUnavailable
 
-# Frames scanned beyond a stretch on either side: more than the detector's reach around a frame
-# (the gradual test's longest window and context on each side, 24 frames, and a run of centres);
-# times ``detection.rate_factor``, as those spans are (``DetectorParams.at_rate``).
+# Frames scanned beyond a stretch on either side: the detector's reach around a frame at most
+# (the gradual test's longest window and context on each side, 24 frames, and a run of centres;
+# the longest slide, with its calm either side and the frames read around it, 64); times
+# ``detection.rate_factor``, as those spans are (``DetectorParams.at_rate``).
 MARGIN = 64
 # A stretch shorter than this is not worth a process (starting one and the margins cost about
 # what 2 s of analysis does).

@@ -366,7 +366,7 @@ class AdaptiveShotDetector:
         next_slide = 1  # the last frame of the next slide to look for
         # A slide is looked for once its calm after it has come, and needs its whole run and
         # the calm before it at hand.
-        slide_reach = p.slide_frames[1] + 2 * p.slide_still + 4
+        slide_reach = p.slide_reach
         if self.scores is not None:
             del self.scores[:]
             self.scores.append(0.0)
@@ -735,7 +735,7 @@ class AdaptiveShotDetector:
             hi = min(pictures.end, rough.last + p.slide_still + 3)
             luma = pictures.luma[lo - first : hi - first].astype(np.float32)
             moves = np.concatenate([np.zeros((1, 2), np.float32), phase_moves(luma[:-1], luma[1:])])
-            for run in runs(moves, lo, size, p, p.slide_travel):
+            for run in runs(moves, lo, size, p, p.slide_travel, steady=p.slide_steady):
                 same = run.first <= rough.last and run.last >= rough.first
                 # A move onto a blank wall, or off one, pushes no picture out with another:
                 # every frame of the run and its calm shows something.

@@ -17,7 +17,7 @@ import pytest
 from tests.clips import Clip, corrupt_packets
 from tests.support import SHARED_MEDIA
 from videorecog.analysis import segments
-from videorecog.analysis.detection import Boundary
+from videorecog.analysis.detection import Boundary, DetectorParams, rate_factor
 from videorecog.analysis.shots import Scan
 from videorecog.analysis.source import Setup
 from videorecog.analysis.tasks import detect_shots
@@ -40,6 +40,12 @@ def _keyframes(path: Path) -> tuple[set[int], float]:
 
 
 @needs_media
+@pytest.mark.parametrize("fps", [25.0, 60.0])
+def test_the_margins_hold_the_longest_slide_and_its_calm(fps: float) -> None:
+    """A slide ending just inside a stretch is measured on frames its process scanned."""
+    assert segments.MARGIN * rate_factor(fps) >= DetectorParams().at_rate(fps).slide_reach
+
+
 def test_stretches_share_out_the_video_with_margins() -> None:
     setup, stretches = segments.plan(str(LOW_RES), 3)
     total = 5301

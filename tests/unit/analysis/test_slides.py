@@ -56,6 +56,39 @@ def test_one_frame_out_of_step_is_bridged() -> None:
     assert runs(moves, 0, SIZE, PARAMS, PARAMS.slide_travel) == [Run(10, 17, 1, 1.0)]
 
 
+def test_a_slow_slide_is_a_slide() -> None:
+    """Across the picture in 40 frames (1.6 s at 25 frames/s), 1.6 pixels a frame."""
+    moves = np.zeros((60, 2))
+    moves[10:50, 1] = 1.6
+    assert runs(moves, 0, SIZE, PARAMS, PARAMS.slide_travel) == [Run(10, 49, 1, 1.0)]
+
+
+def test_a_slide_goes_on_where_the_shots_move_across_faster() -> None:
+    """The shots tilt faster than the slide moves for its first and last frames (the other
+    axis moves more there): the slide is still the whole move, from calm to calm."""
+    moves = _moves((10, 0, 0), (3, 3, 2), (26, 0, 2), (3, -3, 2), (10, 0, 0))
+    assert runs(moves, 0, SIZE, PARAMS, PARAMS.slide_travel) == [Run(10, 41, 1, 1.0)]
+
+
+@pytest.mark.parametrize(("peak", "ease"), [(1.5, 10), (2.5, 6), (3.0, 10)])
+def test_a_pan_easing_in_and_out_is_no_slide(peak: float, ease: int) -> None:
+    """A pan that gathers speed over ``ease`` frames, holds ``peak`` pixels a frame and slows
+    down as gently, moving about the picture's width from calm to calm."""
+    ramp = np.linspace(0, peak, ease + 2)[1:-1]
+    hold = round((64 - 2 * ramp.sum()) / peak)
+    speed = np.r_[np.zeros(10), ramp, np.full(hold, peak), ramp[::-1], np.zeros(10)]
+    moves = np.c_[np.zeros_like(speed), speed]
+    assert runs(moves, 0, SIZE, PARAMS, PARAMS.slide_travel) == []
+
+
+def test_moves_all_over_the_place_are_no_slide_however_far_they_add_up() -> None:
+    """A burst of quick shots: each frame's estimate is some move, and a few one way may add
+    up to the width, one of them most of it. A slide moves at one speed."""
+    moves = _moves((10, 0, 0), (2, 0, 5), (1, 0, 30), (3, 0, 8), (10, 0, 0))
+    assert runs(moves, 0, SIZE, PARAMS, PARAMS.slide_travel) != []
+    assert runs(moves, 0, SIZE, PARAMS, PARAMS.slide_travel, steady=PARAMS.slide_steady) == []
+
+
 def test_a_run_is_judged_once_its_calm_has_come_and_where_asked() -> None:
     moves = _moves((10, 0, 0), (8, 0, 8), (10, 0, 0))
     assert runs(moves[:20], 0, SIZE, PARAMS, PARAMS.slide_travel) == []  # 2 calm frames after it
