@@ -28,7 +28,8 @@ crossing the frame moves the column sums as a slide does, but not the whole pict
 
 Not found: a slide slower than ``slide_speed`` or a pixel of the analysis picture a frame, or
 longer than ``slide_frames`` (at 25 frames/s: 2.2 s across a picture, about 1.4 s up or down a
-16:9 one, whose analysis picture is 36 rows high); one that eases in or out; one in a video whose
+16:9 one, whose analysis picture is 36 rows high; at 50 or 60 frames/s half as long, the moves
+being measured frame to frame); one that eases in or out; one in a video whose
 frame rate was raised by repeating pictures (the repeats do not move), and one of a picture that
 fills under two thirds of the frame (a vertical video in bars).
 """
