@@ -122,13 +122,16 @@ class DetectorParams:
     slide_travel: tuple[float, float] = (0.75, 1.5)
     slide_still: int = 3
     slide_steady: float = 2.0
+    # Moves are measured between frames this many apart (``at_rate``): at 50 or 60 frames/s a
+    # frame's own move is half a 25th of a second's, too small to tell from noise.
+    slide_step: int = 1
 
     @property
     def slide_reach(self) -> int:
         """Frames a slide test looks at back from the last frame of the slide's calm after it:
         the longest run, its calm either side, and the frames read around the run to measure it
         again (``AdaptiveShotDetector._slides``)."""
-        return self.slide_frames[1] + 2 * self.slide_still + 4
+        return self.slide_frames[1] + 2 * self.slide_still + 3 + self.slide_step
 
     def at_rate(self, fps: float) -> DetectorParams:
         """These parameters for a video of ``fps`` frames a second. A dissolve, a flash or a
@@ -139,7 +142,9 @@ class DetectorParams:
         frames/s. (At 50 frames/s with the spans of 25, a motion burst of a quarter second
         passed for a dissolve.) The cut test's neighbours are a number of changes to take the
         median of, not a duration: they stay; so does the shortest slide, three frames of
-        moving (a slide over fewer is a jump the cut tests see).
+        moving (a slide over fewer is a jump the cut tests see). A slide's moves are measured
+        between frames ``rate_factor`` apart, so its speed bar stays a share of the picture a
+        25th of a second.
 
         A fade's ramp may pause for as many frames as a conversion from ``BASE_RATE`` repeats a
         picture in a row: ``fps / BASE_RATE`` rounded up, less one (a rate at most a tenth of
@@ -157,8 +162,8 @@ class DetectorParams:
             ramp_max_frames=self.ramp_max_frames * factor,
             ramp_min_step=self.ramp_min_step / factor,
             slide_frames=(self.slide_frames[0], self.slide_frames[1] * factor),
-            slide_speed=self.slide_speed / factor,
             slide_still=self.slide_still * factor,
+            slide_step=factor,
         )
 
 

@@ -167,8 +167,8 @@ class _Pictures:
     spans: FloatArray
     rows: FloatArray  # N x H: each picture's row sums (``signals.profiles``)
     columns: FloatArray  # N x W: ...and column sums
-    # N x 2: how far each picture moved from the one before, down and across, estimated from
-    # those (``signals.profile_moves``); zeros for the first frame.
+    # N x 2: how far each picture moved from the one ``slide_step`` before, down and across,
+    # estimated from those (``signals.profile_moves``); zeros for the first frames.
     moves: FloatArray
 
     @classmethod
@@ -188,7 +188,7 @@ class _Pictures:
             rows, columns, moves,
         )  # fmt: skip
 
-    def measure_changes(self, start: int, context: int) -> None:
+    def measure_changes(self, start: int, context: int, step: int = 1) -> None:
         """``steps``, ``spans`` and ``moves`` of frames ``start``.. that have the frames they
         need here (one call each for a whole chunk: each call has a cost of its own)."""
         for gap, measured in ((1, self.steps), (context, self.spans)):
@@ -196,10 +196,10 @@ class _Pictures:
             if low < self.end:
                 ends = np.arange(low, self.end)
                 measured[low - self.first :] = self.changes(ends - gap, ends)
-        low = max(start, self.first + 1) - self.first
+        low = max(start, self.first + step) - self.first
         if low < len(self.moves):
-            self.moves[low:, 0] = profile_moves(self.rows[low - 1 :])
-            self.moves[low:, 1] = profile_moves(self.columns[low - 1 :])
+            self.moves[low:, 0] = profile_moves(self.rows[low - step :], step)
+            self.moves[low:, 1] = profile_moves(self.columns[low - step :], step)
 
     @property
     def end(self) -> int:
@@ -247,7 +247,7 @@ class _Pictures:
             np.concatenate([self.columns[start:], new.columns]),
             np.concatenate([self.moves[start:], new.moves]),
         )
-        joined.measure_changes(self.end, params.context)
+        joined.measure_changes(self.end, params.context, params.slide_step)
         return joined
 
     def hist_of(self, frame: int) -> FloatArray:
@@ -380,7 +380,7 @@ class AdaptiveShotDetector:
             )
             if pictures is None:
                 pictures = _Pictures.measure(0, images, p)
-                pictures.measure_changes(0, p.context)
+                pictures.measure_changes(0, p.context, p.slide_step)
             else:
                 pictures = pictures.extend(images, p, keep_from)
             means.append(pictures.luma[-len(images) :].astype(np.float32).mean(axis=(1, 2)))
@@ -733,8 +733,12 @@ class AdaptiveShotDetector:
             # The run and its calm either side, each frame's move from the one before it.
             lo = max(first, rough.first - p.slide_still - 3)
             hi = min(pictures.end, rough.last + p.slide_still + 3)
+            lo = max(first, lo - (p.slide_step - 1))
             luma = pictures.luma[lo - first : hi - first].astype(np.float32)
-            moves = np.concatenate([np.zeros((1, 2), np.float32), phase_moves(luma[:-1], luma[1:])])
+            step = min(p.slide_step, len(luma) - 1)
+            moves = np.concatenate(
+                [np.zeros((step, 2), np.float32), phase_moves(luma[:-step], luma[step:])]
+            )
             for run in runs(moves, lo, size, p, p.slide_travel, steady=p.slide_steady):
                 same = run.first <= rough.last and run.last >= rough.first
                 # A move onto a blank wall, or off one, pushes no picture out with another:

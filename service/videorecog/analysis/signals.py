@@ -279,14 +279,15 @@ def profiles(luma: FloatArray) -> tuple[FloatArray, FloatArray]:
     return rows.reshape(n, h), np.ones(h, dtype=luma.dtype) @ luma
 
 
-def profile_moves(profiles: FloatArray) -> FloatArray:
-    """For each profile (N x L) after the first, how far the one before it moved to become it,
-    in pixels, by phase correlation in one dimension (tapered), refined between pixels: N - 1.
-    An estimate: a person crossing the frame moves the column sums too."""
+def profile_moves(profiles: FloatArray, step: int = 1) -> FloatArray:
+    """For each profile (N x L) after the first ``step``, how far the one ``step`` before it
+    moved to become it, in pixels, by phase correlation in one dimension (tapered), refined
+    between pixels: N - step. An estimate: a person crossing the frame moves the column sums
+    too."""
     length = profiles.shape[1]
     centred = (profiles - profiles.mean(axis=1, keepdims=True)) * _taper(1, length, "f4")[0]
     spectrum = np.fft.rfft(centred, axis=1)
-    cross = spectrum[:-1] * np.conj(spectrum[1:])
+    cross = spectrum[:-step] * np.conj(spectrum[step:])
     cross /= np.abs(cross) + 1e-9
     correlation = np.fft.irfft(cross, n=length, axis=1)
     peak = correlation.argmax(axis=1)

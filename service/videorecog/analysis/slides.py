@@ -28,10 +28,11 @@ crossing the frame moves the column sums as a slide does, but not the whole pict
 
 Not found: a slide slower than ``slide_speed`` or a pixel of the analysis picture a frame, or
 longer than ``slide_frames`` (at 25 frames/s: 2.2 s across a picture, about 1.4 s up or down a
-16:9 one, whose analysis picture is 36 rows high; at 50 or 60 frames/s half as long, the moves
-being measured frame to frame); one that eases in or out; one in a video whose
-frame rate was raised by repeating pictures (the repeats do not move), and one of a picture that
-fills under two thirds of the frame (a vertical video in bars).
+16:9 one, whose analysis picture is 36 rows high; the same at 50 or 60 frames/s, where moves
+are measured over ``slide_step`` frames, a 25th of a second); one that eases in or out; one in a
+video of up to 30 frames/s made from a slower one by showing each picture three times or more
+(the repeats do not move; a frame that does not move between two that do is bridged); and one of
+a picture that fills under two thirds of the frame (a vertical video in bars).
 """
 
 from __future__ import annotations
@@ -75,13 +76,13 @@ def runs(
     lasts: range | None = None,
     steady: float = math.inf,
 ) -> list[Run]:
-    """The slides among ``moves`` (N x 2: each frame's move (dy, dx) from the one before; frame
-    ``first`` first, its own move unknown) in a picture of ``size`` (H, W), travelling
-    ``travel`` (lowest, highest) times the size, no frame moving more than ``steady`` times the
-    run's median speed; only those whose last frame is in ``lasts`` when given. A run that
-    starts within ``slide_still`` frames of the first frame, or ends within them of the last,
-    has no calm measured on that side: it is left out (the caller measures it when more frames
-    have come)."""
+    """The slides among ``moves`` (N x 2: each frame's move (dy, dx) from the one
+    ``slide_step`` before; frame ``first`` first, the first moves unknown) in a picture of
+    ``size`` (H, W), travelling ``travel`` (lowest, highest) times the size, no frame moving
+    more than ``steady`` times the run's median speed; only those whose last frame is in
+    ``lasts`` when given. A run that starts within ``slide_still`` frames of the first frame, or
+    ends within them of the last, has no calm measured on that side: it is left out (the caller
+    measures it when more frames have come)."""
     p = params
     found = []
     for axis in (0, 1):
@@ -89,7 +90,8 @@ def runs(
         across = moves[:, 1 - axis].astype(np.float64)
         fast = np.abs(along) >= max(1.0, p.slide_speed * size[axis])
         way = np.sign(along) * (fast & (np.abs(across) < np.abs(along)))
-        bridged = _bridge(way, along)
+        # A frame's estimate gone astray touches ``slide_step`` moves.
+        bridged = _bridge(way, along, p.slide_step)
         _extend(way, np.sign(along) * fast)
         edges = np.flatnonzero(np.diff(np.r_[0, way, 0]))
         starts, ends = edges[:-1], edges[1:]
@@ -100,7 +102,7 @@ def runs(
         if lasts is not None:
             wanted &= (first + ends - 1 >= lasts.start) & (first + ends - 1 < lasts.stop)
         for start, end in zip(starts[wanted].tolist(), ends[wanted].tolist(), strict=True):
-            moved = abs(float(along[start:end].sum())) / size[axis]
+            moved = abs(float(along[start:end].sum())) / p.slide_step / size[axis]
             if not travel[0] <= moved <= travel[1]:
                 continue
             pace = float(median(np.abs(along[start:end])))
@@ -117,14 +119,24 @@ def runs(
     return found
 
 
-def _bridge(way: npt.NDArray[np.float64], along: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-    """One frame out of step between two in step: counted in step, at the mean speed of its
-    neighbours (in place). Which frames were bridged."""
-    odd = np.flatnonzero((way[1:-1] != way[:-2]) & (way[:-2] == way[2:]) & (way[:-2] != 0)) + 1
-    way[odd] = way[odd - 1]
-    along[odd] = (along[odd - 1] + along[odd + 1]) / 2
+def _bridge(
+    way: npt.NDArray[np.float64], along: npt.NDArray[np.float64], most: int
+) -> npt.NDArray[np.bool_]:
+    """Up to ``most`` frames out of step between frames in step one way: counted in step, at
+    the mean speed of the frames either side (in place). Which frames were bridged."""
     bridged = np.zeros(len(way), dtype=bool)
-    bridged[odd] = True
+    for gap in range(1, most + 1):
+        n = len(way) - gap - 1
+        if n <= 0:
+            break
+        before, after = way[:n], way[gap + 1 :]
+        odd = (before != 0) & (before == after)
+        for k in range(1, gap + 1):
+            odd &= way[k : k + n] != before
+        for start in np.flatnonzero(odd).tolist():
+            way[start + 1 : start + gap + 1] = way[start]
+            along[start + 1 : start + gap + 1] = (along[start] + along[start + gap + 1]) / 2
+            bridged[start + 1 : start + gap + 1] = True
     return bridged
 
 

@@ -184,11 +184,12 @@ def test_spans_that_measure_durations_scale_with_the_frame_rate() -> None:
         base.ramp_min_step / 2,
     )
     assert sixty.ramp_pause_frames == 2
-    assert (sixty.slide_frames, sixty.slide_still, sixty.slide_speed) == (
+    assert (sixty.slide_frames, sixty.slide_still, sixty.slide_step) == (
         (base.slide_frames[0], 2 * base.slide_frames[1]),
         2 * base.slide_still,
-        base.slide_speed / 2,
+        2,  # moves measured over a 25th of a second: a frame's speed bar the same
     )
+    assert sixty.slide_speed == base.slide_speed
     assert sixty.window == base.window
     assert base.at_rate(50.0).ramp_pause_frames == 1
 

@@ -136,6 +136,28 @@ def test_a_push_between_real_pictures_is_one_transition(axis: int) -> None:
 
 
 @needs_media
+@pytest.mark.parametrize("axis", [2, 1], ids=["left", "up"])
+def test_a_push_at_a_raised_frame_rate_is_one_transition(axis: int) -> None:
+    """The push of ``test_a_push_between_real_pictures_is_one_transition`` over 20 frames, in a
+    video raised to 50 frames/s by showing each picture twice: every other frame does not move,
+    the moves over a 25th of a second do."""
+    first, second = _real_pictures()
+    both = np.concatenate([first, second], axis=axis)
+    size = first.shape[axis]
+    pushed = []
+    for k in range(1, 20):
+        offset = round(k * size / 20)
+        at = slice(offset, offset + size)
+        picture = both[:, at, :] if axis == 1 else both[:, :, at]
+        pushed += [picture, picture]
+    frames = _clip([first] * 60 + pushed + [second] * 60)
+    found = AdaptiveShotDetector(DetectorParams().at_rate(50.0)).detect(frames, 50.0)
+    assert len(found) == 1, found
+    assert found[0].kind == "gradual"
+    assert 58 <= found[0].span[0] <= found[0].frame <= found[0].span[1] <= 100
+
+
+@needs_media
 @pytest.mark.parametrize("travel", [0.5, 1.0])
 def test_a_thing_crossing_a_still_picture_is_no_slide(travel: float) -> None:
     """A tall bar of another picture crossing a still one, ``travel`` times its width in 10
