@@ -115,20 +115,24 @@ def _clip(pictures: list[np.ndarray]) -> list[Frame]:
     ]
 
 
+def _pushed_pictures(
+    first: np.ndarray, second: np.ndarray, axis: int, frames: int
+) -> list[np.ndarray]:
+    """The ``frames - 1`` pictures between ``first`` and ``second`` (3 x H x W) of a push along
+    ``axis`` (2: the second comes in from the right; 1: from below)."""
+    both = np.concatenate([first, second], axis=axis)
+    size = first.shape[axis]
+    offsets = (round(k * size / frames) for k in range(1, frames))
+    return [np.take(both, range(o, o + size), axis=axis) for o in offsets]
+
+
 @needs_media
 @pytest.mark.parametrize("axis", [2, 1], ids=["left", "up"])
 def test_a_push_between_real_pictures_is_one_transition(axis: int) -> None:
     """30 frames of one picture, a push of 10 frames (the other picture comes in from the
     right, or from below, the first goes out the other side), 30 frames of the other."""
     first, second = _real_pictures()
-    both = np.concatenate([first, second], axis=axis)
-    size = first.shape[axis]
-    pushed = []
-    for k in range(1, 10):
-        offset = round(k * size / 10)
-        pushed.append(
-            both[:, offset : offset + 36, :] if axis == 1 else both[:, :, offset : offset + 64]
-        )
+    pushed = _pushed_pictures(first, second, axis, 10)
     found = AdaptiveShotDetector().detect(_clip([first] * 30 + pushed + [second] * 30), 25.0)
     assert len(found) == 1
     assert found[0].kind == "gradual"
@@ -142,14 +146,7 @@ def test_a_push_at_a_raised_frame_rate_is_one_transition(axis: int) -> None:
     video raised to 50 frames/s by showing each picture twice: every other frame does not move,
     the moves over a 25th of a second do."""
     first, second = _real_pictures()
-    both = np.concatenate([first, second], axis=axis)
-    size = first.shape[axis]
-    pushed = []
-    for k in range(1, 20):
-        offset = round(k * size / 20)
-        at = slice(offset, offset + size)
-        picture = both[:, at, :] if axis == 1 else both[:, :, at]
-        pushed += [picture, picture]
+    pushed = [p for p in _pushed_pictures(first, second, axis, 20) for _ in range(2)]
     frames = _clip([first] * 60 + pushed + [second] * 60)
     found = AdaptiveShotDetector(DetectorParams().at_rate(50.0)).detect(frames, 50.0)
     assert len(found) == 1, found
