@@ -730,12 +730,12 @@ class AdaptiveShotDetector:
         size = (pictures.luma.shape[1], pictures.luma.shape[2])
         found = []
         for rough in runs(pictures.moves, first, size, p, LOOSE_TRAVEL, lasts):
-            # The run and its calm either side, each frame's move from the one before it.
-            lo = max(first, rough.first - p.slide_still - 3)
+            # The run and its calm either side, each frame's move from the one ``slide_step``
+            # before it.
+            step = p.slide_step
+            lo = max(first, rough.first - p.slide_still - 2 - step)
             hi = min(pictures.end, rough.last + p.slide_still + 3)
-            lo = max(first, lo - (p.slide_step - 1))
             luma = pictures.luma[lo - first : hi - first].astype(np.float32)
-            step = min(p.slide_step, len(luma) - 1)
             moves = np.concatenate(
                 [np.zeros((step, 2), np.float32), phase_moves(luma[:-step], luma[step:])]
             )
