@@ -125,13 +125,16 @@ class DetectorParams:
     # Moves are measured between frames this many apart (``at_rate``): at 50 or 60 frames/s a
     # frame's own move is half a 25th of a second's, too small to tell from noise.
     slide_step: int = 1
+    # Frames read beyond a slide's calm on either side to measure it again on the whole
+    # pictures (its first estimate's ends may be a few frames off).
+    slide_read: int = 3
 
     @property
     def slide_reach(self) -> int:
         """Frames a slide test looks at back from the last frame of the slide's calm after it:
-        the longest run, its calm either side, and the frames read around the run to measure it
-        again (``AdaptiveShotDetector._slides``)."""
-        return self.slide_frames[1] + 2 * self.slide_still + 3 + self.slide_step
+        the longest run, its calm either side, the frames read around them, and the frames its
+        first moves are measured from (``AdaptiveShotDetector._slides``)."""
+        return self.slide_frames[1] + 2 * self.slide_still + self.slide_read + self.slide_step
 
     def at_rate(self, fps: float) -> DetectorParams:
         """These parameters for a video of ``fps`` frames a second. A dissolve, a flash or a

@@ -159,12 +159,13 @@ class FadeFinder:
 
     @staticmethod
     def _out_and_in(
-        ramps: tuple[int, int], edges: tuple[int, int], found: tuple[bool, bool]
+        ramps: tuple[int, int], edges: tuple[int, int], has: tuple[bool, bool]
     ) -> list[Boundary]:
-        """The fade-out and the fade-in (``found``, each way) of a colour held as a shot of its
-        own: each a boundary over its ramp (``ramps``: where each ends away from the run), but a
-        one-frame ramp, a hard cut into (or out of) the run at its edge (``edges``)."""
-        (out_start, in_end), (out_edge, in_edge), (has_out, has_in) = ramps, edges, found
+        """The fade-out and the fade-in (``has``: which of the two there are) of a colour held
+        as a shot of its own: each a boundary over its ramp (``ramps``: where each ends away
+        from the run), but a one-frame ramp, a hard cut into (or out of) the run at its edge
+        (``edges``)."""
+        (out_start, in_end), (out_edge, in_edge), (has_out, has_in) = ramps, edges, has
         boundaries = []
         if has_out and out_start == out_edge - 1:
             boundaries.append(Boundary(out_edge, "cut", 1.0, (out_edge, out_edge)))
@@ -293,16 +294,17 @@ class FadeFinder:
 
     @staticmethod
     def _held(
-        levels: FloatArray, run: tuple[int, int], ramps: tuple[int, int], found: tuple[bool, bool]
+        levels: FloatArray, run: tuple[int, int], ramps: tuple[int, int], has: tuple[bool, bool]
     ) -> int:
         """How many frames of a plain run (``levels`` rising away from it: luma from black,
         less luma from white, contrast from a colour) hold the colour: those within
-        ``DIP_STILL`` of the ramps' height (``found``, each way) of its darkest, brightest or
-        flattest frame. A slow fade's first or last frames are as dark as black's bar but still
-        moving: a fade-out at once and a slow fade-in (``xfade``'s ``fadeblack``) are one
-        transition, not two with a shot of black between. With no ramp either way, the run."""
+        ``DIP_STILL`` of the ramps' height (of those there are, ``has``) of its darkest,
+        brightest or flattest frame. A slow fade's first or last frames are as dark as black's
+        bar but still moving: a fade-out at once and a slow fade-in (``xfade``'s ``fadeblack``)
+        are one transition, not two with a shot of black between. With no ramp either way, the
+        run."""
         d0, d1 = run
-        tops = [levels[end] for end, has in zip(ramps, found, strict=True) if has]
+        tops = [levels[end] for end, there in zip(ramps, has, strict=True) if there]
         if not tops:
             return d1 - d0 + 1
         floor = float(levels[d0 : d1 + 1].min())

@@ -188,7 +188,7 @@ class _Pictures:
             rows, columns, moves,
         )  # fmt: skip
 
-    def measure_changes(self, start: int, context: int, step: int = 1) -> None:
+    def measure_changes(self, start: int, context: int, step: int) -> None:
         """``steps``, ``spans`` and ``moves`` of frames ``start``.. that have the frames they
         need here (one call each for a whole chunk: each call has a cost of its own)."""
         for gap, measured in ((1, self.steps), (context, self.spans)):
@@ -733,8 +733,8 @@ class AdaptiveShotDetector:
             # The run and its calm either side, each frame's move from the one ``slide_step``
             # before it.
             step = p.slide_step
-            lo = max(first, rough.first - p.slide_still - 2 - step)
-            hi = min(pictures.end, rough.last + p.slide_still + 3)
+            lo = max(first, rough.first - p.slide_still - p.slide_read - (step - 1))
+            hi = min(pictures.end, rough.last + p.slide_still + p.slide_read)
             luma = pictures.luma[lo - first : hi - first].astype(np.float32)
             moves = np.concatenate(
                 [np.zeros((step, 2), np.float32), phase_moves(luma[:-step], luma[step:])]
